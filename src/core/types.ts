@@ -1,0 +1,122 @@
+/**
+ * Shared contracts of the pure core. Nothing here imports AWS, Middy, Node I/O, the clock or the
+ * environment: adapters in `src/sources` and `src/sink` translate to and from these shapes.
+ */
+
+/** Where an event came from; a metric declares which of these it counts. */
+export type MetricSource = 'kinesis' | 'dynamodb' | 'both';
+
+/** How the event-time field is written. */
+export type TimeFormat = 'iso8601' | 'epoch_s' | 'epoch_ms';
+
+export type AggregateName = 'count' | 'sum' | 'min' | 'max' | 'mean' | 'distinct' | 'p50' | 'p90' | 'p95' | 'p99';
+
+export type DynamoDbEventName = 'INSERT' | 'MODIFY' | 'REMOVE';
+
+/** One filter clause; all clauses of a metric must hold (logical AND). */
+export interface FilterConfig {
+  /** Dotted path into the event (for DynamoDB records: into the new image, or the old one for REMOVE). */
+  field?: string;
+  equals?: string | number | boolean | null;
+  in?: ReadonlyArray<string | number | boolean | null>;
+  exists?: boolean;
+  /** DynamoDB records only: the change types to count. */
+  eventName?: ReadonlyArray<DynamoDbEventName>;
+}
+
+/** A metric as the user writes it in the config file. Durations are strings such as `30s`, `5m`, `1h`, `7d`. */
+export interface MetricConfig {
+  name: string;
+  source?: MetricSource;
+  filter?: ReadonlyArray<FilterConfig>;
+  eventTime?: { field: string; format: TimeFormat };
+  dimensions?: ReadonlyArray<string>;
+  value?: string;
+  distinctField?: string;
+  aggregates: ReadonlyArray<AggregateName>;
+  windows: ReadonlyArray<string>;
+  allowedLateness?: string;
+  futureSkew?: string;
+  /** Window label (as in `windows`) -> how long its counter items live, e.g. `{ "1m": "2d", "1h": "90d" }`. */
+  retention?: Readonly<Record<string, string>>;
+  maxGroupsPerWindow?: number;
+}
+
+export interface StreamtallyConfig {
+  metrics: ReadonlyArray<MetricConfig>;
+}
+
+/** Why a record (or one event inside it) was not counted. Values are stable: they appear in logs and metrics. */
+export const RejectReason = {
+  /** Not valid JSON (or not valid NDJSON for one of its lines). */
+  InvalidJson: 1,
+  /** Base64, gzip or KPL framing could not be decoded, or an MD5 check failed. */
+  Undecodable: 2,
+  /** Decompressed size over the configured cap (gzip bomb guard). */
+  TooLarge: 3,
+  /** The event-time field is missing in a form that cannot fall back, or unparseable. */
+  InvalidEventTime: 4,
+  /** The value field is missing or not a finite number where the metric needs one. */
+  InvalidValue: 5,
+  /** A dimension is an object or an array. */
+  InvalidDimension: 6,
+  /** Event time older than its window's end plus the allowed lateness. */
+  TooLate: 7,
+  /** Event time further ahead of arrival than the allowed future skew. */
+  TooEarly: 8,
+  /** A DynamoDB record without the image the metric reads. */
+  MissingImage: 9,
+} as const;
+export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
+
+export const REJECT_REASON_NAMES: Readonly<Record<RejectReason, string>> = {
+  1: 'invalid_json',
+  2: 'undecodable',
+  3: 'too_large',
+  4: 'invalid_event_time',
+  5: 'invalid_value',
+  6: 'invalid_dimension',
+  7: 'too_late',
+  8: 'too_early',
+  9: 'missing_image',
+};
+
+/** A DynamoDB attribute value in the typed JSON of streams (`{ "S": "x" }`, `{ "N": "1" }`, ...). */
+export type AttributeValue =
+  | { S: string }
+  | { N: string }
+  | { B: string | Uint8Array }
+  | { BOOL: boolean }
+  | { NULL: true }
+  | { M: Record<string, AttributeValue> }
+  | { L: AttributeValue[] }
+  | { SS: string[] }
+  | { NS: string[] }
+  | { BS: Array<string | Uint8Array> };
+
+export type AttributeMap = Record<string, AttributeValue>;
+
+/**
+ * What a source adapter feeds: decoded payloads, each tagged with the index of the Lambda record it came
+ * from (sub-records of a KPL aggregate and lines of NDJSON share their parent's index).
+ * Implemented by the core's aggregator.
+ */
+export interface EventSink {
+  /**
+   * One decoded payload holding one JSON value or several separated by whitespace (NDJSON).
+   * `fallbackTimeMs` is used when a metric has no event-time field or the event lacks it
+   * (Kinesis arrival time, or a CloudWatch Logs event's timestamp).
+   */
+  ingestJson(bytes: Uint8Array, start: number, end: number, recordIndex: number, fallbackTimeMs: number, arrivalMs: number): void;
+  /** A DynamoDB change (from DynamoDB Streams, or carried in Kinesis). */
+  ingestImage(
+    eventName: DynamoDbEventName,
+    newImage: AttributeMap | undefined,
+    oldImage: AttributeMap | undefined,
+    recordIndex: number,
+    fallbackTimeMs: number,
+    arrivalMs: number,
+  ): void;
+  /** The record (or a part of it) could not be decoded at all. */
+  reject(recordIndex: number, reason: RejectReason, detail: string): void;
+}
