@@ -1,0 +1,43 @@
+/**
+ * Errors of the source adapters. Bad record data never throws out of a decoder (it becomes a reject on
+ * the sink); these errors are for bad options, and for the KPL reader's internal signalling.
+ */
+
+/** The decoder was constructed with options it cannot work with. */
+export class SourceConfigError extends Error {
+  public override readonly name = 'SourceConfigError';
+
+  public constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * A KPL aggregated record whose protobuf body is malformed. Thrown by the KPL reader and caught by the
+ * Kinesis decoder, which turns it into an `Undecodable` reject; it never reaches callers of `decode()`.
+ */
+export class KplFormatError extends Error {
+  public override readonly name = 'KplFormatError';
+
+  public constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The KPL encoder was given input it cannot encode (empty list, over-long partition key, over the size cap). */
+export class KplEncodeError extends Error {
+  public override readonly name = 'KplEncodeError';
+
+  public constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Protobuf bytes that do not follow the wire format (truncated varint or field, unsupported wire type). */
+export class ProtobufFormatError extends Error {
+  public override readonly name = 'ProtobufFormatError';
+
+  public constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * Kinesis Data Streams adapter: Lambda's Kinesis records -> calls on an `EventSink`.
+ */
+import type { KinesisStreamRecord } from 'aws-lambda';
+import { type EventSink, RejectReason } from '../core/types.js';
+import {
+  CWL_CONTROL_MESSAGE,
+  CWL_DATA_MESSAGE,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+  DYNAMODB_EVENT_SOURCE,
+  INITIAL_SCRATCH_BYTES,
+} from './constants.js';
+import { toDynamoDbEventName, toImage, isPlainObject } from './dynamodb-change.js';
+import { KplFormatError, SourceConfigError } from './errors.js';
+import { GzipDecoder, hasGzipMagic } from './gzip.js';
+import { KplReader, hasKplMagic } from './kpl.js';
+
+export interface KinesisDecoderOptions {
+  /** Cap on what one gzip record (or KPL sub-record) may expand to; over it the record is rejected `TooLarge`. */
+  maxDecompressedBytes: number;
+}
+
+/** Counters of the last `decode()` call; the object is allocated once and reset per call. */
+export interface KinesisDecodeStats {
+  /** Lambda records seen. */
+  records: number;
+  /** User records found inside KPL aggregates. */
+  kplSubRecords: number;
+  /** Gzip payloads decompressed (whole records or KPL sub-records). */
+  gzipRecords: number;
+  /** DynamoDB change records (Kinesis Data Streams for DynamoDB) passed on as images. */
+  cdcRecords: number;
+  /** CloudWatch Logs CONTROL_MESSAGE envelopes, which carry no events by design. */
+  controlMessages: number;
+  /** `reject()` calls made by the decoder itself (the sink rejects bad JSON on its own). */
+  rejects: number;
+}
+
+const CDC_NEEDLE = Buffer.from(`"${DYNAMODB_EVENT_SOURCE}"`, 'latin1');
+const CWL_NEEDLE = Buffer.from('"messageType"', 'latin1');
+const OPEN_BRACE = 0x7b;
+const PADDING = 0x3d; // '='
+
+/**
+ * Decodes the records of a Kinesis event (plain or tumbling-window) and feeds their payloads to a sink:
+ * JSON and NDJSON as bytes, KPL aggregates de-aggregated, gzip (CloudWatch Logs subscriptions included)
+ * decompressed under a cap, DynamoDB change records as images. Bad data becomes a reject with the record's
+ * index; `decode()` itself only throws what the sink throws.
+ *
+ * The byte ranges passed to `sink.ingestJson` are valid only during the call: the buffers are reused.
+ *
+ * @example
+ * const decoder = new KinesisRecordDecoder({ maxDecompressedBytes: 16 * 1024 * 1024 });
+ * decoder.decode(event.Records, aggregator);
+ * logger.info('decoded', decoder.stats);
+ */
+export class KinesisRecordDecoder {
+  public readonly stats: KinesisDecodeStats;
+  public readonly maxDecompressedBytes: number;
+  private scratch: Buffer;
+  private messageScratch: Buffer;
+  private readonly kpl: KplReader;
+  private readonly gzip: GzipDecoder;
+
+  public constructor(options: KinesisDecoderOptions = { maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES }) {
+    const max = options.maxDecompressedBytes;
+    if (!Number.isSafeInteger(max) || max <= 0) {
+      throw new SourceConfigError(`maxDecompressedBytes must be a positive integer number of bytes, got ${String(max)}`);
+    }
+    this.stats = { records: 0, kplSubRecords: 0, gzipRecords: 0, cdcRecords: 0, controlMessages: 0, rejects: 0 };
+    this.maxDecompressedBytes = max;
+    this.scratch = Buffer.allocUnsafe(INITIAL_SCRATCH_BYTES);
+    this.messageScratch = Buffer.allocUnsafe(INITIAL_SCRATCH_BYTES);
+    this.kpl = new KplReader();
+    this.gzip = new GzipDecoder(max);
+  }
+
+  public decode(records: ReadonlyArray<KinesisStreamRecord>, sink: EventSink): void {
+    // hot path: one indexed loop over the batch; plain JSON records allocate one subarray view each.
+    const stats = this.stats;
+    stats.records = 0;
+    stats.kplSubRecords = 0;
+    stats.gzipRecords = 0;
+    stats.cdcRecords = 0;
+    stats.controlMessages = 0;
+    stats.rejects = 0;
+    for (let i = 0; i < records.length; i++) {
+      stats.records++;
+      this.decodeRecord(records[i], i, sink);
+    }
+  }
+
+  private decodeRecord(record: KinesisStreamRecord, i: number, sink: EventSink): void {
+    const payload = record === null || typeof record !== 'object' ? undefined : record.kinesis;
+    const data = payload === null || typeof payload !== 'object' ? undefined : payload.data;
+    if (typeof data !== 'string') {
+      this.reject(sink, i, RejectReason.Undecodable, 'record has no kinesis.data string');
+      return;
+    }
+    const arrivalSeconds = payload!.approximateArrivalTimestamp;
+    if (typeof arrivalSeconds !== 'number' || !Number.isFinite(arrivalSeconds)) {
+      this.reject(sink, i, RejectReason.Undecodable, 'record has no numeric kinesis.approximateArrivalTimestamp');
+      return;
+    }
+    const arrivalMs = Math.round(arrivalSeconds * 1000);
+    const length = data.length;
+    // Kinesis always sends padded standard base64: a length that is not a multiple of 4 is corrupt.
+    if ((length & 3) !== 0) {
+      this.reject(sink, i, RejectReason.Undecodable, `kinesis.data is not base64: length ${length} is not a multiple of 4`);
+      return;
+    }
+    let padding = 0;
+    if (length > 0 && data.charCodeAt(length - 1) === PADDING) padding = data.charCodeAt(length - 2) === PADDING ? 2 : 1;
+    const expected = (length >>> 2) * 3 - padding;
+    if (expected > this.scratch.length) this.scratch = growBuffer(this.scratch, expected);
+    const scratch = this.scratch;
+    // Buffer#write skips characters outside the alphabet and stops at misplaced padding, so a short
+    // write is how invalid base64 shows itself, at no cost beyond the decode itself.
+    const n = length === 0 ? 0 : scratch.write(data, 0, 'base64');
+    if (n !== expected) {
+      this.reject(sink, i, RejectReason.Undecodable, `kinesis.data is not valid base64 (decoded ${n} of ${expected} bytes)`);
+      return;
+    }
+    if (hasKplMagic(scratch, 0, n)) this.decodeKpl(scratch, n, i, arrivalMs, sink);
+    else this.decodePayload(scratch, 0, n, i, arrivalMs, sink, false);
+  }
+
+  private decodeKpl(buf: Buffer, n: number, i: number, arrivalMs: number, sink: EventSink): void {
+    const kpl = this.kpl;
+    let count: number;
+    try {
+      count = kpl.read(buf, 0, n);
+    } catch (error) {
+      if (!(error instanceof KplFormatError)) throw error;
+      this.reject(sink, i, RejectReason.Undecodable, error.message);
+      return;
+    }
+    this.stats.kplSubRecords += count;
+    for (let k = 0; k < count; k++) this.decodePayload(buf, kpl.dataStart[k], kpl.dataEnd[k], i, arrivalMs, sink, true);
+  }
+
+  /** One payload: a whole record, or a KPL sub-record. */
+  private decodePayload(buf: Buffer, start: number, end: number, i: number, arrivalMs: number, sink: EventSink, inKpl: boolean): void {
+    if (hasGzipMagic(buf, start, end)) {
+      this.stats.gzipRecords++;
+      const status = this.gzip.decode(buf, start, end);
+      if (status !== 0) {
+        this.reject(sink, i, status, this.gzip.errorDetail);
+        return;
+      }
+      const out = this.gzip.output;
+      if (!this.decodeCloudWatchLogs(out, i, arrivalMs, sink)) this.decodeJson(out, 0, out.length, i, arrivalMs, sink);
+      return;
+    }
+    if (inKpl && hasKplMagic(buf, start, end)) {
+      this.reject(sink, i, RejectReason.Undecodable, 'KPL aggregate nested inside a KPL aggregate');
+      return;
+    }
+    this.decodeJson(buf, start, end, i, arrivalMs, sink);
+  }
+
+  /** JSON or NDJSON bytes; a DynamoDB change record is recognised and passed on as images. */
+  private decodeJson(buf: Buffer, start: number, end: number, i: number, arrivalMs: number, sink: EventSink): void {
+    // The view bounds the search: bytes past `end` in the scratch buffer are stale.
+    const view = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+    if (view.indexOf(CDC_NEEDLE) < 0 || !this.decodeCdc(view, i, arrivalMs, sink)) {
+      sink.ingestJson(buf, start, end, i, arrivalMs, arrivalMs);
+    }
+  }
+
+  /** @returns false when the bytes are not a DynamoDB change record after all (the caller ingests them as JSON). */
+  private decodeCdc(bytes: Buffer, i: number, arrivalMs: number, sink: EventSink): boolean {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      return false; // not one JSON value (NDJSON, or invalid): the sink decides
+    }
+    if (!isPlainObject(parsed) || parsed.eventSource !== DYNAMODB_EVENT_SOURCE || !isPlainObject(parsed.dynamodb)) return false;
+    const eventName = toDynamoDbEventName(parsed.eventName);
+    if (eventName === undefined) {
+      this.reject(sink, i, RejectReason.Undecodable, `DynamoDB change record with eventName ${JSON.stringify(parsed.eventName) ?? 'undefined'}, expected INSERT, MODIFY or REMOVE`);
+      return true;
+    }
+    const change = parsed.dynamodb;
+    let fallbackTimeMs = arrivalMs;
+    const created = change.ApproximateCreationDateTime;
+    if (typeof created === 'number' && Number.isFinite(created)) {
+      // Kinesis Data Streams for DynamoDB writes milliseconds, or microseconds when the stream is
+      // configured with ApproximateCreationDateTimePrecision MICROSECOND.
+      fallbackTimeMs = change.ApproximateCreationDateTimePrecision === 'MICROSECOND' ? Math.round(created / 1000) : created;
+    }
+    this.stats.cdcRecords++;
+    sink.ingestImage(eventName, toImage(change.NewImage), toImage(change.OldImage), i, fallbackTimeMs, arrivalMs);
+    return true;
+  }
+
+  /** @returns false when `out` is not a CloudWatch Logs subscription envelope. */
+  private decodeCloudWatchLogs(out: Buffer, i: number, arrivalMs: number, sink: EventSink): boolean {
+    if (out.length === 0 || firstNonSpace(out) !== OPEN_BRACE || out.indexOf(CWL_NEEDLE) < 0) return false;
+    let envelope: unknown;
+    try {
+      envelope = JSON.parse(out.toString('utf8'));
+    } catch {
+      return false;
+    }
+    if (!isPlainObject(envelope) || !Array.isArray(envelope.logEvents)) return false;
+    const messageType = envelope.messageType;
+    if (messageType === CWL_CONTROL_MESSAGE) {
+      this.stats.controlMessages++;
+      return true;
+    }
+    if (messageType !== CWL_DATA_MESSAGE) return false;
+    const logEvents: unknown[] = envelope.logEvents;
+    if (logEvents.length === 0) {
+      this.reject(sink, i, RejectReason.Undecodable, 'CloudWatch Logs DATA_MESSAGE without log events');
+      return true;
+    }
+    for (let j = 0; j < logEvents.length; j++) {
+      const logEvent = logEvents[j];
+      const message = isPlainObject(logEvent) ? logEvent.message : undefined;
+      if (typeof message !== 'string') {
+        this.reject(sink, i, RejectReason.Undecodable, `CloudWatch Logs event ${j} has no string message`);
+        continue;
+      }
+      const timestamp = (logEvent as Record<string, unknown>).timestamp;
+      const fallbackTimeMs = typeof timestamp === 'number' && Number.isFinite(timestamp) ? timestamp : arrivalMs;
+      const needed = Buffer.byteLength(message, 'utf8');
+      if (needed > this.messageScratch.length) this.messageScratch = growBuffer(this.messageScratch, needed);
+      const written = this.messageScratch.write(message, 0, 'utf8');
+      sink.ingestJson(this.messageScratch, 0, written, i, fallbackTimeMs, arrivalMs);
+    }
+    return true;
+  }
+
+  private reject(sink: EventSink, i: number, reason: RejectReason, detail: string): void {
+    this.stats.rejects++;
+    sink.reject(i, reason, detail);
+  }
+}
+
+function firstNonSpace(bytes: Uint8Array): number {
+  for (let k = 0; k < bytes.length; k++) {
+    const b = bytes[k];
+    if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return b;
+  }
+  return -1;
+}
+
+/** A new buffer of at least `needed` bytes, doubling from the old size (contents are not kept). */
+function growBuffer(old: Buffer, needed: number): Buffer {
+  let size = Math.max(old.length, 1);
+  while (size < needed) size *= 2;
+  return Buffer.allocUnsafe(size);
+}
+
+/**
+ * One-shot form of `KinesisRecordDecoder` for callers that decode a single batch; a handler should keep
+ * one decoder for its lifetime instead, so the scratch buffers are reused.
+ */
+export function decodeKinesisRecords(records: ReadonlyArray<KinesisStreamRecord>, sink: EventSink, options: KinesisDecoderOptions): KinesisDecodeStats {
+  const decoder = new KinesisRecordDecoder(options);
+  decoder.decode(records, sink);
+  return decoder.stats;
+}
