@@ -117,6 +117,9 @@ export interface EventSink {
     fallbackTimeMs: number,
     arrivalMs: number,
   ): void;
-  /** The record (or a part of it) could not be decoded at all. */
-  reject(recordIndex: number, reason: RejectReason, detail: string): void;
+  /**
+   * The record (or a part of it) could not be decoded at all. `arrivalMs` (the record's arrival time)
+   * buckets the reject statistics; without it the latest arrival seen is used.
+   */
+  reject(recordIndex: number, reason: RejectReason, detail: string, arrivalMs?: number): void;
 }

@@ -117,7 +117,7 @@ export async function startKinesisLocal(options: { port?: number; dataDir?: stri
 
 /** dynalite: DynamoDB on LevelDB, in process. No Streams, no transactions, no UpdateTimeToLive. */
 export async function startDynalite(options: { port?: number; dataDir?: string } = {}): Promise<LocalServer> {
-  const { default: dynalite } = (await import('dynalite')) as { default: (opts: Record<string, unknown>) => import('node:http').Server };
+  const { default: dynalite } = await import('dynalite');
   const opts: Record<string, unknown> = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
   if (options.dataDir) {
     mkdirSync(options.dataDir, { recursive: true });

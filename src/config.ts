@@ -1,0 +1,93 @@
+/**
+ * Runtime configuration, parsed and validated once at cold start into a frozen object.
+ * A bad value fails the cold start with a message that names it and says what to fix.
+ */
+import { readFileSync } from 'node:fs';
+import { extname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, type ConfigProblem } from './core/errors.js';
+import { compileConfig, type CompiledConfig } from './core/metric-config.js';
+import defaultMetricDefinitions from '../streamtally.config.json' with { type: 'json' };
+
+/** 16 MiB: a 1 MiB Kinesis record of CloudWatch Logs expands ~10x; beyond this it is a reject, not an OOM. */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_WRITE_CONCURRENCY = 16;
+/** Time kept back from the Lambda deadline for the response and logging. */
+export const DEFAULT_DEADLINE_MARGIN_MS = 3_000;
+
+export interface RuntimeConfig {
+  readonly countersTable: string;
+  readonly failureQueueUrl: string | undefined;
+  readonly metrics: CompiledConfig;
+  readonly metricsSource: string;
+  readonly maxDecompressedBytes: number;
+  readonly writeConcurrency: number;
+  readonly deadlineMarginMs: number;
+}
+
+/** Reads a metric definitions file (JSON or YAML) and compiles it; errors name the file and the field. */
+export function loadMetricDefinitions(path: string | undefined, cwd = process.cwd()): { compiled: CompiledConfig; source: string } {
+  if (!path) return { compiled: compileConfig(defaultMetricDefinitions, 'bundled streamtally.config.json'), source: 'bundled streamtally.config.json' };
+  const file = isAbsolute(path) ? path : resolve(cwd, path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ path: 'STREAMTALLY_CONFIG_FILE', message: `cannot read ${file}: ${(err as Error).message}; point it at a JSON or YAML metric definitions file` }], 'environment', { cause: err });
+  }
+  let parsed: unknown;
+  try {
+    parsed = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError([{ path: file, message: `is not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}` }], 'metric definitions', { cause: err });
+  }
+  return { compiled: compileConfig(parsed, file), source: file };
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: ConfigProblem[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    problems.push({ path: name, message: `must be a positive integer (got ${JSON.stringify(raw)})` });
+    return fallback;
+  }
+  return n;
+}
+
+/**
+ * Environment: COUNTERS_TABLE (required), FAILURE_QUEUE_URL (the failure destination; without it rejected
+ * records are only logged), STREAMTALLY_CONFIG_FILE (JSON/YAML metric definitions; default: the bundled
+ * streamtally.config.json), MAX_DECOMPRESSED_BYTES, WRITE_CONCURRENCY, DEADLINE_MARGIN_MS.
+ */
+export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  const problems: ConfigProblem[] = [];
+  const countersTable = env.COUNTERS_TABLE ?? '';
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(countersTable)) {
+    problems.push({ path: 'COUNTERS_TABLE', message: countersTable ? `"${countersTable}" is not a valid DynamoDB table name` : 'is not set: name the DynamoDB counters table (template.yaml sets it)' });
+  }
+  const failureQueueUrl = env.FAILURE_QUEUE_URL || undefined;
+  if (failureQueueUrl !== undefined && !/^https?:\/\/\S+$/.test(failureQueueUrl)) {
+    problems.push({ path: 'FAILURE_QUEUE_URL', message: `must be an SQS queue URL (got ${JSON.stringify(failureQueueUrl)})` });
+  }
+  const maxDecompressedBytes = positiveInt(env, 'MAX_DECOMPRESSED_BYTES', DEFAULT_MAX_DECOMPRESSED_BYTES, problems);
+  const writeConcurrency = positiveInt(env, 'WRITE_CONCURRENCY', DEFAULT_WRITE_CONCURRENCY, problems);
+  const deadlineMarginMs = positiveInt(env, 'DEADLINE_MARGIN_MS', DEFAULT_DEADLINE_MARGIN_MS, problems);
+  let metrics: { compiled: CompiledConfig; source: string } | undefined;
+  try {
+    metrics = loadMetricDefinitions(env.STREAMTALLY_CONFIG_FILE || undefined);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const p of err.problems) problems.push({ path: `${env.STREAMTALLY_CONFIG_FILE ? 'STREAMTALLY_CONFIG_FILE' : 'streamtally.config.json'} ${p.path}`, message: p.message });
+  }
+  if (problems.length > 0 || !metrics) throw new ConfigError(problems, 'configuration');
+  return Object.freeze({
+    countersTable,
+    failureQueueUrl,
+    metrics: metrics.compiled,
+    metricsSource: metrics.source,
+    maxDecompressedBytes,
+    writeConcurrency,
+    deadlineMarginMs,
+  });
+}

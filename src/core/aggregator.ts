@@ -1,0 +1,690 @@
+/**
+ * The aggregation core: decoded payloads in, counter deltas out.
+ *
+ * For each event it evaluates every metric (filter, event time, lateness, value, dimensions), assigns the
+ * event to one tumbling bucket per window size and folds it into a cell of preallocated typed-array
+ * tables keyed by interned (group, window, window start) ids. Tables are reset between batches with
+ * `fill`, never reallocated; dimension strings and group tuples are interned once and stay interned
+ * across batches (up to MAX_INTERNED_STRINGS).
+ *
+ * Per cell it also keeps the lowest and highest index of the Lambda records that fed it, which the sink
+ * maps to sequence numbers for exact, idempotent writes.
+ */
+import { ByteInterner, growFloat64, growInt32 } from './byte-interner.js';
+import { hash64 } from './hash.js';
+import { parseIsoTimestampMs } from './iso-time.js';
+import { JsonFieldScanner, ValueKind, skipWhitespace } from './json-scan.js';
+import { FilterOp, TimeFormatCode, type CompiledConfig, type CompiledMetric, type CompiledWindow, type FilterValue } from './metric-config.js';
+import { KeyTable } from './key-table.js';
+import { DDSketch } from './sketch/ddsketch.js';
+import { HyperLogLog } from './sketch/hyperloglog.js';
+import {
+  REJECT_REASON_NAMES,
+  RejectReason,
+  type AttributeMap,
+  type AttributeValue,
+  type DynamoDbEventName,
+  type EventSink,
+} from './types.js';
+
+/** Dimension value for a missing field or a JSON null. */
+export const NONE_VALUE = '__none__';
+/** Dimension value that groups beyond `maxGroupsPerWindow` fold into. */
+export const OTHER_VALUE = '__other__';
+/** Interned strings are dropped between batches past this many, bounding memory on high-cardinality data. */
+export const MAX_INTERNED_STRINGS = 1 << 20;
+const INITIAL_CELLS = 1 << 10;
+const SCRATCH_BYTES = 1 << 12;
+/** Window used to bucket reject statistics that belong to no metric (undecodable records). */
+const UNATTRIBUTED_STATS_WINDOW: CompiledWindow = { label: '1m', sizeMs: 60_000, ttlSeconds: 7 * 86_400 };
+
+/** Stats counter name for events folded into `__other__`. */
+export const FOLDED_STAT = 'folded';
+
+const EVENT_NAME_BIT: Readonly<Record<DynamoDbEventName, number>> = { INSERT: 1, MODIFY: 2, REMOVE: 4 };
+/** eventNameBit for events that are not DynamoDB changes: never matches an eventName filter. */
+const NOT_A_CHANGE = 0;
+
+/** One counter item's delta for this batch. Built once per cell at `cells()`, off the hot path. */
+export interface CellDelta {
+  metric: CompiledMetric;
+  window: CompiledWindow;
+  windowStartMs: number;
+  dimensionValues: string[];
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  hll: HyperLogLog | null;
+  sketch: DDSketch | null;
+  /** Lowest and highest index (in the Lambda event's Records) of the records that fed this cell. */
+  firstRecord: number;
+  lastRecord: number;
+}
+
+/** Reject statistics of one metric (or of none: `metric` undefined) in one arrival bucket. */
+export interface StatsDelta {
+  metricName: string;
+  window: CompiledWindow;
+  windowStartMs: number;
+  /** Per reject reason name, plus `folded` for events folded into `__other__` over the group cap. */
+  counts: Record<string, number>;
+  firstRecord: number;
+  lastRecord: number;
+}
+
+/** One event not counted in one metric (or in any: `metricIndex` -1), for the failure destination. */
+export interface RejectEntry {
+  recordIndex: number;
+  reason: RejectReason;
+  reasonName: string;
+  metricIndex: number;
+  detail: string;
+}
+
+export class Aggregator implements EventSink {
+  readonly config: CompiledConfig;
+  private readonly metrics: CompiledMetric[];
+  private readonly scanner: JsonFieldScanner;
+  private readonly strings = new ByteInterner();
+  private readonly groups = new ByteInterner();
+  private groupMetric = new Int32Array(1 << 10);
+  private readonly groupScratch = new Int32Array(16);
+  private readonly groupScratchBytes = new Uint8Array(this.groupScratch.buffer);
+  private noneId = 0;
+  private otherId = 0;
+  private trueId = 0;
+  private falseId = 0;
+
+  // Cell tables (struct of arrays), indexed by KeyTable index.
+  private readonly cellKeys = new KeyTable(INITIAL_CELLS);
+  private cellCount = new Float64Array(INITIAL_CELLS);
+  private cellSum = new Float64Array(INITIAL_CELLS);
+  private cellMin = new Float64Array(INITIAL_CELLS);
+  private cellMax = new Float64Array(INITIAL_CELLS);
+  private cellFirst = new Int32Array(INITIAL_CELLS);
+  private cellLast = new Int32Array(INITIAL_CELLS);
+  private cellHll = new Int32Array(INITIAL_CELLS);
+  private cellSketch = new Int32Array(INITIAL_CELLS);
+  private readonly hllPool: HyperLogLog[] = [];
+  private hllUsed = 0;
+  private readonly sketchPool: DDSketch[] = [];
+  private sketchUsed = 0;
+
+  // Groups per (metric, window, window start), for the cardinality cap.
+  private readonly windowInstances = new KeyTable(256);
+  private instanceGroups = new Int32Array(256);
+  private foldedPerMetric: Float64Array;
+
+  // The fields of the event being evaluated: the scanner's tables for JSON, ours for DynamoDB images.
+  private curBytes: Uint8Array = new Uint8Array(0);
+  private curKinds: Uint8Array;
+  private curStarts: Int32Array;
+  private curEnds: Int32Array;
+  private curEscaped: Uint8Array;
+  private curIsImage = false;
+  private readonly imgKinds: Uint8Array;
+  private readonly imgStarts: Int32Array;
+  private readonly imgEnds: Int32Array;
+  private readonly imgEscaped: Uint8Array;
+  private readonly imgNumbers: Float64Array;
+  private imgBytes = new Uint8Array(SCRATCH_BYTES);
+  private imgUsed = 0;
+  private scratch = new Uint8Array(SCRATCH_BYTES);
+  private readonly hashOut = new Uint32Array(4);
+  private readonly encoder = new TextEncoder();
+
+  // Cold-path outputs.
+  private rejects: RejectEntry[] = [];
+  private stats = new Map<string, StatsDelta>();
+  /** Events seen (JSON values and DynamoDB changes), and events counted by at least one metric. */
+  eventsIn = 0;
+  eventsCounted = 0;
+  /** Arrival time of the latest payload, for rejects whose decoder could not say (reject statistics' bucket). */
+  private lastArrivalMs = 0;
+
+  constructor(config: CompiledConfig) {
+    this.config = config;
+    this.metrics = config.metrics;
+    this.scanner = new JsonFieldScanner(config.paths);
+    const n = Math.max(1, config.paths.length);
+    this.curKinds = this.scanner.kinds;
+    this.curStarts = this.scanner.starts;
+    this.curEnds = this.scanner.ends;
+    this.curEscaped = this.scanner.escaped;
+    this.imgKinds = new Uint8Array(n);
+    this.imgStarts = new Int32Array(n);
+    this.imgEnds = new Int32Array(n);
+    this.imgEscaped = new Uint8Array(n);
+    this.imgNumbers = new Float64Array(n);
+    this.foldedPerMetric = new Float64Array(config.metrics.length);
+    this.internConstants();
+  }
+
+  private internConstants(): void {
+    this.noneId = this.strings.internString(NONE_VALUE);
+    this.otherId = this.strings.internString(OTHER_VALUE);
+    this.trueId = this.strings.internString('true');
+    this.falseId = this.strings.internString('false');
+  }
+
+  /** Resets the per-batch tables (not the interned strings) for the next batch. */
+  begin(): void {
+    const used = this.cellKeys.size;
+    this.cellCount.fill(0, 0, used);
+    this.cellSum.fill(0, 0, used);
+    this.cellKeys.clear();
+    this.windowInstances.clear();
+    this.foldedPerMetric.fill(0);
+    for (let i = 0; i < this.hllUsed; i++) this.hllPool[i].reset();
+    for (let i = 0; i < this.sketchUsed; i++) this.sketchPool[i].reset();
+    this.hllUsed = 0;
+    this.sketchUsed = 0;
+    this.rejects.length = 0;
+    this.stats.clear();
+    this.eventsIn = 0;
+    this.eventsCounted = 0;
+    if (this.strings.count > MAX_INTERNED_STRINGS || this.groups.count > MAX_INTERNED_STRINGS) {
+      this.strings.clear();
+      this.groups.clear();
+      this.internConstants();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // EventSink
+
+  /** hot path: one payload of one or more whitespace-separated JSON values (NDJSON). */
+  ingestJson(bytes: Uint8Array, start: number, end: number, recordIndex: number, fallbackTimeMs: number, arrivalMs: number): void {
+    this.lastArrivalMs = arrivalMs;
+    this.curIsImage = false;
+    this.curBytes = bytes;
+    this.curKinds = this.scanner.kinds;
+    this.curStarts = this.scanner.starts;
+    this.curEnds = this.scanner.ends;
+    this.curEscaped = this.scanner.escaped;
+    let pos = skipWhitespace(bytes, start, end);
+    if (pos >= end) {
+      this.reject(recordIndex, RejectReason.InvalidJson, 'empty payload');
+      return;
+    }
+    while (pos < end) {
+      this.eventsIn++;
+      const next = this.scanner.scan(bytes, pos, end);
+      if (next < 0) {
+        this.reject(recordIndex, RejectReason.InvalidJson, `invalid JSON at byte ${pos - start}`);
+        // Resynchronise at the next line, so one bad line of NDJSON does not hide the rest.
+        let nl = pos;
+        while (nl < end && bytes[nl] !== 0x0a) nl++;
+        pos = skipWhitespace(bytes, nl, end);
+        continue;
+      }
+      this.evaluateEvent(recordIndex, fallbackTimeMs, arrivalMs, NOT_A_CHANGE);
+      pos = skipWhitespace(bytes, next, end);
+    }
+  }
+
+  /** A DynamoDB change; fields are read from the new image (the old one for REMOVE). */
+  ingestImage(
+    eventName: DynamoDbEventName,
+    newImage: AttributeMap | undefined,
+    oldImage: AttributeMap | undefined,
+    recordIndex: number,
+    fallbackTimeMs: number,
+    arrivalMs: number,
+  ): void {
+    this.eventsIn++;
+    this.lastArrivalMs = arrivalMs;
+    const image = eventName === 'REMOVE' ? oldImage : newImage;
+    if (image === undefined || image === null) {
+      if (this.anyImageMetricReadsFields()) this.reject(recordIndex, RejectReason.MissingImage, `${eventName} record without ${eventName === 'REMOVE' ? 'OldImage' : 'NewImage'}`);
+      return;
+    }
+    this.loadImage(image);
+    this.curIsImage = true;
+    this.curBytes = this.imgBytes;
+    this.curKinds = this.imgKinds;
+    this.curStarts = this.imgStarts;
+    this.curEnds = this.imgEnds;
+    this.curEscaped = this.imgEscaped;
+    this.evaluateEvent(recordIndex, fallbackTimeMs, arrivalMs, EVENT_NAME_BIT[eventName] ?? NOT_A_CHANGE);
+  }
+
+  reject(recordIndex: number, reason: RejectReason, detail: string, arrivalMs: number = this.lastArrivalMs): void {
+    this.addReject(recordIndex, reason, -1, detail, arrivalMs);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Evaluation
+
+  /** hot path: every metric against the current event's fields. */
+  private evaluateEvent(recordIndex: number, fallbackTimeMs: number, arrivalMs: number, eventNameBit: number): void {
+    const metrics = this.metrics;
+    let counted = false;
+    for (let m = 0; m < metrics.length; m++) {
+      const metric = metrics[m];
+      if (eventNameBit === NOT_A_CHANGE ? !metric.acceptsJson : !metric.acceptsImage) continue;
+      if (!this.passesFilters(metric, eventNameBit)) continue;
+      if (this.countEvent(metric, recordIndex, fallbackTimeMs, arrivalMs)) counted = true;
+    }
+    if (counted) this.eventsCounted++;
+  }
+
+  private passesFilters(metric: CompiledMetric, eventNameBit: number): boolean {
+    const filters = metric.filters;
+    for (let f = 0; f < filters.length; f++) {
+      const filter = filters[f];
+      switch (filter.op) {
+        case FilterOp.EventName:
+          if ((filter.eventNameMask & eventNameBit) === 0) return false;
+          break;
+        case FilterOp.Exists:
+          if (this.curKinds[filter.path] === ValueKind.Missing) return false;
+          break;
+        case FilterOp.NotExists:
+          if (this.curKinds[filter.path] !== ValueKind.Missing) return false;
+          break;
+        default: {
+          const values = filter.values;
+          let any = false;
+          for (let v = 0; v < values.length; v++) {
+            if (this.fieldEquals(filter.path, values[v])) {
+              any = true;
+              break;
+            }
+          }
+          if (!any) return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  private fieldEquals(path: number, value: FilterValue): boolean {
+    const kind = this.curKinds[path];
+    switch (value.kind) {
+      case 'string': {
+        if (kind !== ValueKind.String) return false;
+        const len = this.stringBytes(path);
+        if (len < 0) return false;
+        const src = this.curEscaped[path] === 1 ? this.scratch : this.curBytes;
+        const off = this.curEscaped[path] === 1 ? 0 : this.curStarts[path];
+        const want = value.bytes;
+        if (want.length !== len) return false;
+        for (let i = 0; i < len; i++) if (src[off + i] !== want[i]) return false;
+        return true;
+      }
+      case 'number':
+        return kind === ValueKind.Number && this.numberAt(path) === value.number;
+      case 'boolean':
+        return value.boolean ? kind === ValueKind.True : kind === ValueKind.False;
+      default:
+        return kind === ValueKind.Null;
+    }
+  }
+
+  /** Length of the unescaped string at `path`: the raw span, or unescaped into `scratch` when escaped. */
+  private stringBytes(path: number): number {
+    if (this.curEscaped[path] === 0) return this.curEnds[path] - this.curStarts[path];
+    let len = this.scanner.unescapeInto(this.curBytes, path, this.scratch);
+    while (len < 0) {
+      this.scratch = new Uint8Array(this.scratch.length * 2);
+      len = this.scanner.unescapeInto(this.curBytes, path, this.scratch);
+    }
+    return len;
+  }
+
+  private numberAt(path: number): number {
+    return this.curIsImage ? this.imgNumbers[path] : this.scanner.numberAt(this.curBytes, path);
+  }
+
+  /** hot path: time, lateness, value, dimensions, then one cell per window. Returns whether counted. */
+  private countEvent(metric: CompiledMetric, recordIndex: number, fallbackTimeMs: number, arrivalMs: number): boolean {
+    // Event time.
+    let timeMs = fallbackTimeMs;
+    const tp = metric.eventTimePath;
+    if (tp >= 0) {
+      const kind = this.curKinds[tp];
+      if (kind !== ValueKind.Missing && kind !== ValueKind.Null) {
+        timeMs = this.readTime(tp, metric.eventTimeFormat, kind);
+        if (Number.isNaN(timeMs)) {
+          this.addReject(recordIndex, RejectReason.InvalidEventTime, metric.index, `${metric.name}: unreadable ${this.config.pathTexts[tp]}`, arrivalMs);
+          return false;
+        }
+      }
+    }
+    const finest = metric.windows[0];
+    const finestStart = Math.floor(timeMs / finest.sizeMs) * finest.sizeMs;
+    if (arrivalMs > finestStart + finest.sizeMs + metric.allowedLatenessMs) {
+      this.addReject(recordIndex, RejectReason.TooLate, metric.index, `${metric.name}: event time ${timeMs} closed more than the allowed lateness before arrival ${arrivalMs}`, arrivalMs);
+      return false;
+    }
+    if (timeMs > arrivalMs + metric.futureSkewMs) {
+      this.addReject(recordIndex, RejectReason.TooEarly, metric.index, `${metric.name}: event time ${timeMs} is more than the allowed future skew after arrival ${arrivalMs}`, arrivalMs);
+      return false;
+    }
+
+    // Value.
+    let value = 0;
+    if (metric.needsValue) {
+      const vp = metric.valuePath;
+      if (this.curKinds[vp] !== ValueKind.Number) {
+        this.addReject(recordIndex, RejectReason.InvalidValue, metric.index, `${metric.name}: ${this.config.pathTexts[vp]} is not a number`, arrivalMs);
+        return false;
+      }
+      value = this.numberAt(vp);
+      if (!Number.isFinite(value)) {
+        this.addReject(recordIndex, RejectReason.InvalidValue, metric.index, `${metric.name}: ${this.config.pathTexts[vp]} is not finite`, arrivalMs);
+        return false;
+      }
+    }
+
+    // Dimensions -> group id.
+    const dims = metric.dimensionPaths;
+    const tuple = this.groupScratch;
+    tuple[0] = metric.index;
+    for (let d = 0; d < dims.length; d++) {
+      const id = this.dimensionId(dims[d]);
+      if (id < 0) {
+        this.addReject(recordIndex, RejectReason.InvalidDimension, metric.index, `${metric.name}: ${this.config.pathTexts[dims[d]]} is an object or an array`, arrivalMs);
+        return false;
+      }
+      tuple[d + 1] = id;
+    }
+    const group = this.groupOf(dims.length);
+
+    // Distinct value hash, once per event.
+    let hasDistinct = false;
+    if (metric.hasDistinct) hasDistinct = this.hashDistinct(metric.distinctPath);
+
+    // One cell per window size.
+    const windows = metric.windows;
+    for (let w = 0; w < windows.length; w++) {
+      const size = windows[w].sizeMs;
+      const windowStart = Math.floor(timeMs / size) * size;
+      let cell = this.cellKeys.indexOf(group, w, windowStart);
+      if (this.cellKeys.created) {
+        const inst = this.windowInstances.indexOf(metric.index, w, windowStart);
+        if (this.windowInstances.created) {
+          if (inst >= this.instanceGroups.length) this.instanceGroups = growInt32(this.instanceGroups);
+          this.instanceGroups[inst] = 0;
+        }
+        if (this.instanceGroups[inst] >= metric.maxGroupsPerWindow) {
+          // Over the cap: this new group folds into __other__ (the cell just made stays empty and unused).
+          this.initCell(cell, metric, recordIndex, true);
+          cell = this.otherCell(metric, dims.length, w, windowStart, recordIndex);
+          this.foldedPerMetric[metric.index]++;
+          this.addStat(recordIndex, metric.index, FOLDED_STAT, arrivalMs);
+        } else {
+          this.instanceGroups[inst]++;
+          this.initCell(cell, metric, recordIndex, false);
+        }
+      }
+      this.cellCount[cell]++;
+      this.cellLast[cell] = recordIndex;
+      if (metric.needsValue) {
+        this.cellSum[cell] += value;
+        if (value < this.cellMin[cell]) this.cellMin[cell] = value;
+        if (value > this.cellMax[cell]) this.cellMax[cell] = value;
+        if (metric.hasQuantiles) this.sketchPool[this.cellSketch[cell]].add(value);
+      }
+      if (hasDistinct) this.hllPool[this.cellHll[cell]].addHash(this.hashOut[0], this.hashOut[1]);
+    }
+    return true;
+  }
+
+  private otherCell(metric: CompiledMetric, dimCount: number, w: number, windowStart: number, recordIndex: number): number {
+    const tuple = this.groupScratch;
+    tuple[0] = metric.index;
+    for (let d = 0; d < dimCount; d++) tuple[d + 1] = this.otherId;
+    const group = this.groupOf(dimCount);
+    const cell = this.cellKeys.indexOf(group, w, windowStart);
+    if (this.cellKeys.created) this.initCell(cell, metric, recordIndex, false);
+    return cell;
+  }
+
+  private initCell(cell: number, metric: CompiledMetric, recordIndex: number, unused: boolean): void {
+    if (cell >= this.cellCount.length) this.growCells();
+    this.cellCount[cell] = 0;
+    this.cellSum[cell] = 0;
+    this.cellMin[cell] = Number.POSITIVE_INFINITY;
+    this.cellMax[cell] = Number.NEGATIVE_INFINITY;
+    this.cellFirst[cell] = recordIndex;
+    this.cellLast[cell] = recordIndex;
+    this.cellHll[cell] = -1;
+    this.cellSketch[cell] = -1;
+    if (unused) return;
+    if (metric.hasDistinct) {
+      if (this.hllUsed === this.hllPool.length) this.hllPool.push(new HyperLogLog());
+      this.cellHll[cell] = this.hllUsed++;
+    }
+    if (metric.hasQuantiles) {
+      if (this.sketchUsed === this.sketchPool.length) this.sketchPool.push(new DDSketch());
+      this.cellSketch[cell] = this.sketchUsed++;
+    }
+  }
+
+  private growCells(): void {
+    this.cellCount = growFloat64(this.cellCount);
+    this.cellSum = growFloat64(this.cellSum);
+    this.cellMin = growFloat64(this.cellMin);
+    this.cellMax = growFloat64(this.cellMax);
+    this.cellFirst = growInt32(this.cellFirst);
+    this.cellLast = growInt32(this.cellLast);
+    this.cellHll = growInt32(this.cellHll);
+    this.cellSketch = growInt32(this.cellSketch);
+  }
+
+  private groupOf(dimCount: number): number {
+    const group = this.groups.intern(this.groupScratchBytes, 0, (dimCount + 1) * 4);
+    if (group >= this.groupMetric.length) this.groupMetric = growInt32(this.groupMetric);
+    this.groupMetric[group] = this.groupScratch[0];
+    return group;
+  }
+
+  /** Interned id of the dimension value at `path`, or -1 when it is an object or array. */
+  private dimensionId(path: number): number {
+    switch (this.curKinds[path]) {
+      case ValueKind.String: {
+        const len = this.stringBytes(path);
+        return this.curEscaped[path] === 1
+          ? this.strings.intern(this.scratch, 0, len)
+          : this.strings.intern(this.curBytes, this.curStarts[path], this.curStarts[path] + len);
+      }
+      case ValueKind.Number:
+        // Numbers group by their JS string form, as `String(JSON.parse(...).field)` would.
+        return this.strings.internString(String(this.numberAt(path)));
+      case ValueKind.True:
+        return this.trueId;
+      case ValueKind.False:
+        return this.falseId;
+      case ValueKind.Missing:
+      case ValueKind.Null:
+        return this.noneId;
+      default:
+        return -1;
+    }
+  }
+
+  /** Hashes the distinct field into hashOut; false when the field is missing, null or not a scalar. */
+  private hashDistinct(path: number): boolean {
+    const kind = this.curKinds[path];
+    if (kind === ValueKind.String) {
+      const len = this.stringBytes(path);
+      if (this.curEscaped[path] === 1) hash64(this.scratch, 0, len, this.hashOut);
+      else hash64(this.curBytes, this.curStarts[path], this.curStarts[path] + len, this.hashOut);
+      return true;
+    }
+    if (kind === ValueKind.Number || kind === ValueKind.True || kind === ValueKind.False) {
+      // Numbers and booleans hash as their text, so 42 and "42" count as one value.
+      const text = kind === ValueKind.Number ? String(this.numberAt(path)) : kind === ValueKind.True ? 'true' : 'false';
+      const n = this.encoder.encodeInto(text, this.scratch).written;
+      hash64(this.scratch, 0, n, this.hashOut);
+      return true;
+    }
+    return false;
+  }
+
+  private readTime(path: number, format: number, kind: number): number {
+    if (format === TimeFormatCode.Iso8601) {
+      if (kind !== ValueKind.String) return Number.NaN;
+      const len = this.stringBytes(path);
+      const src = this.curEscaped[path] === 1 ? this.scratch : this.curBytes;
+      const off = this.curEscaped[path] === 1 ? 0 : this.curStarts[path];
+      const ms = parseIsoTimestampMs(src, off, off + len);
+      if (!Number.isNaN(ms)) return ms;
+      // Rare shapes (no zone, week dates...): let Date.parse decide; allocates, off the common path.
+      return Date.parse(this.curIsImage ? new TextDecoder().decode(src.subarray(off, off + len)) : this.scanner.stringAt(this.curBytes, path));
+    }
+    let n: number;
+    if (kind === ValueKind.Number) n = this.numberAt(path);
+    else if (kind === ValueKind.String) n = Number(this.curIsImage ? new TextDecoder().decode(this.curBytes.subarray(this.curStarts[path], this.curEnds[path])) : this.scanner.stringAt(this.curBytes, path));
+    else return Number.NaN;
+    if (!Number.isFinite(n)) return Number.NaN;
+    return format === TimeFormatCode.EpochSeconds ? Math.round(n * 1000) : Math.round(n);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // DynamoDB images -> the same field tables the JSON scanner fills
+
+  private anyImageMetricReadsFields(): boolean {
+    for (let m = 0; m < this.metrics.length; m++) if (this.metrics[m].acceptsImage) return true;
+    return false;
+  }
+
+  private loadImage(image: AttributeMap): void {
+    this.imgUsed = 0;
+    const paths = this.config.paths;
+    for (let p = 0; p < paths.length; p++) {
+      const keys = paths[p];
+      let av: AttributeValue | undefined = image[keys[0]];
+      for (let k = 1; k < keys.length && av !== undefined; k++) {
+        av = 'M' in av && av.M ? av.M[keys[k]] : undefined;
+      }
+      this.setImageField(p, av);
+    }
+  }
+
+  private setImageField(p: number, av: AttributeValue | undefined): void {
+    this.imgEscaped[p] = 0;
+    this.imgStarts[p] = 0;
+    this.imgEnds[p] = 0;
+    if (av === undefined || av === null) {
+      this.imgKinds[p] = ValueKind.Missing;
+    } else if ('S' in av) {
+      this.imgKinds[p] = ValueKind.String;
+      this.putImageString(p, av.S);
+    } else if ('N' in av) {
+      this.imgKinds[p] = ValueKind.Number;
+      this.imgNumbers[p] = Number(av.N);
+      this.putImageString(p, av.N);
+    } else if ('BOOL' in av) {
+      this.imgKinds[p] = av.BOOL ? ValueKind.True : ValueKind.False;
+    } else if ('NULL' in av) {
+      this.imgKinds[p] = ValueKind.Null;
+    } else if ('M' in av) {
+      this.imgKinds[p] = ValueKind.Object;
+    } else if ('B' in av && typeof av.B === 'string') {
+      // Lambda delivers binary attributes base64-encoded: they compare and group by that text.
+      this.imgKinds[p] = ValueKind.String;
+      this.putImageString(p, av.B);
+    } else {
+      this.imgKinds[p] = ValueKind.Array;
+    }
+  }
+
+  private putImageString(p: number, text: string): void {
+    const needed = this.imgUsed + text.length * 3;
+    if (needed > this.imgBytes.length) {
+      let capacity = this.imgBytes.length * 2;
+      while (capacity < needed) capacity *= 2;
+      const grown = new Uint8Array(capacity);
+      grown.set(this.imgBytes.subarray(0, this.imgUsed));
+      this.imgBytes = grown;
+      this.curBytes = grown;
+    }
+    const written = this.encoder.encodeInto(text, this.imgBytes.subarray(this.imgUsed)).written;
+    this.imgStarts[p] = this.imgUsed;
+    this.imgEnds[p] = this.imgUsed + written;
+    this.imgUsed += written;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Rejects and statistics (cold path)
+
+  private addReject(recordIndex: number, reason: RejectReason, metricIndex: number, detail: string, arrivalMs: number): void {
+    const reasonName = REJECT_REASON_NAMES[reason];
+    this.rejects.push({ recordIndex, reason, reasonName, metricIndex, detail });
+    this.addStat(recordIndex, metricIndex, reasonName, arrivalMs);
+  }
+
+  private addStat(recordIndex: number, metricIndex: number, name: string, arrivalMs: number): void {
+    const metric = metricIndex >= 0 ? this.metrics[metricIndex] : undefined;
+    const window = metric ? metric.windows[0] : UNATTRIBUTED_STATS_WINDOW;
+    const at = Number.isNaN(arrivalMs) ? this.lastArrivalMs : arrivalMs;
+    const windowStartMs = Math.floor(at / window.sizeMs) * window.sizeMs;
+    const metricName = metric ? metric.name : '__all__';
+    const key = `${metricName}\u0000${windowStartMs}`;
+    let stats = this.stats.get(key);
+    if (!stats) {
+      stats = { metricName, window, windowStartMs, counts: {}, firstRecord: recordIndex, lastRecord: recordIndex };
+      this.stats.set(key, stats);
+    }
+    stats.counts[name] = (stats.counts[name] ?? 0) + 1;
+    if (recordIndex < stats.firstRecord) stats.firstRecord = recordIndex;
+    if (recordIndex > stats.lastRecord) stats.lastRecord = recordIndex;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Results
+
+  /** Number of counter cells touched in this batch. */
+  get cellsUsed(): number {
+    return this.cellKeys.size;
+  }
+
+  /** The counter deltas of this batch, one per (metric, dimension values, window, window start). */
+  cells(): CellDelta[] {
+    const out: CellDelta[] = [];
+    const n = this.cellKeys.size;
+    for (let cell = 0; cell < n; cell++) {
+      if (this.cellCount[cell] === 0) continue; // a group folded into __other__ before its first count
+      const group = this.cellKeys.a(cell);
+      const metric = this.metrics[this.groupMetric[group]];
+      const tupleBytes = this.groups.bytesOf(group);
+      const tuple = new Int32Array(tupleBytes.slice().buffer);
+      const dimensionValues: string[] = [];
+      for (let d = 1; d < tuple.length; d++) dimensionValues.push(this.strings.stringOf(tuple[d]));
+      out.push({
+        metric,
+        window: metric.windows[this.cellKeys.b(cell)],
+        windowStartMs: this.cellKeys.c(cell),
+        dimensionValues,
+        count: this.cellCount[cell],
+        sum: this.cellSum[cell],
+        min: this.cellMin[cell],
+        max: this.cellMax[cell],
+        hll: this.cellHll[cell] >= 0 ? this.hllPool[this.cellHll[cell]] : null,
+        sketch: this.cellSketch[cell] >= 0 ? this.sketchPool[this.cellSketch[cell]] : null,
+        firstRecord: this.cellFirst[cell],
+        lastRecord: this.cellLast[cell],
+      });
+    }
+    return out;
+  }
+
+  /** Reject statistics per metric and arrival bucket, including groups folded over the cap. */
+  statistics(): StatsDelta[] {
+    return [...this.stats.values()];
+  }
+
+  /** Groups folded into `__other__` this batch, per metric index. */
+  folded(metricIndex: number): number {
+    return this.foldedPerMetric[metricIndex];
+  }
+
+  /** Every event not counted by a metric (or by any metric), with its record index and reason. */
+  rejected(): ReadonlyArray<RejectEntry> {
+    return this.rejects;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * An open-addressing hash table from (a: int32, b: int32, c: float64) keys to dense indexes 0..size-1.
+ * Cleared between batches with `fill`, grown by doubling; no allocation per lookup.
+ */
+import { growFloat64, growInt32 } from './byte-interner.js';
+
+export class KeyTable {
+  private slots: Int32Array;
+  private mask: number;
+  private keyA: Int32Array;
+  private keyB: Int32Array;
+  private keyC: Float64Array;
+  size = 0;
+  /** Set by `indexOf`: whether the last lookup created the entry. */
+  created = false;
+
+  constructor(initialCapacity = 1 << 10) {
+    this.slots = new Int32Array(initialCapacity * 2).fill(-1);
+    this.mask = initialCapacity * 2 - 1;
+    this.keyA = new Int32Array(initialCapacity);
+    this.keyB = new Int32Array(initialCapacity);
+    this.keyC = new Float64Array(initialCapacity);
+  }
+
+  /** hot path: index of (a, b, c), created when absent (check `created`). */
+  indexOf(a: number, b: number, c: number): number {
+    let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35) ^ Math.imul((c / 1000) | 0, 0x27d4eb2f) ^ (c % 1000 | 0);
+    h ^= h >>> 15;
+    let slot = h & this.mask;
+    while (true) {
+      const idx = this.slots[slot];
+      if (idx < 0) break;
+      if (this.keyA[idx] === a && this.keyB[idx] === b && this.keyC[idx] === c) {
+        this.created = false;
+        return idx;
+      }
+      slot = (slot + 1) & this.mask;
+    }
+    const idx = this.size++;
+    if (idx >= this.keyA.length) {
+      this.keyA = growInt32(this.keyA);
+      this.keyB = growInt32(this.keyB);
+      this.keyC = growFloat64(this.keyC);
+    }
+    this.keyA[idx] = a;
+    this.keyB[idx] = b;
+    this.keyC[idx] = c;
+    this.slots[slot] = idx;
+    this.created = true;
+    if (this.size * 2 > this.slots.length) this.rehash();
+    return idx;
+  }
+
+  a(idx: number): number {
+    return this.keyA[idx];
+  }
+  b(idx: number): number {
+    return this.keyB[idx];
+  }
+  c(idx: number): number {
+    return this.keyC[idx];
+  }
+
+  get capacity(): number {
+    return this.keyA.length;
+  }
+
+  clear(): void {
+    this.slots.fill(-1);
+    this.size = 0;
+  }
+
+  private rehash(): void {
+    const capacity = this.slots.length * 2;
+    this.slots = new Int32Array(capacity).fill(-1);
+    this.mask = capacity - 1;
+    for (let idx = 0; idx < this.size; idx++) {
+      const a = this.keyA[idx];
+      const b = this.keyB[idx];
+      const c = this.keyC[idx];
+      let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35) ^ Math.imul((c / 1000) | 0, 0x27d4eb2f) ^ (c % 1000 | 0);
+      h ^= h >>> 15;
+      let slot = h & this.mask;
+      while (this.slots[slot] >= 0) slot = (slot + 1) & this.mask;
+      this.slots[slot] = idx;
+    }
+  }
+}

@@ -1,0 +1,350 @@
+/**
+ * Metric definitions: validated once, compiled into index-based tables the hot loop uses without any
+ * lookup by name. A bad configuration throws one ConfigError listing every problem with its path.
+ */
+import { formatDurationLabel, parseDurationMs } from './duration.js';
+import { ConfigError, type ConfigProblem } from './errors.js';
+import type { AggregateName, DynamoDbEventName, MetricSource, TimeFormat } from './types.js';
+
+/** Bounded so a group key stays small and a DynamoDB key (pk <= 2048 bytes) stays valid. */
+export const MAX_DIMENSIONS = 8;
+export const MAX_METRICS = 64;
+export const MAX_WINDOWS_PER_METRIC = 6;
+export const MIN_WINDOW_MS = 1_000;
+export const MAX_WINDOW_MS = 7 * 86_400_000;
+export const DEFAULT_ALLOWED_LATENESS_MS = 5 * 60_000;
+export const DEFAULT_FUTURE_SKEW_MS = 60_000;
+export const DEFAULT_MAX_GROUPS_PER_WINDOW = 10_000;
+export const MAX_GROUPS_PER_WINDOW_LIMIT = 1_000_000;
+/** Default retention: 1,440 windows (a day of 1m buckets, 60 days of 1h ones), at least one day. */
+export const DEFAULT_RETENTION_WINDOWS = 1_440;
+const MIN_DEFAULT_RETENTION_MS = 86_400_000;
+const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
+const PATH_PATTERN = /^[^.]+(\.[^.]+)*$/;
+const AGGREGATES: ReadonlySet<string> = new Set(['count', 'sum', 'min', 'max', 'mean', 'distinct', 'p50', 'p90', 'p95', 'p99']);
+const QUANTILE_OF: Readonly<Record<string, number>> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
+const EVENT_NAMES: ReadonlySet<string> = new Set(['INSERT', 'MODIFY', 'REMOVE']);
+const TIME_FORMATS: ReadonlySet<string> = new Set(['iso8601', 'epoch_s', 'epoch_ms']);
+const SOURCES: ReadonlySet<string> = new Set(['kinesis', 'dynamodb', 'both']);
+
+export const FilterOp = { Equals: 0, In: 1, Exists: 2, NotExists: 3, EventName: 4 } as const;
+export type FilterOp = (typeof FilterOp)[keyof typeof FilterOp];
+
+export const TimeFormatCode = { Iso8601: 0, EpochSeconds: 1, EpochMillis: 2 } as const;
+
+/** A scalar a filter compares with, pre-encoded for byte comparison. */
+export interface FilterValue {
+  kind: 'string' | 'number' | 'boolean' | 'null';
+  text: string;
+  bytes: Uint8Array;
+  number: number;
+  boolean: boolean;
+}
+
+export interface CompiledFilter {
+  op: FilterOp;
+  /** Index into CompiledConfig.paths, or -1 for eventName filters. */
+  path: number;
+  values: FilterValue[];
+  /** Bit mask of INSERT=1, MODIFY=2, REMOVE=4 for eventName filters. */
+  eventNameMask: number;
+}
+
+export interface CompiledWindow {
+  label: string;
+  sizeMs: number;
+  ttlSeconds: number;
+}
+
+export interface CompiledMetric {
+  index: number;
+  name: string;
+  source: MetricSource;
+  acceptsJson: boolean;
+  acceptsImage: boolean;
+  filters: CompiledFilter[];
+  eventTimePath: number;
+  eventTimeFormat: number;
+  dimensionNames: string[];
+  dimensionPaths: Int32Array;
+  valuePath: number;
+  distinctPath: number;
+  aggregates: AggregateName[];
+  needsValue: boolean;
+  hasMinMax: boolean;
+  hasDistinct: boolean;
+  hasQuantiles: boolean;
+  quantiles: number[];
+  /** Windows sorted from the finest to the coarsest. */
+  windows: CompiledWindow[];
+  allowedLatenessMs: number;
+  futureSkewMs: number;
+  maxGroupsPerWindow: number;
+}
+
+export interface CompiledConfig {
+  metrics: CompiledMetric[];
+  /** Every field path any metric reads, each once: `paths[i]` is the list of keys from the root. */
+  paths: string[][];
+  pathTexts: string[];
+}
+
+const encoder = new TextEncoder();
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function filterValue(value: unknown): FilterValue | undefined {
+  if (typeof value === 'string') return { kind: 'string', text: value, bytes: encoder.encode(value), number: Number.NaN, boolean: false };
+  if (typeof value === 'number' && Number.isFinite(value)) return { kind: 'number', text: String(value), bytes: encoder.encode(String(value)), number: value, boolean: false };
+  if (typeof value === 'boolean') return { kind: 'boolean', text: String(value), bytes: encoder.encode(String(value)), number: Number.NaN, boolean: value };
+  if (value === null) return { kind: 'null', text: 'null', bytes: encoder.encode('null'), number: Number.NaN, boolean: false };
+  return undefined;
+}
+
+/**
+ * Validates a parsed config file (JSON or YAML) and compiles it.
+ * @throws ConfigError listing every problem, each with its path in the config.
+ * @example
+ * const compiled = compileConfig({ metrics: [{ name: 'views', aggregates: ['count'], windows: ['1m'] }] });
+ */
+export function compileConfig(input: unknown, sourceName = 'configuration'): CompiledConfig {
+  const problems: ConfigProblem[] = [];
+  const problem = (path: string, message: string): void => {
+    problems.push({ path, message });
+  };
+  const paths: string[][] = [];
+  const pathTexts: string[] = [];
+  const pathIndex = new Map<string, number>();
+  const internPath = (text: string): number => {
+    let index = pathIndex.get(text);
+    if (index === undefined) {
+      index = paths.length;
+      paths.push(text.split('.'));
+      pathTexts.push(text);
+      pathIndex.set(text, index);
+    }
+    return index;
+  };
+  const fieldPath = (value: unknown, at: string): number => {
+    if (typeof value !== 'string' || !PATH_PATTERN.test(value)) {
+      problem(at, `must be a dotted field path such as "user.id" (got ${JSON.stringify(value)})`);
+      return -1;
+    }
+    return internPath(value);
+  };
+  const duration = (value: unknown, at: string, fallback: number): number => {
+    if (value === undefined) return fallback;
+    const ms = typeof value === 'string' ? parseDurationMs(value) : Number.NaN;
+    if (Number.isNaN(ms)) {
+      problem(at, `must be a duration such as "30s", "5m", "1h" or "7d" (got ${JSON.stringify(value)})`);
+      return fallback;
+    }
+    return ms;
+  };
+
+  if (!isRecord(input)) {
+    throw new ConfigError([{ path: '(root)', message: 'must be an object with a "metrics" list' }], sourceName);
+  }
+  const rawMetrics = input.metrics;
+  if (!Array.isArray(rawMetrics) || rawMetrics.length === 0) {
+    throw new ConfigError([{ path: 'metrics', message: 'must be a non-empty list of metric definitions' }], sourceName);
+  }
+  if (rawMetrics.length > MAX_METRICS) problem('metrics', `at most ${MAX_METRICS} metrics (got ${rawMetrics.length})`);
+  for (const key of Object.keys(input)) {
+    if (key !== 'metrics') problem(key, 'unknown top-level key (expected only "metrics")');
+  }
+
+  const metrics: CompiledMetric[] = [];
+  const names = new Set<string>();
+  const knownKeys = new Set(['name', 'source', 'filter', 'eventTime', 'dimensions', 'value', 'distinctField', 'aggregates', 'windows', 'allowedLateness', 'futureSkew', 'retention', 'maxGroupsPerWindow', 'description']);
+
+  for (let m = 0; m < rawMetrics.length; m++) {
+    const at = `metrics[${m}]`;
+    const raw: unknown = rawMetrics[m];
+    if (!isRecord(raw)) {
+      problem(at, 'must be an object');
+      continue;
+    }
+    for (const key of Object.keys(raw)) if (!knownKeys.has(key)) problem(`${at}.${key}`, 'unknown key');
+
+    const name = raw.name;
+    if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
+      problem(`${at}.name`, 'must start with a letter and use only letters, digits, "_", ".", ":" or "-" (at most 128 characters)');
+    } else if (names.has(name)) {
+      problem(`${at}.name`, `duplicate metric name "${name}"`);
+    } else {
+      names.add(name);
+    }
+
+    const source = (raw.source ?? 'kinesis') as MetricSource;
+    if (!SOURCES.has(source)) problem(`${at}.source`, 'must be "kinesis", "dynamodb" or "both"');
+
+    const filters: CompiledFilter[] = [];
+    if (raw.filter !== undefined && !Array.isArray(raw.filter)) problem(`${at}.filter`, 'must be a list of clauses');
+    const rawFilters = Array.isArray(raw.filter) ? raw.filter : [];
+    for (let f = 0; f < rawFilters.length; f++) {
+      const fat = `${at}.filter[${f}]`;
+      const clause: unknown = rawFilters[f];
+      if (!isRecord(clause)) {
+        problem(fat, 'must be an object such as {"field": "type", "equals": "page_view"}');
+        continue;
+      }
+      if (clause.eventName !== undefined) {
+        const list = Array.isArray(clause.eventName) ? clause.eventName : [clause.eventName];
+        let mask = 0;
+        for (const e of list) {
+          if (typeof e !== 'string' || !EVENT_NAMES.has(e)) problem(`${fat}.eventName`, `must list INSERT, MODIFY or REMOVE (got ${JSON.stringify(e)})`);
+          else mask |= e === 'INSERT' ? 1 : e === 'MODIFY' ? 2 : 4;
+        }
+        if (source === 'kinesis') problem(`${fat}.eventName`, 'only applies to DynamoDB records: set "source" to "dynamodb" or "both"');
+        filters.push({ op: FilterOp.EventName, path: -1, values: [], eventNameMask: mask });
+        continue;
+      }
+      const path = fieldPath(clause.field, `${fat}.field`);
+      const ops = ['equals', 'in', 'exists'].filter((k) => clause[k] !== undefined);
+      if (ops.length !== 1) {
+        problem(fat, 'needs exactly one of "equals", "in", "exists" (or an "eventName" list)');
+        continue;
+      }
+      if (ops[0] === 'equals') {
+        const v = filterValue(clause.equals);
+        if (!v) problem(`${fat}.equals`, 'must be a string, a finite number, a boolean or null');
+        else filters.push({ op: FilterOp.Equals, path, values: [v], eventNameMask: 0 });
+      } else if (ops[0] === 'in') {
+        if (!Array.isArray(clause.in) || clause.in.length === 0) {
+          problem(`${fat}.in`, 'must be a non-empty list of scalars');
+          continue;
+        }
+        const values: FilterValue[] = [];
+        for (let k = 0; k < clause.in.length; k++) {
+          const v = filterValue(clause.in[k]);
+          if (!v) problem(`${fat}.in[${k}]`, 'must be a string, a finite number, a boolean or null');
+          else values.push(v);
+        }
+        filters.push({ op: FilterOp.In, path, values, eventNameMask: 0 });
+      } else {
+        if (typeof clause.exists !== 'boolean') problem(`${fat}.exists`, 'must be true or false');
+        filters.push({ op: clause.exists === false ? FilterOp.NotExists : FilterOp.Exists, path, values: [], eventNameMask: 0 });
+      }
+    }
+
+    let eventTimePath = -1;
+    let eventTimeFormat: number = TimeFormatCode.Iso8601;
+    if (raw.eventTime !== undefined) {
+      if (!isRecord(raw.eventTime)) {
+        problem(`${at}.eventTime`, 'must be an object such as {"field": "ts", "format": "iso8601"}');
+      } else {
+        eventTimePath = fieldPath(raw.eventTime.field, `${at}.eventTime.field`);
+        const format = (raw.eventTime.format ?? 'iso8601') as TimeFormat;
+        if (!TIME_FORMATS.has(format)) problem(`${at}.eventTime.format`, 'must be "iso8601", "epoch_s" or "epoch_ms"');
+        eventTimeFormat = format === 'epoch_s' ? TimeFormatCode.EpochSeconds : format === 'epoch_ms' ? TimeFormatCode.EpochMillis : TimeFormatCode.Iso8601;
+      }
+    }
+
+    const dimensionNames: string[] = [];
+    const dimensionPaths: number[] = [];
+    if (raw.dimensions !== undefined) {
+      if (!Array.isArray(raw.dimensions)) problem(`${at}.dimensions`, 'must be a list of field paths');
+      else {
+        if (raw.dimensions.length > MAX_DIMENSIONS) problem(`${at}.dimensions`, `at most ${MAX_DIMENSIONS} dimensions (got ${raw.dimensions.length})`);
+        for (let d = 0; d < raw.dimensions.length; d++) {
+          const p = fieldPath(raw.dimensions[d], `${at}.dimensions[${d}]`);
+          if (p >= 0) {
+            if (dimensionNames.includes(raw.dimensions[d] as string)) problem(`${at}.dimensions[${d}]`, 'listed twice');
+            dimensionNames.push(raw.dimensions[d] as string);
+            dimensionPaths.push(p);
+          }
+        }
+      }
+    }
+
+    const aggregates: AggregateName[] = [];
+    if (!Array.isArray(raw.aggregates) || raw.aggregates.length === 0) {
+      problem(`${at}.aggregates`, 'must be a non-empty list of count, sum, min, max, mean, distinct, p50, p90, p95, p99');
+    } else {
+      for (let a = 0; a < raw.aggregates.length; a++) {
+        const agg: unknown = raw.aggregates[a];
+        if (typeof agg !== 'string' || !AGGREGATES.has(agg)) problem(`${at}.aggregates[${a}]`, `unknown aggregate ${JSON.stringify(agg)}; use count, sum, min, max, mean, distinct, p50, p90, p95 or p99`);
+        else if (!aggregates.includes(agg as AggregateName)) aggregates.push(agg as AggregateName);
+      }
+    }
+    const quantiles = aggregates.filter((a) => a in QUANTILE_OF).map((a) => QUANTILE_OF[a]);
+    const needsValue = aggregates.some((a) => a === 'sum' || a === 'min' || a === 'max' || a === 'mean') || quantiles.length > 0;
+    const valuePath = raw.value === undefined ? -1 : fieldPath(raw.value, `${at}.value`);
+    if (needsValue && raw.value === undefined) problem(`${at}.value`, 'is required by sum, min, max, mean and quantile aggregates: name the numeric field to aggregate');
+    const hasDistinct = aggregates.includes('distinct');
+    const distinctPath = raw.distinctField === undefined ? -1 : fieldPath(raw.distinctField, `${at}.distinctField`);
+    if (hasDistinct && raw.distinctField === undefined) problem(`${at}.distinctField`, 'is required by the "distinct" aggregate: name the field whose distinct values to count');
+
+    const windows: CompiledWindow[] = [];
+    const retention = raw.retention;
+    if (retention !== undefined && !isRecord(retention)) problem(`${at}.retention`, 'must map window labels to durations, e.g. {"1m": "2d"}');
+    if (!Array.isArray(raw.windows) || raw.windows.length === 0) {
+      problem(`${at}.windows`, 'must be a non-empty list of window sizes such as ["1m", "5m", "1h"]');
+    } else {
+      if (raw.windows.length > MAX_WINDOWS_PER_METRIC) problem(`${at}.windows`, `at most ${MAX_WINDOWS_PER_METRIC} window sizes`);
+      for (let w = 0; w < raw.windows.length; w++) {
+        const text: unknown = raw.windows[w];
+        const sizeMs = typeof text === 'string' ? parseDurationMs(text) : Number.NaN;
+        if (Number.isNaN(sizeMs) || sizeMs < MIN_WINDOW_MS || sizeMs > MAX_WINDOW_MS) {
+          problem(`${at}.windows[${w}]`, `must be a duration from 1s to 7d such as "1m" (got ${JSON.stringify(text)})`);
+          continue;
+        }
+        if (windows.some((x) => x.sizeMs === sizeMs)) {
+          problem(`${at}.windows[${w}]`, 'the same window size is listed twice');
+          continue;
+        }
+        const label = formatDurationLabel(sizeMs);
+        const fallbackTtl = Math.max(MIN_DEFAULT_RETENTION_MS, sizeMs * DEFAULT_RETENTION_WINDOWS);
+        const rawTtl = isRecord(retention) ? (retention[text as string] ?? retention[label]) : undefined;
+        const ttlMs = duration(rawTtl, `${at}.retention.${text as string}`, fallbackTtl);
+        if (ttlMs < sizeMs) problem(`${at}.retention.${text as string}`, 'must be at least one window long');
+        windows.push({ label, sizeMs, ttlSeconds: Math.ceil(ttlMs / 1000) });
+      }
+      if (isRecord(retention)) {
+        for (const key of Object.keys(retention)) {
+          if (!raw.windows.includes(key) && !windows.some((w) => w.label === key)) problem(`${at}.retention.${key}`, 'names a window size the metric does not list');
+        }
+      }
+    }
+    windows.sort((a, b) => a.sizeMs - b.sizeMs);
+
+    let maxGroupsPerWindow = DEFAULT_MAX_GROUPS_PER_WINDOW;
+    if (raw.maxGroupsPerWindow !== undefined) {
+      const v = raw.maxGroupsPerWindow;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_GROUPS_PER_WINDOW_LIMIT) problem(`${at}.maxGroupsPerWindow`, `must be an integer from 1 to ${MAX_GROUPS_PER_WINDOW_LIMIT}`);
+      else maxGroupsPerWindow = v;
+    }
+
+    metrics.push({
+      index: metrics.length,
+      name: typeof name === 'string' ? name : `metrics[${m}]`,
+      source,
+      acceptsJson: source !== 'dynamodb',
+      acceptsImage: source !== 'kinesis',
+      filters,
+      eventTimePath,
+      eventTimeFormat,
+      dimensionNames,
+      dimensionPaths: Int32Array.from(dimensionPaths),
+      valuePath,
+      distinctPath,
+      aggregates,
+      needsValue,
+      hasMinMax: aggregates.includes('min') || aggregates.includes('max'),
+      hasDistinct,
+      hasQuantiles: quantiles.length > 0,
+      quantiles,
+      windows,
+      allowedLatenessMs: duration(raw.allowedLateness, `${at}.allowedLateness`, DEFAULT_ALLOWED_LATENESS_MS),
+      futureSkewMs: duration(raw.futureSkew, `${at}.futureSkew`, DEFAULT_FUTURE_SKEW_MS),
+      maxGroupsPerWindow,
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(problems, sourceName);
+  return { metrics, paths, pathTexts };
+}
+
+export type { DynamoDbEventName };

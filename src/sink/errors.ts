@@ -1,0 +1,20 @@
+/** Errors of the DynamoDB counter sink and the failure destination. */
+
+export class SinkError extends Error {
+  override name = 'SinkError';
+}
+
+/** A write that still failed after retries within the time left. */
+export class CounterWriteError extends SinkError {
+  override name = 'CounterWriteError';
+}
+
+/** The failure destination (SQS) did not take a rejected record. */
+export class FailureDestinationError extends SinkError {
+  override name = 'FailureDestinationError';
+}
+
+/** A counter item changed under us more often than we are willing to retry (a very hot item). */
+export class ContentionError extends SinkError {
+  override name = 'ContentionError';
+}

@@ -1,0 +1,136 @@
+/** Shapes returned by the counters read library (CounterReader) and served as JSON by the read API. */
+import type { AggregateName } from '../core/types.js';
+
+/** Rolling spans the dashboard offers, in minutes. */
+export const ROLLING_MINUTES = [1, 5, 15, 60] as const;
+export type RollingMinutes = (typeof ROLLING_MINUTES)[number];
+
+/** Quantile aggregates and the rank each one reads from a DDSketch. */
+export const QUANTILE_RANKS: Readonly<Record<'p50' | 'p90' | 'p95' | 'p99', number>> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
+export type QuantileName = keyof typeof QUANTILE_RANKS;
+
+/**
+ * Aggregated values of one bucket (or of several merged). `count` is always there; every other field is
+ * present exactly when the metric configures that aggregate and the stored items carry the data for it
+ * (`mean` is derived as sum / count).
+ */
+export interface AggregateValues {
+  count: number;
+  sum?: number;
+  min?: number;
+  max?: number;
+  mean?: number;
+  /** HyperLogLog estimate of distinct values of the metric's `distinctField`. */
+  distinct?: number;
+  p50?: number;
+  p90?: number;
+  p95?: number;
+  p99?: number;
+}
+
+/** One stored window of one group. */
+export interface SeriesPoint extends AggregateValues {
+  windowStartMs: number;
+}
+
+export interface SeriesResult {
+  metric: string;
+  windowLabel: string;
+  windowSizeMs: number;
+  dimensionValues: string[];
+  fromMs: number;
+  toMs: number;
+  /** Stored windows overlapping [fromMs, toMs), oldest first. Windows without events have no item and are absent. */
+  points: SeriesPoint[];
+}
+
+export interface RollingResult extends AggregateValues {
+  metric: string;
+  dimensionValues: string[];
+  minutes: RollingMinutes;
+  /** The finest window of the metric, whose buckets were merged. */
+  windowLabel: string;
+  /** Start of the oldest bucket that may be included (inclusive) and the reading time (inclusive). */
+  fromMs: number;
+  toMs: number;
+  /** How many stored buckets were merged. */
+  buckets: number;
+}
+
+export interface TopEntry {
+  /** All dimension values of the group, or just the one chosen by `dimensionIndex`. */
+  dimensionValues: string[];
+  count: number;
+  sum?: number;
+}
+
+export interface TopResult {
+  metric: string;
+  windowLabel: string;
+  windowStartMs: number;
+  /** Dimension names the entries are grouped by. */
+  dimensions: string[];
+  /** Number of distinct entries before the limit was applied. */
+  groups: number;
+  entries: TopEntry[];
+}
+
+export interface StatsBucket {
+  windowStartMs: number;
+  rejected: number;
+  late: number;
+}
+
+export interface StatsResult {
+  metric: string;
+  windowLabel: string;
+  fromMs: number;
+  toMs: number;
+  /** Records not counted for any reason other than lateness. */
+  rejected: number;
+  /** Events older than their window's end plus the allowed lateness (`too_late`). */
+  late: number;
+  /** Count per reject reason name (`invalid_json`, `too_late`, ...). */
+  byReason: Record<string, number>;
+  buckets: StatsBucket[];
+}
+
+export interface WindowSummary {
+  label: string;
+  sizeMs: number;
+}
+
+export interface MetricSummary {
+  name: string;
+  dimensions: string[];
+  aggregates: AggregateName[];
+  /** Finest first. */
+  windows: WindowSummary[];
+  value?: string;
+  distinctField?: string;
+}
+
+/** A caller asked for something the configuration or the layout cannot answer. Maps to HTTP 400. */
+export class ReadArgumentError extends Error {
+  override name = 'ReadArgumentError';
+  /** Which argument was wrong (`metric`, `window`, `dims`, ...). */
+  readonly parameter: string;
+  /** What would have been accepted, when that is a short list. */
+  readonly allowed?: ReadonlyArray<string | number>;
+
+  constructor(parameter: string, message: string, allowed?: ReadonlyArray<string | number>) {
+    super(message);
+    this.parameter = parameter;
+    this.allowed = allowed;
+  }
+}
+
+/** A stored item could not be read as the layout says (bad number, undecodable sketch). */
+export class CounterItemError extends Error {
+  override name = 'CounterItemError';
+}
+
+/** DynamoDB refused or failed a read; the SDK error is the cause. */
+export class CounterReadError extends Error {
+  override name = 'CounterReadError';
+}

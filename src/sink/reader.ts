@@ -1,0 +1,472 @@
+/**
+ * Reads the counters table (layout: ./layout.ts) for the read API and the dashboard.
+ * Nothing here writes; every method is one paginated Query except `top()` (a Scan, see there).
+ */
+import { QueryCommand, ScanCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
+import { parseDurationMs } from '../core/duration.js';
+import { DDSketch } from '../core/sketch/ddsketch.js';
+import { HyperLogLog } from '../core/sketch/hyperloglog.js';
+import { REJECT_REASON_NAMES, type AggregateName, type MetricConfig, type RejectReason } from '../core/types.js';
+import { ALL_METRICS, Attr, counterPk, counterSk, parseCounterPk, parseCounterSk, statsPk } from './layout.js';
+import {
+  CounterItemError,
+  CounterReadError,
+  QUANTILE_RANKS,
+  ROLLING_MINUTES,
+  ReadArgumentError,
+  type AggregateValues,
+  type MetricSummary,
+  type QuantileName,
+  type RollingMinutes,
+  type RollingResult,
+  type SeriesPoint,
+  type SeriesResult,
+  type StatsBucket,
+  type StatsResult,
+  type TopEntry,
+  type TopResult,
+  type WindowSummary,
+} from './reader-types.js';
+
+/** A week of 1m buckets: bounds one series response (~1 MB of JSON) and the Query pages behind it. */
+export const MAX_SERIES_WINDOWS = 10_080;
+/** Enough for a "top N" panel; the whole ranking is computed anyway, this only trims the answer. */
+export const MAX_TOP_LIMIT = 1_000;
+const MINUTE_MS = 60_000;
+const TOO_LATE = REJECT_REASON_NAMES[7];
+const QUANTILE_NAMES: ReadonlyArray<QuantileName> = ['p50', 'p90', 'p95', 'p99'];
+/** Counter attributes a read needs; the per-shard progress attributes (`p:*`) can be many and are skipped. */
+const COUNTER_PROJECTION = [Attr.sk, Attr.count, Attr.sum, Attr.min, Attr.max, Attr.hll, Attr.quantiles];
+
+export interface CounterReaderOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  metrics: ReadonlyArray<MetricConfig>;
+  /** Strongly consistent reads cost twice the RCUs; the dashboard does not need them. Default false. */
+  consistentRead?: boolean;
+}
+
+/** A metric definition reduced to what reading needs, resolved once at construction. */
+interface ReadableMetric {
+  summary: MetricSummary;
+  windowSizeMs: Map<string, number>;
+  finest: WindowSummary;
+  wantsSum: boolean;
+  wantsMean: boolean;
+  wantsMin: boolean;
+  wantsMax: boolean;
+  wantsDistinct: boolean;
+  quantiles: QuantileName[];
+}
+
+/** Merges buckets: sums add up, min/max fold, sketches merge. One per call; cheap enough off the hot path. */
+class Accumulator {
+  count = 0;
+  sum: number | undefined = undefined;
+  min: number | undefined = undefined;
+  max: number | undefined = undefined;
+  hll: HyperLogLog | undefined = undefined;
+  sketch: DDSketch | undefined = undefined;
+  buckets = 0;
+
+  constructor(private readonly metric: ReadableMetric) {}
+
+  add(item: Record<string, AttributeValue>): void {
+    const m = this.metric;
+    this.buckets++;
+    this.count += numberAttr(item, Attr.count) ?? 0;
+    const sum = numberAttr(item, Attr.sum);
+    if (sum !== undefined) this.sum = (this.sum ?? 0) + sum;
+    const min = numberAttr(item, Attr.min);
+    if (min !== undefined && (this.min === undefined || min < this.min)) this.min = min;
+    const max = numberAttr(item, Attr.max);
+    if (max !== undefined && (this.max === undefined || max > this.max)) this.max = max;
+    if (m.wantsDistinct) {
+      const bytes = bytesAttr(item, Attr.hll);
+      if (bytes) {
+        const hll = decodeSketch(item, 'HyperLogLog', () => HyperLogLog.deserialize(bytes));
+        if (this.hll) this.hll.merge(hll);
+        else this.hll = hll;
+      }
+    }
+    if (m.quantiles.length > 0) {
+      const bytes = bytesAttr(item, Attr.quantiles);
+      if (bytes) {
+        const sketch = decodeSketch(item, 'DDSketch', () => DDSketch.deserialize(bytes));
+        if (this.sketch) this.sketch.merge(sketch);
+        else this.sketch = sketch;
+      }
+    }
+  }
+
+  /** Writes the configured aggregates into `out`; fields without data stay absent. */
+  fill<T extends AggregateValues>(out: T): T {
+    const m = this.metric;
+    out.count = this.count;
+    if (m.wantsSum && this.sum !== undefined) out.sum = this.sum;
+    if (m.wantsMin && this.min !== undefined) out.min = this.min;
+    if (m.wantsMax && this.max !== undefined) out.max = this.max;
+    if (m.wantsMean && this.sum !== undefined && this.count > 0) out.mean = this.sum / this.count;
+    // An HLL estimate is fractional; a count of distinct things is not.
+    if (m.wantsDistinct && this.hll) out.distinct = Math.round(this.hll.estimate());
+    if (this.sketch && this.count > 0) {
+      for (let i = 0; i < m.quantiles.length; i++) {
+        const name = m.quantiles[i];
+        const value = this.sketch.quantile(QUANTILE_RANKS[name]);
+        if (Number.isFinite(value)) out[name] = value;
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * Read library over the counters table: time series, rolling totals, top groups, reject statistics.
+ *
+ * Arguments are checked against the metric definitions and rejected with a {@link ReadArgumentError}
+ * naming the argument; DynamoDB failures surface as {@link CounterReadError} with the SDK error as cause.
+ *
+ * @example
+ * const reader = new CounterReader({ client: new DynamoDBClient({}), tableName: 'counters', metrics: config.metrics });
+ * const { points } = await reader.series('page_views', '1m', ['DE', '/home'], Date.now() - 3_600_000, Date.now());
+ * const last5 = await reader.rolling('page_views', ['DE', '/home'], 5, Date.now());
+ */
+export class CounterReader {
+  private readonly client: DynamoDBClient;
+  private readonly tableName: string;
+  private readonly consistentRead: boolean;
+  private readonly metricsByName: Map<string, ReadableMetric>;
+  private readonly summaries: MetricSummary[];
+  /** Finest window over all metrics: the bucket of `__stats__#__all__`. */
+  private readonly globalFinest: WindowSummary | undefined;
+
+  constructor(opts: CounterReaderOptions) {
+    this.client = opts.client;
+    this.tableName = opts.tableName;
+    this.consistentRead = opts.consistentRead ?? false;
+    this.metricsByName = new Map();
+    this.summaries = [];
+    let globalFinest: WindowSummary | undefined;
+    for (let i = 0; i < opts.metrics.length; i++) {
+      const metric = readableMetric(opts.metrics[i]);
+      this.metricsByName.set(metric.summary.name, metric);
+      this.summaries.push(metric.summary);
+      if (globalFinest === undefined || metric.finest.sizeMs < globalFinest.sizeMs) globalFinest = metric.finest;
+    }
+    this.globalFinest = globalFinest;
+  }
+
+  /** The configured metrics, with windows finest first. No I/O. */
+  metrics(): MetricSummary[] {
+    return this.summaries.map((s) => ({ ...s, dimensions: [...s.dimensions], aggregates: [...s.aggregates], windows: s.windows.map((w) => ({ ...w })) }));
+  }
+
+  /**
+   * The stored windows of one group that overlap [fromMs, toMs), oldest first, with ONE Query
+   * (pk = group, sk BETWEEN the first and last possible window start; paginated). Windows in which nothing
+   * was counted have no item and no point: callers that chart counts fill them with zero.
+   */
+  async series(metric: string, windowLabel: string, dimensionValues: ReadonlyArray<string>, fromMs: number, toMs: number): Promise<SeriesResult> {
+    const m = this.metric(metric);
+    const sizeMs = windowSize(m, windowLabel);
+    checkDimensions(m, dimensionValues);
+    checkRange(fromMs, toMs);
+    if ((toMs - fromMs) / sizeMs > MAX_SERIES_WINDOWS) {
+      throw new ReadArgumentError('from', `A ${windowLabel} series spans at most ${MAX_SERIES_WINDOWS} windows; narrow from/to or pick a larger window.`, m.summary.windows.map((w) => w.label));
+    }
+    const points: SeriesPoint[] = [];
+    const lowStartMs = Math.max(0, fromMs - sizeMs + 1);
+    if (toMs > fromMs) {
+      await this.queryGroup(counterPk(metric, dimensionValues), windowLabel, lowStartMs, toMs - 1, COUNTER_PROJECTION, (item) => {
+        const acc = new Accumulator(m);
+        acc.add(item);
+        points.push(acc.fill({ windowStartMs: windowStartOf(item), count: 0 }));
+      });
+    }
+    return { metric, windowLabel, windowSizeMs: sizeMs, dimensionValues: [...dimensionValues], fromMs, toMs, points };
+  }
+
+  /**
+   * Totals over the last `lastMinutes` minutes, merged from the metric's finest buckets with one Query:
+   * the buckets whose start lies in (nowMs - lastMinutes, nowMs], so the current (partial) bucket counts and
+   * "the last 5 minutes" of 1m buckets is always 5 buckets. Counts and sums add up, min and max fold,
+   * HyperLogLogs merge into one distinct estimate and DDSketches into one set of quantiles: a distinct count
+   * over 5 minutes is not the sum of five 1-minute ones. When the finest window is longer than
+   * `lastMinutes`, the result is the single bucket that contains `nowMs`.
+   */
+  async rolling(metric: string, dimensionValues: ReadonlyArray<string>, lastMinutes: RollingMinutes, nowMs: number): Promise<RollingResult> {
+    const m = this.metric(metric);
+    checkDimensions(m, dimensionValues);
+    if (!ROLLING_MINUTES.includes(lastMinutes)) {
+      throw new ReadArgumentError('minutes', `Rolling totals cover one of ${ROLLING_MINUTES.join(', ')} minutes (got ${String(lastMinutes)}).`, ROLLING_MINUTES);
+    }
+    checkTime('now', nowMs);
+    const spanMs = Math.max(lastMinutes * MINUTE_MS, m.finest.sizeMs);
+    const fromMs = Math.max(0, nowMs - spanMs + 1);
+    const acc = new Accumulator(m);
+    await this.queryGroup(counterPk(metric, dimensionValues), m.finest.label, fromMs, nowMs, COUNTER_PROJECTION, (item) => acc.add(item));
+    return acc.fill({
+      metric,
+      dimensionValues: [...dimensionValues],
+      minutes: lastMinutes,
+      windowLabel: m.finest.label,
+      fromMs,
+      toMs: nowMs,
+      buckets: acc.buckets,
+      count: 0,
+    });
+  }
+
+  /**
+   * The groups of one window ranked by count (ties by dimension values), optionally rolled up to one
+   * dimension (`dimensionIndex`, counts of the other dimensions added up).
+   *
+   * Cost: the key schema has one partition per group, so no Query can list the groups of a window. This is
+   * a paginated Scan of the WHOLE table with a filter on the keys: it consumes read capacity for every item
+   * in the table (0.5 RCU per 4 KB, eventually consistent) however few match, and its latency grows with
+   * the table. Fine locally and for small tables; in AWS it also needs `dynamodb:Scan` on the table.
+   *
+   * Proposal (needs the writer and the template): a sparse GSI `byWindow` with partition key
+   * `g = <metric>#<window label>#<ISO start>` (SET with if_not_exists when the writer creates an item) and
+   * sort key `c`. Then top(limit) is one Query with ScanIndexForward=false and Limit=limit, reading only
+   * `limit` items; a rollup to one dimension reads the window's groups (at most maxGroupsPerWindow).
+   * Costs: one GSI write per counter write (coalesced, so one per item per batch), and all groups of a
+   * metric-window share a GSI partition (1,000 WCU/s): shard `g` with a suffix if a metric updates more
+   * than ~1,000 groups per second.
+   */
+  async top(metric: string, windowLabel: string, windowStartMs: number, dimensionIndex: number | undefined, limit: number): Promise<TopResult> {
+    const m = this.metric(metric);
+    windowSize(m, windowLabel);
+    checkTime('start', windowStartMs);
+    const names = m.summary.dimensions;
+    if (dimensionIndex !== undefined && !(Number.isInteger(dimensionIndex) && dimensionIndex >= 0 && dimensionIndex < names.length)) {
+      throw new ReadArgumentError('dimension', `Metric ${metric} has ${names.length} dimension(s); pick one of them by name.`, names);
+    }
+    if (!(Number.isInteger(limit) && limit >= 1 && limit <= MAX_TOP_LIMIT)) {
+      throw new ReadArgumentError('limit', `limit must be an integer from 1 to ${MAX_TOP_LIMIT} (got ${String(limit)}).`);
+    }
+    const groups = new Map<string, TopEntry>();
+    const input: ScanCommandInput = {
+      TableName: this.tableName,
+      FilterExpression: 'begins_with(#pk, :prefix) AND #sk = :sk',
+      ProjectionExpression: '#pk, #c, #s',
+      ExpressionAttributeNames: { '#pk': Attr.pk, '#sk': Attr.sk, '#c': Attr.count, '#s': Attr.sum },
+      ExpressionAttributeValues: { ':prefix': { S: metric + '#' }, ':sk': { S: counterSk(windowLabel, windowStartMs) } },
+      ConsistentRead: this.consistentRead,
+    };
+    do {
+      const page = await this.send('Scan', () => this.client.send(new ScanCommand(input)));
+      const items = page.Items ?? [];
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        const pk = item[Attr.pk]?.S;
+        if (pk === undefined) continue;
+        const parsed = parseCounterPk(pk);
+        // Another metric whose name extends this one (`views` vs `views#`) cannot exist: names have no '#'.
+        if (parsed.metric !== metric) continue;
+        const values = dimensionIndex === undefined ? parsed.dimensionValues : [parsed.dimensionValues[dimensionIndex] ?? ''];
+        const key = JSON.stringify(values);
+        let entry = groups.get(key);
+        if (!entry) {
+          entry = { dimensionValues: values, count: 0 };
+          groups.set(key, entry);
+        }
+        entry.count += numberAttr(item, Attr.count) ?? 0;
+        const sum = numberAttr(item, Attr.sum);
+        if (m.wantsSum && sum !== undefined) entry.sum = (entry.sum ?? 0) + sum;
+      }
+      input.ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (input.ExclusiveStartKey);
+    const entries = [...groups.values()].sort(compareTopEntries);
+    return {
+      metric,
+      windowLabel,
+      windowStartMs,
+      dimensions: dimensionIndex === undefined ? [...names] : [names[dimensionIndex]],
+      groups: entries.length,
+      entries: entries.slice(0, limit),
+    };
+  }
+
+  /**
+   * Records not counted for `metric` (or {@link ALL_METRICS}: records no metric could read) in the stats
+   * buckets overlapping [fromMs, toMs): one Query on `__stats__#<metric>` over the metric's finest window
+   * (the finest window of all metrics for `__all__`). `late` is the `too_late` reason; `rejected` is every
+   * other reason. Reason attributes `r:<name>` and `r:<code>` (numeric RejectReason) are both understood.
+   */
+  async stats(metric: string, fromMs: number, toMs: number): Promise<StatsResult> {
+    const window = metric === ALL_METRICS ? this.globalFinest : this.metric(metric).finest;
+    checkRange(fromMs, toMs);
+    const byReason: Record<string, number> = {};
+    const buckets: StatsBucket[] = [];
+    let rejected = 0;
+    let late = 0;
+    if (window && toMs > fromMs) {
+      const lowStartMs = Math.max(0, fromMs - window.sizeMs + 1);
+      await this.queryGroup(statsPk(metric), window.label, lowStartMs, toMs - 1, undefined, (item) => {
+        const bucket: StatsBucket = { windowStartMs: windowStartOf(item), rejected: 0, late: 0 };
+        for (const name of Object.keys(item)) {
+          if (!name.startsWith(Attr.rejectPrefix)) continue;
+          const reason = reasonName(name.slice(Attr.rejectPrefix.length));
+          const count = numberAttr(item, name) ?? 0;
+          byReason[reason] = (byReason[reason] ?? 0) + count;
+          if (reason === TOO_LATE) bucket.late += count;
+          else bucket.rejected += count;
+        }
+        rejected += bucket.rejected;
+        late += bucket.late;
+        buckets.push(bucket);
+      });
+    }
+    return { metric, windowLabel: window?.label ?? '', fromMs, toMs, rejected, late, byReason, buckets };
+  }
+
+  private metric(name: string): ReadableMetric {
+    const m = this.metricsByName.get(name);
+    if (!m) throw new ReadArgumentError('metric', `Unknown metric ${JSON.stringify(name)}.`, [...this.metricsByName.keys()]);
+    return m;
+  }
+
+  /** One paginated Query: pk = `pk`, sk BETWEEN the keys of two window starts of `windowLabel`, in sk order. */
+  private async queryGroup(
+    pk: string,
+    windowLabel: string,
+    lowStartMs: number,
+    highStartMs: number,
+    projection: ReadonlyArray<string> | undefined,
+    onItem: (item: Record<string, AttributeValue>) => void,
+  ): Promise<void> {
+    const names: Record<string, string> = { '#pk': Attr.pk, '#sk': Attr.sk };
+    let projectionExpression: string | undefined;
+    if (projection) {
+      const refs: string[] = [];
+      for (let i = 0; i < projection.length; i++) {
+        names['#a' + i] = projection[i];
+        refs.push('#a' + i);
+      }
+      projectionExpression = refs.join(', ');
+    }
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: {
+        ':pk': { S: pk },
+        ':lo': { S: counterSk(windowLabel, lowStartMs) },
+        ':hi': { S: counterSk(windowLabel, highStartMs) },
+      },
+      ProjectionExpression: projectionExpression,
+      ConsistentRead: this.consistentRead,
+    };
+    do {
+      const page = await this.send('Query', () => this.client.send(new QueryCommand(input)));
+      const items = page.Items ?? [];
+      for (let i = 0; i < items.length; i++) onItem(items[i]);
+      input.ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (input.ExclusiveStartKey);
+  }
+
+  private async send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      const name = err instanceof Error ? err.name : 'Error';
+      const hint = name === 'ResourceNotFoundException' ? ' Check that the counters table exists and COUNTERS_TABLE names it.' : '';
+      throw new CounterReadError(`${operation} on counters table ${this.tableName} failed (${name}: ${err instanceof Error ? err.message : String(err)}).${hint}`, { cause: err });
+    }
+  }
+}
+
+function readableMetric(config: MetricConfig): ReadableMetric {
+  const windows: WindowSummary[] = [];
+  const windowSizeMs = new Map<string, number>();
+  for (const label of config.windows) {
+    const sizeMs = parseDurationMs(label);
+    if (!(sizeMs > 0)) throw new ReadArgumentError('windows', `Metric ${config.name}: window ${JSON.stringify(label)} is not a duration such as "1m" or "1h".`);
+    windows.push({ label, sizeMs });
+    windowSizeMs.set(label, sizeMs);
+  }
+  if (windows.length === 0) throw new ReadArgumentError('windows', `Metric ${config.name} declares no window.`);
+  windows.sort((a, b) => a.sizeMs - b.sizeMs);
+  const aggregates: AggregateName[] = [...config.aggregates];
+  const has = (a: AggregateName): boolean => aggregates.includes(a);
+  const summary: MetricSummary = { name: config.name, dimensions: [...(config.dimensions ?? [])], aggregates, windows };
+  if (config.value !== undefined) summary.value = config.value;
+  if (config.distinctField !== undefined) summary.distinctField = config.distinctField;
+  return {
+    summary,
+    windowSizeMs,
+    finest: windows[0],
+    wantsSum: has('sum'),
+    wantsMean: has('mean'),
+    wantsMin: has('min'),
+    wantsMax: has('max'),
+    wantsDistinct: has('distinct'),
+    quantiles: QUANTILE_NAMES.filter(has),
+  };
+}
+
+function windowSize(m: ReadableMetric, label: string): number {
+  const sizeMs = m.windowSizeMs.get(label);
+  if (sizeMs === undefined) {
+    throw new ReadArgumentError('window', `Metric ${m.summary.name} has no window ${JSON.stringify(label)}.`, m.summary.windows.map((w) => w.label));
+  }
+  return sizeMs;
+}
+
+function checkDimensions(m: ReadableMetric, values: ReadonlyArray<string>): void {
+  const names = m.summary.dimensions;
+  if (!Array.isArray(values) || values.length !== names.length || values.some((v) => typeof v !== 'string')) {
+    const shape = names.length === 0 ? 'none' : names.join('|');
+    throw new ReadArgumentError('dims', `Metric ${m.summary.name} needs ${names.length} dimension value(s), in this order: ${shape}.`, names);
+  }
+}
+
+function checkTime(parameter: string, ms: number): void {
+  if (!Number.isFinite(ms) || ms < 0) throw new ReadArgumentError(parameter, `${parameter} must be a time in epoch milliseconds or ISO-8601 (got ${String(ms)}).`);
+}
+
+function checkRange(fromMs: number, toMs: number): void {
+  checkTime('from', fromMs);
+  checkTime('to', toMs);
+  if (fromMs > toMs) throw new ReadArgumentError('from', `from (${fromMs}) must not be after to (${toMs}).`);
+}
+
+function compareTopEntries(a: TopEntry, b: TopEntry): number {
+  if (a.count !== b.count) return b.count - a.count;
+  const x = a.dimensionValues.join('\u0000');
+  const y = b.dimensionValues.join('\u0000');
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function reasonName(suffix: string): string {
+  if (/^\d+$/.test(suffix)) return REJECT_REASON_NAMES[Number(suffix) as RejectReason] ?? suffix;
+  return suffix;
+}
+
+function numberAttr(item: Record<string, AttributeValue>, name: string): number | undefined {
+  const attr = item[name];
+  if (attr === undefined) return undefined;
+  const value = attr.N !== undefined ? Number(attr.N) : Number.NaN;
+  if (!Number.isFinite(value)) {
+    throw new CounterItemError(`Counter item ${item[Attr.pk]?.S ?? '?'} / ${item[Attr.sk]?.S ?? '?'}: attribute ${name} should be a finite number, got ${JSON.stringify(attr)}.`);
+  }
+  return value;
+}
+
+function bytesAttr(item: Record<string, AttributeValue>, name: string): Uint8Array | undefined {
+  return item[name]?.B;
+}
+
+function windowStartOf(item: Record<string, AttributeValue>): number {
+  // The sort key is the layout's contract; `ws` is a convenience copy for filters.
+  return parseCounterSk(item[Attr.sk]?.S ?? '#').windowStartMs;
+}
+
+function decodeSketch<T>(item: Record<string, AttributeValue>, kind: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    throw new CounterItemError(`Counter item ${item[Attr.pk]?.S ?? '?'} / ${item[Attr.sk]?.S ?? '?'}: its ${kind} could not be decoded.`, { cause: err });
+  }
+}
