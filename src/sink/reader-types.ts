@@ -79,6 +79,7 @@ export interface StatsBucket {
   windowStartMs: number;
   rejected: number;
   late: number;
+  folded: number;
 }
 
 export interface StatsResult {
@@ -90,7 +91,9 @@ export interface StatsResult {
   rejected: number;
   /** Events older than their window's end plus the allowed lateness (`too_late`). */
   late: number;
-  /** Count per reject reason name (`invalid_json`, `too_late`, ...). */
+  /** Events counted into the `__other__` group because the window had maxGroupsPerWindow groups already. */
+  folded: number;
+  /** Count per reason name (`invalid_json`, `too_late`, `folded`, ...). */
   byReason: Record<string, number>;
   buckets: StatsBucket[];
 }

@@ -34,6 +34,10 @@ export const MAX_SERIES_WINDOWS = 10_080;
 export const MAX_TOP_LIMIT = 1_000;
 const MINUTE_MS = 60_000;
 const TOO_LATE = REJECT_REASON_NAMES[7];
+/** Stats name of events folded into `__other__` over a metric's group cap (core/aggregator.ts FOLDED_STAT). */
+const FOLDED = 'folded';
+/** The aggregator buckets `__stats__#__all__` (records no metric could read) by 1m of arrival time. */
+const UNATTRIBUTED_STATS_WINDOW: WindowSummary = { label: '1m', sizeMs: MINUTE_MS };
 const QUANTILE_NAMES: ReadonlyArray<QuantileName> = ['p50', 'p90', 'p95', 'p99'];
 /** Counter attributes a read needs; the per-shard progress attributes (`p:*`) can be many and are skipped. */
 const COUNTER_PROJECTION = [Attr.sk, Attr.count, Attr.sum, Attr.min, Attr.max, Attr.hll, Attr.quantiles];
@@ -137,8 +141,6 @@ export class CounterReader {
   private readonly consistentRead: boolean;
   private readonly metricsByName: Map<string, ReadableMetric>;
   private readonly summaries: MetricSummary[];
-  /** Finest window over all metrics: the bucket of `__stats__#__all__`. */
-  private readonly globalFinest: WindowSummary | undefined;
 
   constructor(opts: CounterReaderOptions) {
     this.client = opts.client;
@@ -146,14 +148,11 @@ export class CounterReader {
     this.consistentRead = opts.consistentRead ?? false;
     this.metricsByName = new Map();
     this.summaries = [];
-    let globalFinest: WindowSummary | undefined;
     for (let i = 0; i < opts.metrics.length; i++) {
       const metric = readableMetric(opts.metrics[i]);
       this.metricsByName.set(metric.summary.name, metric);
       this.summaries.push(metric.summary);
-      if (globalFinest === undefined || metric.finest.sizeMs < globalFinest.sizeMs) globalFinest = metric.finest;
     }
-    this.globalFinest = globalFinest;
   }
 
   /** The configured metrics, with windows finest first. No I/O. */
@@ -291,34 +290,38 @@ export class CounterReader {
   /**
    * Records not counted for `metric` (or {@link ALL_METRICS}: records no metric could read) in the stats
    * buckets overlapping [fromMs, toMs): one Query on `__stats__#<metric>` over the metric's finest window
-   * (the finest window of all metrics for `__all__`). `late` is the `too_late` reason; `rejected` is every
-   * other reason. Reason attributes `r:<name>` and `r:<code>` (numeric RejectReason) are both understood.
+   * (always 1m for `__all__`, as the aggregator writes it). `late` is the `too_late` reason, `folded` the
+   * events counted into the `__other__` group over maxGroupsPerWindow (counted, just not in their own group),
+   * `rejected` every other reason. Reason attributes `r:<name>` and `r:<code>` (numeric) are both understood.
    */
   async stats(metric: string, fromMs: number, toMs: number): Promise<StatsResult> {
-    const window = metric === ALL_METRICS ? this.globalFinest : this.metric(metric).finest;
+    const window = metric === ALL_METRICS ? UNATTRIBUTED_STATS_WINDOW : this.metric(metric).finest;
     checkRange(fromMs, toMs);
     const byReason: Record<string, number> = {};
     const buckets: StatsBucket[] = [];
     let rejected = 0;
     let late = 0;
-    if (window && toMs > fromMs) {
+    let folded = 0;
+    if (toMs > fromMs) {
       const lowStartMs = Math.max(0, fromMs - window.sizeMs + 1);
       await this.queryGroup(statsPk(metric), window.label, lowStartMs, toMs - 1, undefined, (item) => {
-        const bucket: StatsBucket = { windowStartMs: windowStartOf(item), rejected: 0, late: 0 };
+        const bucket: StatsBucket = { windowStartMs: windowStartOf(item), rejected: 0, late: 0, folded: 0 };
         for (const name of Object.keys(item)) {
           if (!name.startsWith(Attr.rejectPrefix)) continue;
           const reason = reasonName(name.slice(Attr.rejectPrefix.length));
           const count = numberAttr(item, name) ?? 0;
           byReason[reason] = (byReason[reason] ?? 0) + count;
           if (reason === TOO_LATE) bucket.late += count;
+          else if (reason === FOLDED) bucket.folded += count;
           else bucket.rejected += count;
         }
         rejected += bucket.rejected;
         late += bucket.late;
+        folded += bucket.folded;
         buckets.push(bucket);
       });
     }
-    return { metric, windowLabel: window?.label ?? '', fromMs, toMs, rejected, late, byReason, buckets };
+    return { metric, windowLabel: window.label, fromMs, toMs, rejected, late, folded, byReason, buckets };
   }
 
   private metric(name: string): ReadableMetric {

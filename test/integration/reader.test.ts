@@ -164,7 +164,7 @@ describe('CounterReader against dynalite', () => {
 
     // stats: names and numeric codes; one bucket out of range; records no metric could read.
     await putStats(client, table, 'views', '1m', T0, { too_late: 3, invalid_json: 2 });
-    await putStats(client, table, 'views', '1m', T0 + MIN, { '7': 1, '5': 4 });
+    await putStats(client, table, 'views', '1m', T0 + MIN, { '7': 1, '5': 4, folded: 6 });
     await putStats(client, table, 'views', '1m', T0 + 90 * MIN, { too_late: 1000 });
     await putStats(client, table, '__all__', '1m', T0 + 2 * MIN, { undecodable: 9 });
   });
@@ -293,7 +293,7 @@ describe('CounterReader against dynalite', () => {
     expect(await reader.top('views', '5m', T0 + 5 * MIN, undefined, 10)).toMatchObject({ groups: 0, entries: [] });
   });
 
-  it('stats: rejected and late counts per reason from the __stats__ items, names and codes alike', async () => {
+  it('stats: rejected, late and folded counts per reason from the __stats__ items, names and codes alike', async () => {
     const stats = await reader.stats('views', T0, T0 + 10 * MIN);
     expect(stats).toEqual({
       metric: 'views',
@@ -302,10 +302,11 @@ describe('CounterReader against dynalite', () => {
       toMs: T0 + 10 * MIN,
       rejected: 2 + 4,
       late: 3 + 1,
-      byReason: { too_late: 4, invalid_json: 2, invalid_value: 4 },
+      folded: 6,
+      byReason: { too_late: 4, invalid_json: 2, invalid_value: 4, folded: 6 },
       buckets: [
-        { windowStartMs: T0, rejected: 2, late: 3 },
-        { windowStartMs: T0 + MIN, rejected: 4, late: 1 },
+        { windowStartMs: T0, rejected: 2, late: 3, folded: 0 },
+        { windowStartMs: T0 + MIN, rejected: 4, late: 1, folded: 6 },
       ],
     });
     const all = await reader.stats('__all__', T0, T0 + 10 * MIN);
