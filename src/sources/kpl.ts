@@ -53,6 +53,9 @@ export class KplReader {
   public partitionKeyCount = 0;
   public explicitHashKeyCount = 0;
   private readonly reader = new ProtobufReader();
+  private bytes: Uint8Array = new Uint8Array(0);
+  private bodyStart = 0;
+  private bodyEnd = 0;
 
   public constructor(initialCapacity: number = INITIAL_KPL_SUB_RECORDS) {
     initialCapacity = Math.max(1, initialCapacity);
@@ -87,6 +90,9 @@ export class KplReader {
       }
       throw error;
     }
+    this.bytes = bytes;
+    this.bodyStart = bodyStart;
+    this.bodyEnd = bodyEnd;
     if (count === 0) throw new KplFormatError('KPL aggregate: holds no records');
     for (let k = 0; k < count; k++) {
       if (this.partitionKeyIndex[k] >= this.partitionKeyCount) {
@@ -97,6 +103,39 @@ export class KplReader {
       }
     }
     return count;
+  }
+
+  /**
+   * The partition key of sub-record k of the last aggregate read (the bytes must be unchanged since).
+   * Not for the hot path: it re-scans the table; the failure destination and tests use it.
+   */
+  public partitionKey(k: number): string {
+    return this.tableEntry(AGGREGATED_PARTITION_KEY_TABLE, this.partitionKeyIndex[k]) ?? '';
+  }
+
+  /** The explicit hash key of sub-record k of the last aggregate read, or undefined when it has none. */
+  public explicitHashKey(k: number): string | undefined {
+    const index = this.explicitHashKeyIndex[k];
+    return index < 0 ? undefined : this.tableEntry(AGGREGATED_EXPLICIT_HASH_KEY_TABLE, index);
+  }
+
+  private tableEntry(field: number, index: number): string | undefined {
+    const reader = this.reader;
+    reader.reset(this.bytes, this.bodyStart, this.bodyEnd);
+    let seen = 0;
+    while (reader.pos < this.bodyEnd) {
+      const key = reader.readVarint();
+      if (key % 8 !== WireType.LengthDelimited) {
+        reader.skip(key % 8);
+        continue;
+      }
+      const length = reader.readLength();
+      if (Math.floor(key / 8) === field && seen++ === index) {
+        return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + reader.pos, length).toString('utf8');
+      }
+      reader.pos += length;
+    }
+    return undefined;
   }
 
   private parseAggregate(bytes: Uint8Array, start: number, end: number): number {

@@ -82,9 +82,12 @@ export class ProtobufReader {
       case WireType.Fixed64:
         this.advance(8);
         return;
-      case WireType.LengthDelimited:
-        this.pos += this.readLength();
+      case WireType.LengthDelimited: {
+        // Not `this.pos += this.readLength()`: that reads `this.pos` before readLength() advances it.
+        const length = this.readLength();
+        this.pos += length;
         return;
+      }
       case WireType.Fixed32:
         this.advance(4);
         return;
