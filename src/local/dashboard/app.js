@@ -1,0 +1,354 @@
+/* streamtally dashboard: plain browser JavaScript, no build step. Talks to the read API under ./api/. */
+/* global document, window, history, location, URLSearchParams, uPlot */
+'use strict';
+
+(function main() {
+  const REFRESH_MS = 5000;
+  /** Group lists change slowly; rediscovering them every refresh would double the Scans behind top(). */
+  const GROUPS_REFRESH_MS = 30000;
+  const ROLLING_SPANS = [1, 5, 15, 60];
+  const SERIES_WINDOWS = 60;
+  const VALUE_LINES = [
+    ['mean', 'mean', '#4f46e5'],
+    ['p50', 'p50', '#0891b2'],
+    ['p95', 'p95', '#d97706'],
+    ['p99', 'p99', '#dc2626'],
+    ['max', 'max', '#6b7280'],
+    ['min', 'min', '#16a34a'],
+  ];
+  const EXTRA_FIELDS = ['sum', 'mean', 'min', 'max', 'distinct', 'p50', 'p90', 'p95', 'p99'];
+
+  const intFormat = new Intl.NumberFormat('en-US');
+  const numFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+  const timeFormat = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+  const state = {
+    metrics: [],
+    metric: null,
+    window: null,
+    /** Selected dimension values (array), or null while no group is known. */
+    group: null,
+    /** key -> values, every group seen for the metric. */
+    groups: new Map(),
+    groupsAtMs: 0,
+    countChart: null,
+    valuesChart: null,
+    valueFields: [],
+    timer: 0,
+    generation: 0,
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  async function api(route, params) {
+    const query = new URLSearchParams();
+    for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== null) query.set(k, String(v));
+    const res = await fetch('api/' + route + '?' + query.toString(), { cache: 'no-store' });
+    const body = await res.json();
+    if (!res.ok) throw new Error(body.message || 'HTTP ' + res.status);
+    return body;
+  }
+
+  function escapeDim(value) {
+    return value.replace(/%/g, '%25').replace(/#/g, '%23').replace(/\|/g, '%7C');
+  }
+  const dimsParam = (values) => values.map(escapeDim).join('|');
+  const groupKey = (values) => JSON.stringify(values);
+  const groupName = (values) => (values.length === 0 ? 'all events' : values.join(' · '));
+
+  function formatValue(field, value) {
+    if (value === undefined || value === null) return '–';
+    return field === 'count' || field === 'distinct' ? intFormat.format(value) : numFormat.format(value);
+  }
+
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function option(value, label) {
+    const o = el('option', { value }, label);
+    return o;
+  }
+
+  // ---- URL state: #metric=..&window=..&group=.. so a view can be shared and survives a reload.
+  function readHash() {
+    const p = new URLSearchParams(location.hash.slice(1));
+    return { metric: p.get('metric'), window: p.get('window'), group: p.get('group') };
+  }
+  function writeHash() {
+    const p = new URLSearchParams();
+    if (state.metric) p.set('metric', state.metric.name);
+    if (state.window) p.set('window', state.window.label);
+    if (state.group && state.group.length > 0) p.set('group', JSON.stringify(state.group));
+    history.replaceState(null, '', '#' + p.toString());
+  }
+
+  // ---- Layout built per metric.
+  function buildRollingTiles() {
+    const root = $('rolling');
+    root.replaceChildren();
+    const extras = EXTRA_FIELDS.filter((f) => state.metric.aggregates.includes(f));
+    for (const span of ROLLING_SPANS) {
+      const tile = el('div', { class: 'tile', id: 'rolling-' + span });
+      tile.append(el('h3', {}, 'Last ' + (span === 60 ? 'hour' : span + ' min')));
+      const big = el('div', { class: 'big' });
+      big.append(el('span', { id: 'rolling-' + span + '-count' }, '–'), el('span', { class: 'unit' }, 'events'));
+      tile.append(big);
+      if (extras.length > 0) {
+        const dl = el('dl');
+        for (const f of extras) dl.append(el('dt', {}, f), el('dd', { id: 'rolling-' + span + '-' + f }, '–'));
+        tile.append(dl);
+      }
+      root.append(tile);
+    }
+  }
+
+  function chartOptions(title, series, width, bars) {
+    return {
+      width,
+      height: 240,
+      legend: { show: true },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true } },
+      axes: [{ stroke: '#6b7485', grid: { stroke: '#eef0f3' } }, { stroke: '#6b7485', grid: { stroke: '#eef0f3' }, size: 60 }],
+      series: [{}].concat(
+        series.map(([label, color]) => ({
+          label,
+          stroke: color,
+          width: 2,
+          fill: bars ? color + '55' : undefined,
+          paths: bars && uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.7, 60] }) : undefined,
+          points: { show: false },
+        })),
+      ),
+    };
+  }
+
+  function buildCharts() {
+    if (state.countChart) state.countChart.destroy();
+    if (state.valuesChart) state.valuesChart.destroy();
+    state.valuesChart = null;
+    const countEl = $('count-chart');
+    countEl.replaceChildren();
+    state.countChart = new uPlot(chartOptions('count', [['events', '#4f46e5']], countEl.clientWidth || 800, true), [[], []], countEl);
+
+    const m = state.metric;
+    state.valueFields = m.aggregates.includes('distinct') ? [['distinct', 'distinct', '#0891b2']] : VALUE_LINES.filter(([f]) => m.aggregates.includes(f));
+    const card = $('values-card');
+    card.hidden = state.valueFields.length === 0;
+    if (!card.hidden) {
+      const what = m.aggregates.includes('distinct') ? 'Distinct ' + (m.distinctField || 'values') : m.value || 'Value';
+      $('values-title').textContent = what + ' per window';
+      const valuesEl = $('values-chart');
+      valuesEl.replaceChildren();
+      const lines = state.valueFields.map(([, label, color]) => [label, color]);
+      state.valuesChart = new uPlot(chartOptions('values', lines, valuesEl.clientWidth || 800, false), [[]].concat(lines.map(() => [])), valuesEl);
+    }
+  }
+
+  function fillSelectors() {
+    const metricSel = $('metric');
+    metricSel.replaceChildren(...state.metrics.map((m) => option(m.name, m.name)));
+    metricSel.value = state.metric.name;
+    const windowSel = $('window');
+    windowSel.replaceChildren(...state.metric.windows.map((w) => option(w.label, w.label)));
+    windowSel.value = state.window.label;
+    fillGroupSelector();
+  }
+
+  function fillGroupSelector() {
+    const hasDims = state.metric.dimensions.length > 0;
+    $('group-label').hidden = !hasDims;
+    $('group-label').firstChild.textContent = state.metric.dimensions.join(' · ') + ' ';
+    if (!hasDims) return;
+    const sel = $('group');
+    const entries = [...state.groups.values()];
+    sel.replaceChildren(...entries.map((values) => option(groupKey(values), groupName(values))));
+    if (entries.length === 0) sel.append(option('', 'no groups yet'));
+    sel.value = state.group ? groupKey(state.group) : '';
+  }
+
+  function selectMetric(name, preferredWindow, preferredGroup) {
+    state.metric = state.metrics.find((m) => m.name === name) || state.metrics[0];
+    state.window = state.metric.windows.find((w) => w.label === preferredWindow) || state.metric.windows[0];
+    state.groups = new Map();
+    state.groupsAtMs = 0;
+    state.group = state.metric.dimensions.length === 0 ? [] : preferredGroup || null;
+    if (state.group && state.group.length > 0) state.groups.set(groupKey(state.group), state.group);
+    $('count-window').textContent = state.window.label + ' window';
+    fillSelectors();
+    buildRollingTiles();
+    buildCharts();
+    writeHash();
+  }
+
+  // ---- Data.
+  async function refreshGroups(now) {
+    if (state.metric.dimensions.length === 0 || now - state.groupsAtMs < GROUPS_REFRESH_MS) return;
+    // The coarsest window's current and previous buckets hold every recently active group.
+    const coarsest = state.metric.windows[state.metric.windows.length - 1];
+    const current = now - (now % coarsest.sizeMs);
+    const [a, b] = await Promise.all([
+      api('top', { metric: state.metric.name, window: coarsest.label, start: current, limit: 50 }),
+      api('top', { metric: state.metric.name, window: coarsest.label, start: current - coarsest.sizeMs, limit: 50 }),
+    ]);
+    for (const entry of a.entries.concat(b.entries)) state.groups.set(groupKey(entry.dimensionValues), entry.dimensionValues);
+    if (!state.group && a.entries.concat(b.entries).length > 0) state.group = (a.entries[0] || b.entries[0]).dimensionValues;
+    state.groupsAtMs = now;
+    fillGroupSelector();
+    writeHash();
+  }
+
+  function renderRolling(span, result) {
+    $('rolling-' + span + '-count').textContent = formatValue('count', result ? result.count : undefined);
+    for (const f of EXTRA_FIELDS) {
+      const cell = $('rolling-' + span + '-' + f);
+      if (cell) cell.textContent = formatValue(f, result ? result[f] : undefined);
+    }
+  }
+
+  function renderSeries(result) {
+    const size = result.windowSizeMs;
+    const first = result.fromMs - (result.fromMs % size);
+    const byStart = new Map(result.points.map((p) => [p.windowStartMs, p]));
+    const xs = [];
+    const counts = [];
+    const values = state.valueFields.map(() => []);
+    for (let t = first; t < result.toMs; t += size) {
+      const p = byStart.get(t);
+      xs.push(t / 1000);
+      counts.push(p ? p.count : 0);
+      state.valueFields.forEach(([field], i) => values[i].push(p && p[field] !== undefined ? p[field] : null));
+    }
+    state.countChart.setData([xs, counts]);
+    if (state.valuesChart) state.valuesChart.setData([xs].concat(values));
+  }
+
+  function renderTop(result) {
+    const tbody = $('top').tBodies[0];
+    tbody.replaceChildren();
+    $('top-empty').hidden = result.entries.length > 0;
+    $('top-dimension').textContent = state.metric.dimensions.length > 0 ? state.metric.dimensions.join(' · ') : 'groups';
+    $('top-when').textContent = state.window.label + ' window from ' + timeFormat.format(new Date(result.windowStartMs));
+    const max = result.entries.length > 0 ? result.entries[0].count : 1;
+    result.entries.forEach((entry, i) => {
+      const row = el('tr');
+      if (state.group && groupKey(state.group) === groupKey(entry.dimensionValues)) row.className = 'selected';
+      const bar = el('div', { class: 'barline' });
+      bar.style.width = Math.max(2, (100 * entry.count) / max) + '%';
+      const barCell = el('td', { class: 'barcell' });
+      barCell.append(bar);
+      row.append(el('td', { class: 'rank' }, String(i + 1)), el('td', { class: 'name' }, groupName(entry.dimensionValues)), barCell, el('td', { class: 'num' }, intFormat.format(entry.count)));
+      row.addEventListener('click', () => {
+        state.groups.set(groupKey(entry.dimensionValues), entry.dimensionValues);
+        state.group = entry.dimensionValues;
+        fillGroupSelector();
+        writeHash();
+        refreshSoon();
+      });
+      tbody.append(row);
+    });
+  }
+
+  function renderStats(forMetric, forAll) {
+    const set = (id, n) => {
+      $(id).textContent = intFormat.format(n);
+      $(id).classList.toggle('nonzero', n > 0);
+    };
+    set('stats-rejected', forMetric.rejected);
+    set('stats-late', forMetric.late);
+    set('stats-all', forAll.rejected + forAll.late);
+    const reasons = Object.entries(forMetric.byReason).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+    $('stats-reasons').replaceChildren(...reasons.map(([name, n]) => el('li', {}, name.replace(/_/g, ' ') + ' ' + intFormat.format(n))));
+  }
+
+  async function refresh() {
+    const generation = ++state.generation;
+    const m = state.metric;
+    try {
+      const now = Date.now();
+      await refreshGroups(now);
+      const base = { metric: m.name };
+      const group = state.group;
+      const withGroup = group ? Object.assign({ dims: dimsParam(group) }, base) : null;
+      const [series, top, stats, statsAll, ...rolling] = await Promise.all([
+        withGroup ? api('series', Object.assign({ window: state.window.label, from: now - SERIES_WINDOWS * state.window.sizeMs, to: now }, withGroup)) : null,
+        api('top', Object.assign({ window: state.window.label, limit: 10 }, base)),
+        api('stats', base),
+        api('stats', { metric: '__all__' }),
+        ...ROLLING_SPANS.map((span) => (withGroup ? api('rolling', Object.assign({ minutes: span }, withGroup)) : null)),
+      ]);
+      if (generation !== state.generation) return; // a newer refresh (after a selection change) owns the page
+      ROLLING_SPANS.forEach((span, i) => renderRolling(span, rolling[i]));
+      if (series) renderSeries(series);
+      renderTop(top);
+      renderStats(stats, statsAll);
+      $('error').hidden = true;
+      $('live').className = 'live ok';
+      $('updated').textContent = 'updated ' + timeFormat.format(new Date());
+    } catch (err) {
+      if (generation !== state.generation) return;
+      $('error').hidden = false;
+      $('error').textContent = 'Could not read the counters: ' + err.message;
+      $('live').className = 'live stale';
+    }
+  }
+
+  function refreshSoon() {
+    window.clearTimeout(state.timer);
+    refresh().finally(() => {
+      window.clearTimeout(state.timer);
+      state.timer = window.setTimeout(refreshSoon, REFRESH_MS);
+    });
+  }
+
+  function parseGroup(text) {
+    try {
+      const values = JSON.parse(text);
+      return Array.isArray(values) && values.every((v) => typeof v === 'string') ? values : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async function start() {
+    try {
+      const { metrics } = await api('metrics');
+      if (metrics.length === 0) throw new Error('no metrics are configured');
+      state.metrics = metrics;
+    } catch (err) {
+      $('error').hidden = false;
+      $('error').textContent = 'Could not load the metric definitions: ' + err.message;
+      return;
+    }
+    const wanted = readHash();
+    selectMetric(wanted.metric, wanted.window, wanted.group ? parseGroup(wanted.group) : null);
+
+    $('metric').addEventListener('change', (e) => {
+      selectMetric(e.target.value, null, null);
+      refreshSoon();
+    });
+    $('window').addEventListener('change', (e) => {
+      state.window = state.metric.windows.find((w) => w.label === e.target.value) || state.metric.windows[0];
+      $('count-window').textContent = state.window.label + ' window';
+      writeHash();
+      refreshSoon();
+    });
+    $('group').addEventListener('change', (e) => {
+      state.group = parseGroup(e.target.value);
+      writeHash();
+      refreshSoon();
+    });
+    window.addEventListener('resize', () => {
+      for (const [chart, id] of [[state.countChart, 'count-chart'], [state.valuesChart, 'values-chart']]) {
+        if (chart) chart.setSize({ width: $(id).clientWidth, height: 240 });
+      }
+    });
+    refreshSoon();
+  }
+
+  start();
+})();
