@@ -95,7 +95,7 @@ describe('DynamoDbRecordDecoder on bad records', () => {
     ] as unknown as DynamoDBRecord[];
     const sink = new RecordingSink();
     const stats = decodeDynamoDbRecords(records, sink, { clock: () => 0 });
-    expect(sink.calls.map((c) => [c.kind, c.recordIndex, c.kind === 'reject' ? c.reason : c.eventName])).toEqual([
+    expect(sink.calls.map((c) => [c.kind, c.recordIndex, c.kind === 'reject' ? c.reason : c.kind === 'image' ? c.eventName : c.text])).toEqual([
       ['reject', 0, RejectReason.Undecodable],
       ['reject', 1, RejectReason.Undecodable],
       ['reject', 2, RejectReason.Undecodable],
