@@ -244,7 +244,8 @@ describe('DDSketch serialization', () => {
 
   it('stays well under 20 KB: 100,000 latency-like values, and a full 2 x 2048-bin sketch', () => {
     const typical = sketchOf(sample(DISTRIBUTIONS[3][1], 11, N));
-    expect(typical.serialize().length).toBeLessThan(2_000);
+    expect(typical.serialize().length).toBeLessThan(1_300); // 716 bins
+
     const full = new DDSketch();
     for (let i = 0; i < 2048; i++) {
       const v = Math.pow(full.gamma, i - 1000.5); // mid-bin, away from rounding at bin boundaries
@@ -252,7 +253,15 @@ describe('DDSketch serialization', () => {
       full.add(-v, 1_000_000);
     }
     expect(full.binCount()).toBe(4096);
-    expect(full.serialize().length).toBeLessThan(20_000);
+    expect(full.serialize().length).toBeLessThan(12_400); // 3-byte counts, dense runs, no index bytes
+  });
+
+  it('round-trips scattered bins (sparse store encoding) and contiguous ones (dense)', () => {
+    const scattered = sketchOf([1, 1e6, 1e12, -3, -3e9]);
+    expect(scattered.serialize().length).toBeLessThan(70);
+    const back = DDSketch.deserialize(scattered.serialize());
+    expect(back.sameBins(scattered)).toBe(true);
+    for (const q of QUANTILES) expect(back.quantile(q)).toBe(scattered.quantile(q));
   });
 
   it('rejects another sketch kind, another version and truncated bytes with SketchFormatError', () => {
