@@ -112,7 +112,8 @@
       height: 240,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
+      // Counts, distinct counts and latencies all read best from zero up.
+      scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [{ stroke: '#6b7485', grid: { stroke: '#eef0f3' } }, { stroke: '#6b7485', grid: { stroke: '#eef0f3' }, size: 60 }],
       series: [{}].concat(
         series.map(([label, color]) => ({
@@ -262,7 +263,8 @@
     set('stats-late', forMetric.late);
     set('stats-all', forAll.rejected + forAll.late);
     const reasons = Object.entries(forMetric.byReason).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
-    $('stats-reasons').replaceChildren(...reasons.map(([name, n]) => el('li', {}, name.replace(/_/g, ' ') + ' ' + intFormat.format(n))));
+    const label = (name) => (name === 'folded' ? 'over group cap (counted as __other__)' : name.replace(/_/g, ' '));
+    $('stats-reasons').replaceChildren(...reasons.map(([name, n]) => el('li', {}, label(name) + ' ' + intFormat.format(n))));
   }
 
   async function refresh() {
