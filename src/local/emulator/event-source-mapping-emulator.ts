@@ -7,7 +7,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { DEFAULT_RETRY_BASE_DELAY_MS, DEFAULT_RETRY_MAX_DELAY_MS, FAKE_ACCOUNT_ID } from './constants.js';
+import { DEFAULT_RETRY_BASE_DELAY_MS, DEFAULT_RETRY_MAX_DELAY_MS, FAKE_ACCOUNT_ID, MAX_INVOKE_PAYLOAD_BYTES } from './constants.js';
 import { DynamoDbStreamReader } from './dynamodb-stream-reader.js';
 import { EsmSettingsError } from './errors.js';
 import { resolveEsmSettings, type EventSourceMappingSettings, type ResolvedEsmSettings } from './esm-settings.js';
@@ -39,6 +39,11 @@ export interface EventSourceMappingEmulatorOptions {
   readonly logger?: EmulatorLogger;
   readonly retryBaseDelayMs?: number;
   readonly retryMaxDelayMs?: number;
+  /**
+   * Lambda's 6 MB invocation payload limit (the default). Lower it only to test batching by size with
+   * small records: kinesis-local needs ~20 s to take 6 MB of records.
+   */
+  readonly payloadLimitBytes?: number;
   /** See ResolveOptions.allowShortRecordAge. */
   readonly allowShortRecordAge?: boolean;
 }
@@ -168,6 +173,7 @@ export class EventSourceMappingEmulator {
         sleeper: this.#sleeper,
         retryBaseDelayMs: this.#options.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS,
         retryMaxDelayMs: this.#options.retryMaxDelayMs ?? DEFAULT_RETRY_MAX_DELAY_MS,
+        payloadLimitBytes: this.#options.payloadLimitBytes ?? MAX_INVOKE_PAYLOAD_BYTES,
         endingSequenceNumber: () => tracker.endingSequenceNumber(shardId),
         onCheckpoint: (id, seq) => tracker.recordCheckpoint(id, seq),
         onIteratorAge: (id, ms) => tracker.recordIteratorAge(id, ms),

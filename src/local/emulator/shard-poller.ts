@@ -8,7 +8,6 @@ import {
   CLOSED_SHARD_EMPTY_READS_TO_END,
   EVENT_ENVELOPE_BYTES,
   IDLE_POLL_INTERVAL_MS,
-  MAX_INVOKE_PAYLOAD_BYTES,
   MAX_WINDOW_STATE_BYTES,
   READ_ERROR_BACKOFF_MS,
 } from './constants.js';
@@ -36,6 +35,8 @@ export interface ShardPollerDeps {
   readonly sleeper: Sleeper;
   readonly retryBaseDelayMs: number;
   readonly retryMaxDelayMs: number;
+  /** MAX_INVOKE_PAYLOAD_BYTES unless a test scales it down. */
+  readonly payloadLimitBytes: number;
   /** The shard's EndingSequenceNumber from the latest shard listing (undefined while open). */
   readonly endingSequenceNumber: () => string | undefined;
   readonly onCheckpoint: (shardId: string, sequenceNumber: string) => void;
@@ -106,7 +107,7 @@ export class ShardPoller {
     }
     const sleeper = this.#d.sleeper;
     while (!sleeper.stopped) {
-      if (!this.#ended && this.#iterator && this.#buffer.length < this.#d.settings.batchSize && this.#bufferBytes < MAX_INVOKE_PAYLOAD_BYTES) {
+      if (!this.#ended && this.#iterator && this.#buffer.length < this.#d.settings.batchSize && this.#bufferBytes < this.#d.payloadLimitBytes) {
         await this.#readOnce();
         if (sleeper.stopped) break;
       }
@@ -195,7 +196,7 @@ export class ShardPoller {
     const buffer = this.#buffer;
     if (buffer.length === 0) return false;
     const s = this.#d.settings;
-    if (buffer.length >= s.batchSize || this.#bufferBytes >= MAX_INVOKE_PAYLOAD_BYTES || this.#ended || s.batchingWindowMs === 0) return true;
+    if (buffer.length >= s.batchSize || this.#bufferBytes >= this.#d.payloadLimitBytes || this.#ended || s.batchingWindowMs === 0) return true;
     if (this.#windowMs > 0 && windowFor(buffer[buffer.length - 1].arrivalMs, this.#windowMs).startMs !== windowFor(buffer[0].arrivalMs, this.#windowMs).startMs) {
       return true; // the head window can get no more records: arrival times only grow along a shard
     }
@@ -211,7 +212,7 @@ export class ShardPoller {
     let n = 0;
     while (n < buffer.length && n < limit) {
       const r = buffer[n];
-      if (n > 0 && bytes + r.payloadBytes > MAX_INVOKE_PAYLOAD_BYTES) break;
+      if (n > 0 && bytes + r.payloadBytes > this.#d.payloadLimitBytes) break;
       if (this.#windowMs > 0 && windowFor(r.arrivalMs, this.#windowMs).startMs !== headWindow) break;
       bytes += r.payloadBytes;
       n++;

@@ -306,21 +306,23 @@ describe('batching', () => {
     expect(calls.map((c) => c.data)).toEqual([range(3), ['r3', 'r4', 'r5']]);
   });
 
-  test('a batch never exceeds 6 MB of payload', async () => {
-    // Prepare: 900 KiB records are ~1.2 MB base64, so at most 5 fit in one invocation
+  test('a batch never exceeds the payload limit (6 MB; scaled down here, see payloadLimitBytes)', async () => {
+    // Prepare: kinesis-local needs ~20 s to take 6 MB, so the same rule runs at 1/64 scale
+    expect(MAX_INVOKE_PAYLOAD_BYTES).toBe(6 * 1024 * 1024);
+    const limit = MAX_INVOKE_PAYLOAD_BYTES / 64; // 96 KiB
     const stream = await createStream();
-    const big = (i: number): string => `${i}`.padEnd(900 * 1024, 'x');
-    for (let i = 0; i < 7; i++) await clients.kinesis.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'pk', Data: Buffer.from(big(i)) }));
+    const big = (i: number): string => `${i}`.padEnd(20 * 1024, 'x'); // ~27 KiB as base64 in the event
+    await put(stream, Array.from({ length: 9 }, (_, i) => big(i)));
     const sizes: number[] = [];
     const { calls, handler } = recordingHandler((event) => {
       sizes.push(Buffer.byteLength(JSON.stringify(event)));
     });
     // Act
-    await startEmulator(stream, { StartingPosition: 'TRIM_HORIZON', BatchSize: 100 }, handler);
-    await waitFor(() => calls.reduce((n, c) => n + c.data.length, 0) >= 7, 'all records');
+    await startEmulator(stream, { StartingPosition: 'TRIM_HORIZON', BatchSize: 100 }, handler, { payloadLimitBytes: limit });
+    await waitFor(() => calls.reduce((n, c) => n + c.data.length, 0) >= 9, 'all records');
     // Assess
-    expect(calls.map((c) => c.data.length)).toEqual([5, 2]);
-    for (const size of sizes) expect(size).toBeLessThanOrEqual(MAX_INVOKE_PAYLOAD_BYTES);
+    expect(calls.map((c) => c.data.length)).toEqual([3, 3, 3]);
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(limit);
   });
 });
 
