@@ -110,7 +110,10 @@ export class DDSketch {
     if (count !== 1 && !(count > 0 && Number.isSafeInteger(count))) throw invalidCount(count);
     if (value > this.minIndexable) this.positive.add(Math.ceil(Math.log(value) * this.multiplier), count);
     else if (value < -this.minIndexable) this.negative.add(Math.ceil(Math.log(-value) * this.multiplier), count);
-    else this.zeroCount += count;
+    else {
+      this.zeroCount += count;
+      if (value === 0) value = 0; // -0 -> 0, so min and max do not depend on the order of adds
+    }
     this.totalCount += count;
     this.runningSum += value * count;
     if (value < this.minValue) this.minValue = value;
@@ -340,8 +343,10 @@ function checkSummary(reader: ByteReader, count: number, min: number, max: numbe
   if (count > Number.MAX_SAFE_INTEGER) reader.fail('total count exceeds 2^53 - 1');
   if (count === 0) {
     if (min !== Number.POSITIVE_INFINITY || max !== Number.NEGATIVE_INFINITY || sum !== 0) reader.fail('empty sketch with a min, max or sum');
-  } else if (!(Number.isFinite(min) && Number.isFinite(max) && min <= max) || Number.isNaN(sum)) {
-    reader.fail('min, max or sum inconsistent with a non-empty sketch');
+  } else if (!(Number.isFinite(min) && Number.isFinite(max) && min <= max)) {
+    // The sum is not checked: values near +/-1.8e308 can overflow it to Infinity or NaN legitimately,
+    // and rejecting it would make the stored item unreadable.
+    reader.fail('min or max inconsistent with a non-empty sketch');
   }
 }
 

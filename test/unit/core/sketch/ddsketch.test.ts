@@ -83,6 +83,11 @@ describe('DDSketch accuracy contract', () => {
     expect(Math.abs(s.quantile(0.2) + 5) / 5).toBeLessThanOrEqual(0.01);
   });
 
+  it('records -0 as 0, so min and max do not depend on add order', () => {
+    expect(Object.is(sketchOf([-0, 0]).min, 0)).toBe(true);
+    expect(Object.is(sketchOf([0, -0]).max, 0)).toBe(true);
+  });
+
   it('treats add(v, k) as k adds of v', () => {
     const a = new DDSketch();
     const b = new DDSketch();
