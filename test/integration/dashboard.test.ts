@@ -19,6 +19,9 @@ import { DDSketch } from '../../src/core/sketch/ddsketch.js';
 import { HyperLogLog } from '../../src/core/sketch/hyperloglog.js';
 import type { MetricConfig } from '../../src/core/types.js';
 
+/** The page's `document`, as the callbacks below (run in the browser) use it; tsconfig has no DOM lib. */
+declare const document: { getElementById(id: string): { textContent: string | null } | null; querySelectorAll(selector: string): { length: number } };
+
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
