@@ -1,0 +1,176 @@
+/**
+ * Core benchmark: decode + aggregate of one Lambda Kinesis batch, streamtally against the conventional
+ * baseline and the base64 floor, in one process. Prints a table, or JSON lines with `--json`.
+ */
+import type { KinesisStreamRecord } from 'aws-lambda';
+import { buildBatch } from './batch.js';
+import { compileBenchConfig } from './bench-config.js';
+import { BaselineCase, CoreCase, DecodeOnlyCase, FloorCase } from './cases.js';
+import { heapAfterBatches, measureAllocation, timeBatches, type Allocation, type Timing } from './measure.js';
+
+export const BATCH_SIZES = [1, 100, 1_000, 10_000] as const;
+export const FULL_BATCH = 10_000;
+/** Targets from the brief, checked (not assumed) at FULL_BATCH. */
+export const TARGET_SPEEDUP_VS_BASELINE = 5;
+export const TARGET_RATIO_VS_FLOOR = 1.5;
+export const TARGET_BYTES_PER_RECORD = 16;
+const HEAP_CHECK_FIRST = 100;
+const HEAP_CHECK_LAST = 1_000;
+
+export interface CaseResult {
+  name: string;
+  records: number;
+  msPerBatch: number;
+  cpuMsPerBatch: number;
+  recordsPerSec: number;
+  nsPerRecord: number;
+  bytesAllocatedPerRecord: number | null;
+  heapBytesPerRecord: number | null;
+  externalBytesPerRecord: number | null;
+  gcsInAllocationWindow: number;
+  ratioVsBaseline: number | null;
+  ratioVsFloor: number | null;
+  batchesPerSample: number;
+  minMs: number;
+  maxMs: number;
+}
+
+interface CaseSpec {
+  name: string;
+  records: number;
+  run: () => number;
+}
+
+function measureCase(spec: CaseSpec): CaseResult {
+  const timing: Timing = timeBatches(spec.run);
+  const allocation: Allocation = measureAllocation(spec.run, spec.records);
+  const heap = allocation.heapBytesPerRecord;
+  const external = allocation.externalBytesPerRecord;
+  return {
+    name: spec.name,
+    records: spec.records,
+    msPerBatch: timing.msPerBatch,
+    cpuMsPerBatch: timing.cpuMsPerBatch,
+    recordsPerSec: (spec.records * 1000) / timing.msPerBatch,
+    nsPerRecord: (timing.msPerBatch * 1e6) / spec.records,
+    bytesAllocatedPerRecord: heap === undefined || external === undefined ? null : heap + Math.max(0, external),
+    heapBytesPerRecord: heap ?? null,
+    externalBytesPerRecord: external ?? null,
+    gcsInAllocationWindow: allocation.gcsInWindow,
+    ratioVsBaseline: null,
+    ratioVsFloor: null,
+    batchesPerSample: timing.batchesPerSample,
+    minMs: timing.minMs,
+    maxMs: timing.maxMs,
+  };
+}
+
+export interface CoreReport {
+  results: CaseResult[];
+  heapFlat: { records: number; heapAtFirst: number; heapAtLast: number; first: number; last: number };
+  payloadBytesPerRecord: number;
+  nonAsciiRecords: number;
+  escapedRecords: number;
+  consumedCells: number;
+}
+
+export function runCoreBenchmark(log: (line: string) => void = () => {}): CoreReport {
+  const config = compileBenchConfig();
+  const full = buildBatch(FULL_BATCH);
+  const slices = new Map<number, KinesisStreamRecord[]>();
+  for (const n of BATCH_SIZES) slices.set(n, full.records.slice(0, n));
+  const records = full.records;
+
+  const core = new CoreCase(config);
+  const coreCells = new CoreCase(config);
+  const baseline = new BaselineCase(config);
+  const floor = new FloorCase();
+  const decodeOnly = new DecodeOnlyCase(undefined);
+  const decodeScan = new DecodeOnlyCase(config);
+
+  const specs: CaseSpec[] = [
+    { name: 'core', records: FULL_BATCH, run: () => core.run(records) },
+    { name: 'core+cells', records: FULL_BATCH, run: () => coreCells.runWithCells(records) },
+    { name: 'baseline', records: FULL_BATCH, run: () => baseline.run(records) },
+    { name: 'baseline+finish', records: FULL_BATCH, run: () => baseline.runWithFinish(records) },
+    { name: 'floor', records: FULL_BATCH, run: () => floor.run(records) },
+    { name: 'diag:decode-only', records: FULL_BATCH, run: () => decodeOnly.run(records) },
+    { name: 'diag:decode+scan', records: FULL_BATCH, run: () => decodeScan.run(records) },
+  ];
+  for (const n of BATCH_SIZES) {
+    if (n === FULL_BATCH) continue;
+    const slice = slices.get(n)!;
+    const small = new CoreCase(config);
+    specs.push({ name: 'core', records: n, run: () => small.run(slice) });
+  }
+  for (const n of BATCH_SIZES) {
+    if (n === FULL_BATCH) continue;
+    const slice = slices.get(n)!;
+    specs.push({ name: 'baseline', records: n, run: () => baseline.run(slice) });
+  }
+
+  const results: CaseResult[] = [];
+  for (const spec of specs) {
+    log(`  measuring ${spec.name} @ ${spec.records} records...`);
+    results.push(measureCase(spec));
+  }
+  // Ratios at the same batch size: > 1 vs baseline means faster than it; vs floor, how many floors we cost.
+  for (const r of results) {
+    const base = results.find((b) => b.name === 'baseline' && b.records === r.records);
+    const fl = results.find((b) => b.name === 'floor' && b.records === r.records);
+    if (base) r.ratioVsBaseline = base.cpuMsPerBatch / r.cpuMsPerBatch;
+    if (fl) r.ratioVsFloor = r.cpuMsPerBatch / fl.cpuMsPerBatch;
+  }
+
+  log(`  heap check: ${HEAP_CHECK_LAST} consecutive core batches...`);
+  const flat = heapAfterBatches(() => core.run(records), HEAP_CHECK_FIRST, HEAP_CHECK_LAST);
+  return {
+    results,
+    heapFlat: { records: FULL_BATCH, heapAtFirst: flat.first, heapAtLast: flat.last, first: HEAP_CHECK_FIRST, last: HEAP_CHECK_LAST },
+    payloadBytesPerRecord: full.payloadBytes / FULL_BATCH,
+    nonAsciiRecords: full.nonAsciiRecords,
+    escapedRecords: full.escapedRecords,
+    consumedCells: core.run(records),
+  };
+}
+
+function fmt(n: number | null, digits: number): string {
+  return n === null ? 'unmeasured' : n.toFixed(digits);
+}
+
+export function formatCoreTable(report: CoreReport): string {
+  const head = ['case', 'records', 'ms/batch', 'cpu ms/batch', 'records/s', 'ns/record', 'B alloc/record', 'x vs baseline', 'x floor'];
+  const rows = report.results.map((r) => [
+    r.name,
+    String(r.records),
+    r.msPerBatch.toFixed(3),
+    r.cpuMsPerBatch.toFixed(3),
+    Math.round(r.recordsPerSec).toLocaleString('en-US'),
+    r.nsPerRecord.toFixed(0),
+    fmt(r.bytesAllocatedPerRecord, 1),
+    r.ratioVsBaseline === null ? '-' : r.ratioVsBaseline.toFixed(2),
+    r.ratioVsFloor === null ? '-' : r.ratioVsFloor.toFixed(2),
+  ]);
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
+  const line = (cells: string[]): string => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  out.push('');
+  out.push(`ratios use the median process CPU time per batch; "x vs baseline" = baseline / case (higher is faster), "x floor" = case / floor.`);
+  const core = report.results.find((r) => r.name === 'core' && r.records === FULL_BATCH)!;
+  const speedup = core.ratioVsBaseline ?? 0;
+  const vsFloor = core.ratioVsFloor ?? Infinity;
+  out.push(`target core >= ${TARGET_SPEEDUP_VS_BASELINE}x baseline @ ${FULL_BATCH}: ${speedup.toFixed(2)}x -> ${speedup >= TARGET_SPEEDUP_VS_BASELINE ? 'MET' : 'MISSED'}`);
+  out.push(`target core <= ${TARGET_RATIO_VS_FLOOR}x floor @ ${FULL_BATCH}: ${vsFloor.toFixed(2)}x -> ${vsFloor <= TARGET_RATIO_VS_FLOOR ? 'MET' : 'MISSED'}`);
+  const bytes = core.bytesAllocatedPerRecord;
+  out.push(`target < ${TARGET_BYTES_PER_RECORD} B allocated/record (core @ ${FULL_BATCH}): ${bytes === null ? 'unmeasured (a GC ran in the window)' : `${bytes.toFixed(1)} B -> ${bytes < TARGET_BYTES_PER_RECORD ? 'MET' : 'MISSED'}`}`);
+  const h = report.heapFlat;
+  out.push(`heap after gc, core @ ${h.records}: batch ${h.first} ${(h.heapAtFirst / 1048576).toFixed(2)} MiB, batch ${h.last} ${(h.heapAtLast / 1048576).toFixed(2)} MiB (delta ${((h.heapAtLast - h.heapAtFirst) / 1024).toFixed(1)} KiB)`);
+  out.push(`input: ${report.payloadBytesPerRecord.toFixed(0)} B JSON/record, ${report.nonAsciiRecords} non-ASCII and ${report.escapedRecords} escaped payloads of ${FULL_BATCH}; cells in batch: ${report.consumedCells}`);
+  return out.join('\n');
+}
+
+export function coreJsonLines(report: CoreReport): string[] {
+  const lines = report.results.map((r) => JSON.stringify({ section: 'core', ...r }));
+  lines.push(JSON.stringify({ section: 'core', name: 'heap-flat', ...report.heapFlat }));
+  return lines;
+}

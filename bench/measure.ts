@@ -1,0 +1,113 @@
+/**
+ * Timing and allocation measurement. Timing: warm-up, then the median of timed samples, each sample
+ * long enough (>= MIN_SAMPLE_MS) for the clock's resolution not to matter. Allocation: V8 heap bytes
+ * (and ArrayBuffer bytes) used after minus before many batches with no GC in between, proved by
+ * v8.GCProfiler: if any GC ran in the window the figure is reported as unmeasured, never as a guess.
+ */
+import { performance } from 'node:perf_hooks';
+import v8 from 'node:v8';
+
+const WARMUP_MS = 400;
+const MIN_WARMUP_CALLS = 20;
+const MIN_SAMPLE_MS = 15;
+export const TIMED_SAMPLES = 15;
+/** Aim for this much allocation per window: far below the 256 MB semi-space run.ts asks for. */
+const ALLOCATION_WINDOW_BYTES = 64 * 1024 * 1024;
+const MAX_ALLOCATION_BATCHES = 100_000;
+
+/** Everything a case returns is added here and printed, so no result is dead code. */
+let blackhole = 0;
+export function consumed(): number {
+  return blackhole;
+}
+
+export function gcNow(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('global.gc is missing: run the benchmark through `npm run bench` (it re-executes node with --expose-gc)');
+  gc();
+  gc();
+}
+
+export interface Timing {
+  /** Median wall-clock ms per batch. */
+  msPerBatch: number;
+  /** Median process CPU ms (user + system) per batch: robust when other work shares the CPUs. */
+  cpuMsPerBatch: number;
+  /** Batches per timed sample and the spread of the samples (ms per batch). */
+  batchesPerSample: number;
+  minMs: number;
+  maxMs: number;
+}
+
+export function timeBatches(run: () => number): Timing {
+  const warmEnd = performance.now() + WARMUP_MS;
+  let calls = 0;
+  while (calls < MIN_WARMUP_CALLS || performance.now() < warmEnd) {
+    blackhole += run();
+    calls++;
+  }
+  const t0 = performance.now();
+  for (let k = 0; k < 5; k++) blackhole += run();
+  const estimate = (performance.now() - t0) / 5;
+  const batchesPerSample = Math.max(1, Math.ceil(MIN_SAMPLE_MS / Math.max(estimate, 1e-6)));
+  const samples: number[] = [];
+  const cpuSamples: number[] = [];
+  for (let s = 0; s < TIMED_SAMPLES; s++) {
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    for (let k = 0; k < batchesPerSample; k++) blackhole += run();
+    samples.push((performance.now() - start) / batchesPerSample);
+    const used = process.cpuUsage(cpu);
+    cpuSamples.push((used.user + used.system) / 1000 / batchesPerSample);
+  }
+  samples.sort((a, b) => a - b);
+  cpuSamples.sort((a, b) => a - b);
+  return {
+    msPerBatch: samples[samples.length >> 1],
+    cpuMsPerBatch: cpuSamples[cpuSamples.length >> 1],
+    batchesPerSample,
+    minMs: samples[0],
+    maxMs: samples[samples.length - 1],
+  };
+}
+
+export interface Allocation {
+  /** Undefined when a GC ran inside the window: the delta would be wrong, so nothing is claimed. */
+  heapBytesPerRecord: number | undefined;
+  externalBytesPerRecord: number | undefined;
+  batches: number;
+  gcsInWindow: number;
+}
+
+function allocationWindow(run: () => number, batches: number): { heap: number; external: number; gcs: number } {
+  gcNow();
+  const profiler = new v8.GCProfiler();
+  profiler.start();
+  const before = process.memoryUsage();
+  for (let k = 0; k < batches; k++) blackhole += run();
+  const after = process.memoryUsage();
+  const gcs = profiler.stop().statistics.length;
+  return { heap: after.heapUsed - before.heapUsed, external: after.arrayBuffers - before.arrayBuffers, gcs };
+}
+
+/** Bytes allocated per record in steady state (call after warm-up). */
+export function measureAllocation(run: () => number, recordsPerBatch: number): Allocation {
+  const probe = allocationWindow(run, 1);
+  const perBatch = probe.gcs > 0 ? ALLOCATION_WINDOW_BYTES : Math.max(1, probe.heap + probe.external);
+  const batches = Math.min(MAX_ALLOCATION_BATCHES, Math.max(2, Math.floor(ALLOCATION_WINDOW_BYTES / perBatch)));
+  const w = allocationWindow(run, batches);
+  const n = batches * recordsPerBatch;
+  if (w.gcs > 0) return { heapBytesPerRecord: undefined, externalBytesPerRecord: undefined, batches, gcsInWindow: w.gcs };
+  return { heapBytesPerRecord: w.heap / n, externalBytesPerRecord: w.external / n, batches, gcsInWindow: 0 };
+}
+
+/** heapUsed after a full GC at batch `first` and at batch `last` of one run of consecutive batches. */
+export function heapAfterBatches(run: () => number, first: number, last: number): { first: number; last: number } {
+  gcNow();
+  for (let k = 0; k < first; k++) blackhole += run();
+  gcNow();
+  const atFirst = process.memoryUsage().heapUsed;
+  for (let k = first; k < last; k++) blackhole += run();
+  gcNow();
+  return { first: atFirst, last: process.memoryUsage().heapUsed };
+}

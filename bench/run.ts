@@ -1,0 +1,43 @@
+/**
+ * `npm run bench`: the core benchmark, then the handler benchmark against dynalite.
+ *   --json       one JSON object per line instead of tables
+ *   --core-only  skip the handler benchmark
+ * Re-executes node with --expose-gc (for allocation and heap checks) and a 256 MB young generation, so
+ * that no scavenge runs inside an allocation window; a window that saw one is reported as unmeasured.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { coreJsonLines, formatCoreTable, runCoreBenchmark } from './core.bench.js';
+
+const NODE_FLAGS = ['--expose-gc', '--min-semi-space-size=256', '--max-semi-space-size=256'];
+
+async function main(): Promise<void> {
+  const args = new Set(process.argv.slice(2));
+  const json = args.has('--json');
+  const log = (line: string): void => {
+    if (!json) process.stderr.write(`${line}\n`);
+  };
+  const machine = `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'})`;
+  if (!json) console.log(`streamtally benchmark: ${machine}\n`);
+  else console.log(JSON.stringify({ section: 'machine', node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, flags: process.execArgv }));
+
+  log('core benchmark (decode + aggregate one Kinesis batch)...');
+  const core = runCoreBenchmark(log);
+  if (json) for (const line of coreJsonLines(core)) console.log(line);
+  else console.log(`## Core: decode + aggregate\n\n${formatCoreTable(core)}\n`);
+
+  if (!args.has('--core-only')) {
+    log('handler benchmark (createAnalyticsHandler against dynalite)...');
+    const { runHandlerBenchmark, formatHandlerTable, handlerJsonLines } = await import('./handler.bench.js');
+    const handler = await runHandlerBenchmark(log);
+    if (json) for (const line of handlerJsonLines(handler)) console.log(line);
+    else console.log(`## Handler: one 10,000-record batch through the Lambda handler\n\n${formatHandlerTable(handler)}\n`);
+  }
+}
+
+if (typeof (globalThis as { gc?: unknown }).gc !== 'function') {
+  const child = spawnSync(process.execPath, [...NODE_FLAGS, '--import', 'tsx', process.argv[1], ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(child.status ?? 1);
+} else {
+  await main();
+}
