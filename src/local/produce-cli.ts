@@ -188,7 +188,7 @@ function printSummary(summary: PutSummary, stats: SourceStats, args: ProduceArgs
   const rate = seconds > 0 ? summary.sent / seconds : 0;
   const lines = [
     `stream ${args.streamName} at ${where}`,
-    `  sent        ${formatCount(summary.sent)} records in ${formatCount(summary.calls)} PutRecords calls, ${formatDuration(summary.elapsedMs)} (${formatCount(rate)}/s)`,
+    `  sent        ${formatCount(summary.sent)} records in ${formatCount(summary.calls)} PutRecords call${summary.calls === 1 ? '' : 's'}, ${formatDuration(summary.elapsedMs)} (${formatCount(rate)}/s)`,
     `  retries     ${formatCount(summary.retries)}${summary.outOfOrder > 0 ? ` (${formatCount(summary.outOfOrder)} records landed before an earlier retried record with their key; --one-per-key prevents this)` : ''}`,
     `  failed      ${formatCount(summary.failed)}${Object.keys(summary.failedByCode).length ? ` (${Object.entries(summary.failedByCode).map(([code, n]) => `${code}: ${n}`).join(', ')})` : ''}`,
   ];
@@ -221,6 +221,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const where = endpointLabel(args, client);
   const progress = new ProgressLine({ output: process.stderr });
   const meter = new RateMeter();
+  meter.record(0, 0);
   const stats: SourceStats = { keyFallbacks: 0 };
   const abort = new AbortController();
   const onSigint = (): void => {

@@ -91,7 +91,9 @@ export class ProgressLine {
     this.lastDrawAt = now;
     if (this.tty) {
       // A line longer than the terminal wraps, and `\r` then redraws only its last row.
-      const width = Math.max(1, (this.output.columns ?? DEFAULT_COLUMNS) - 1);
+      // Some pseudo-terminals report 0 columns; treat that like an unknown width.
+      const columns = this.output.columns !== undefined && this.output.columns > 0 ? this.output.columns : DEFAULT_COLUMNS;
+      const width = columns - 1;
       this.output.write(`\r${text.length > width ? text.slice(0, width) : text}${CLEAR_TO_EOL}`);
       this.drawn = true;
     } else {
