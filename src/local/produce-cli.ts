@@ -255,8 +255,10 @@ async function main(argv: readonly string[]): Promise<number> {
       return 1;
     }
     if (err instanceof ProducerError) {
-      const refused = (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED';
-      const hint = refused ? `\nnothing answers at ${where}: start the local servers (npm start) or fix --endpoint` : '';
+      const cause = err.cause as (NodeJS.ErrnoException & { name?: string }) | undefined;
+      let hint = '';
+      if (cause?.code === 'ECONNREFUSED') hint = `\nnothing answers at ${where}: start the local servers (npm start) or fix --endpoint`;
+      if (cause?.name === 'CredentialsProviderError') hint = '\nset up AWS credentials (AWS_PROFILE, aws configure, or an instance role), or pass --endpoint for a local server';
       process.stderr.write(`error: ${err.message}${hint}\n`);
       return 1;
     }
