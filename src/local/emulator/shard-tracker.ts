@@ -2,7 +2,7 @@
  * Finds the shards of a stream and runs one poller per shard, parents first: a child shard starts only
  * after its parent (both parents, for a merge) is fully processed, as Lambda does after a reshard.
  */
-import { SHARD_DISCOVERY_INTERVAL_MS, READ_ERROR_BACKOFF_MS } from './constants.js';
+import { SHARD_DISCOVERY_INTERVAL_MS } from './constants.js';
 import type { ResolvedEsmSettings } from './esm-settings.js';
 import type { ShardPoller } from './shard-poller.js';
 import type { Sleeper } from './sleeper.js';
@@ -63,16 +63,8 @@ export class ShardTracker {
    * (so records put after `start()` are seen with LATEST). `run()` then keeps discovering.
    */
   async start(): Promise<void> {
-    for (;;) {
-      try {
-        this.#merge(await this.#d.reader.listShards());
-        break;
-      } catch (err) {
-        if (this.#d.sleeper.stopped) return;
-        this.#d.log('warn', 'Listing shards failed; retrying', { error: err });
-        await this.#d.sleeper.sleep(READ_ERROR_BACKOFF_MS);
-      }
-    }
+    // No retry here: a stream that cannot be listed at start is a setup error the caller should see.
+    this.#merge(await this.#d.reader.listShards());
     await Promise.all(this.#startEligible());
   }
 

@@ -15,6 +15,7 @@ import {
   EventSourceMappingEmulator,
   EsmSettingsError,
   MAX_INVOKE_PAYLOAD_BYTES,
+  resolveEsmSettings,
   type EventSourceMappingEmulatorOptions,
   type EventSourceMappingSettings,
   type FailureDestination,
@@ -25,6 +26,7 @@ const FIXTURE = JSON.parse(readFileSync(new URL('../../../../shared/fixtures/pee
   Records: Record<string, unknown>[];
 };
 const DEADLINE_MS = 30_000;
+const HAS_MOTO = motoAvailable();
 
 interface KinesisTestRecord {
   kinesis: { sequenceNumber: string; data: string; approximateArrivalTimestamp: number; partitionKey: string; kinesisSchemaVersion: string };
@@ -95,7 +97,7 @@ let streamCounter = 0;
 const quietLog: { level: string; message: string }[] = [];
 
 beforeAll(async () => {
-  const hasMoto = motoAvailable();
+  const hasMoto = HAS_MOTO;
   if (!hasMoto) console.warn('moto_server is not installed (pip install "moto[server]"): on-failure destination tests use an in-memory destination instead of SQS.');
   [kinesisServer, moto] = await Promise.all([startKinesisLocal(), hasMoto ? startMoto() : Promise.resolve(undefined)]);
   clients = createAwsClients({ endpoint: kinesisServer.endpoint, region: 'us-east-1' });
@@ -635,6 +637,27 @@ describe('resharding', () => {
   });
 });
 
+describe('resharding on moto_server', () => {
+  test.skipIf(!HAS_MOTO)('a closed parent that moto never ends is still drained, then its children run', async () => {
+    // Prepare: moto keeps returning an iterator for a closed shard (TOOLCHAIN.md), numbers records 1, 2, 3...
+    // and even routes records put after the split to the closed parent
+    const motoClients = createAwsClients({ endpoint: moto?.endpoint ?? '', region: 'us-east-1' });
+    const stream = `moto-split-${++streamCounter}`;
+    await motoClients.kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
+    await motoClients.kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: range(4, 'parent-').map((d) => ({ PartitionKey: 'p', Data: Buffer.from(d) })) }));
+    await motoClients.kinesis.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: 'shardId-000000000000', NewStartingHashKey: (2n ** 127n).toString() }));
+    const { calls, handler } = recordingHandler();
+    // Act
+    const esm = await startEmulator(stream, { StartingPosition: 'TRIM_HORIZON', BatchSize: 10 }, handler, { clients: { kinesis: motoClients.kinesis } });
+    await waitFor(() => esm.stats.finishedShards === 1 && esm.stats.activeShards === 2, 'the parent to end and both children to start');
+    // Assess
+    expect(calls.map((c) => c.data)).toEqual([range(4, 'parent-')]);
+    expect(calls[0].shardId).toBe('shardId-000000000000');
+    await esm.stop();
+    motoClients.kinesis.destroy();
+  });
+});
+
 describe('settings', () => {
   test('ParallelizationFactor other than 1 is rejected with the reason', () => {
     expect(
@@ -656,6 +679,33 @@ describe('settings', () => {
         clients: { kinesis: clients.kinesis },
       }),
     ).toThrow(/only 1 is supported.*in-order|in sequence-number order/);
+  });
+
+  test('defaults follow Lambda; out-of-range values name the field', () => {
+    expect(resolveEsmSettings({ StartingPosition: 'LATEST' }, 'kinesis')).toEqual({
+      startingPosition: 'LATEST',
+      startingPositionTimestampMs: undefined,
+      batchSize: 100,
+      batchingWindowMs: 0,
+      bisectBatchOnFunctionError: false,
+      maximumRetryAttempts: -1,
+      maximumRecordAgeMs: -1,
+      reportBatchItemFailures: false,
+      onFailureDestination: undefined,
+      tumblingWindowMs: 0,
+      enabled: true,
+    });
+    expect(() => resolveEsmSettings({ StartingPosition: 'LATEST', BatchSize: 0 }, 'kinesis')).toThrow(/BatchSize must be an integer from 1 to 10000/);
+    expect(() => resolveEsmSettings({ StartingPosition: 'LATEST', MaximumRecordAgeInSeconds: 30 }, 'kinesis')).toThrow(/MaximumRecordAgeInSeconds/);
+    expect(() => resolveEsmSettings({ StartingPosition: 'LATEST', TumblingWindowInSeconds: 901 }, 'kinesis')).toThrow(/TumblingWindowInSeconds/);
+    expect(() => resolveEsmSettings({ StartingPosition: 'AT_TIMESTAMP' }, 'kinesis')).toThrow(/StartingPositionTimestamp/);
+    expect(() => resolveEsmSettings({ StartingPosition: 'LATEST', FunctionResponseTypes: ['Nope'] }, 'kinesis')).toThrow(/ReportBatchItemFailures/);
+    expect(() => resolveEsmSettings({ StartingPosition: 'LATEST', DestinationConfig: { OnFailure: { Destination: 'arn:aws:sns:us-east-1:123456789012:t' } } }, 'kinesis')).toThrow(/SNS/);
+  });
+
+  test('a stream that does not exist fails start() with a clear error', async () => {
+    const { handler } = recordingHandler();
+    await expect(startEmulator('no-such-stream', { StartingPosition: 'LATEST' }, handler)).rejects.toThrow(/could not be described/);
   });
 
   test('Enabled: false polls nothing', async () => {
