@@ -236,6 +236,30 @@ describe('KinesisRecordDecoder: DynamoDB change records carried in Kinesis', () 
     expect(decoder.stats.cdcRecords).toBe(0);
   });
 
+  it('passes change records on as JSON when detection is turned off at construction', () => {
+    const payload = '{"eventSource":"aws:dynamodb","eventName":"INSERT","dynamodb":{"NewImage":{}}}';
+    const sink = new RecordingSink();
+    const decoder = new KinesisRecordDecoder({ maxDecompressedBytes: MiB, detectDynamoDbChanges: false });
+    decoder.decode(records([payload]), sink);
+    expect(sink.json().map((c) => c.text)).toEqual([payload]);
+    expect(decoder.stats.cdcRecords).toBe(0);
+  });
+
+  it('finds a change record inside a KPL sub-record and inside gzip, and ignores a needle in stale scratch bytes', () => {
+    const change = '{"eventSource":"aws:dynamodb","eventName":"INSERT","dynamodb":{"ApproximateCreationDateTime":5,"NewImage":{"a":{"S":"b"}}}}';
+    const aggregate = encodeKplAggregate([{ partitionKey: 'k', data: Buffer.from(change) }]);
+    const longPlain = `{"pad":"${'p'.repeat(200)}"}`;
+    // Record 3 is shorter than record 2, whose needle is still in the scratch buffer past record 3's end.
+    const { sink } = decode(records([aggregate, gzipSync(change), change + ' '.repeat(50), '{"short":1}', longPlain]));
+    expect(sink.calls.map((c) => [c.kind, c.recordIndex])).toEqual([
+      ['image', 0],
+      ['image', 1],
+      ['image', 2],
+      ['json', 3],
+      ['json', 4],
+    ]);
+  });
+
   it('rejects a change record with an unknown eventName as Undecodable', () => {
     const { sink } = decode(records(['{"eventSource":"aws:dynamodb","eventName":"UPSERT","dynamodb":{}}']));
     expect(sink.rejects()).toMatchObject([{ recordIndex: 0, reason: RejectReason.Undecodable }]);
