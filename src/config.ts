@@ -7,6 +7,7 @@ import { extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, type ConfigProblem } from './core/errors.js';
 import { compileConfig, type CompiledConfig } from './core/metric-config.js';
+import type { StreamtallyConfig } from './core/types.js';
 import defaultMetricDefinitions from '../streamtally.config.json' with { type: 'json' };
 
 /** 16 MiB: a 1 MiB Kinesis record of CloudWatch Logs expands ~10x; beyond this it is a reject, not an OOM. */
@@ -26,8 +27,8 @@ export interface RuntimeConfig {
 }
 
 /** Reads a metric definitions file (JSON or YAML) and compiles it; errors name the file and the field. */
-export function loadMetricDefinitions(path: string | undefined, cwd = process.cwd()): { compiled: CompiledConfig; source: string } {
-  if (!path) return { compiled: compileConfig(defaultMetricDefinitions, 'bundled streamtally.config.json'), source: 'bundled streamtally.config.json' };
+export function loadMetricDefinitions(path: string | undefined, cwd = process.cwd()): { compiled: CompiledConfig; source: string; definitions: StreamtallyConfig } {
+  if (!path) return { compiled: compileConfig(defaultMetricDefinitions, 'bundled streamtally.config.json'), source: 'bundled streamtally.config.json', definitions: defaultMetricDefinitions as StreamtallyConfig };
   const file = isAbsolute(path) ? path : resolve(cwd, path);
   let text: string;
   try {
@@ -41,7 +42,7 @@ export function loadMetricDefinitions(path: string | undefined, cwd = process.cw
   } catch (err) {
     throw new ConfigError([{ path: file, message: `is not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}` }], 'metric definitions', { cause: err });
   }
-  return { compiled: compileConfig(parsed, file), source: file };
+  return { compiled: compileConfig(parsed, file), source: file, definitions: parsed as StreamtallyConfig };
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: ConfigProblem[]): number {

@@ -307,8 +307,8 @@ export class Aggregator implements EventSink {
         if (kind !== ValueKind.String) return false;
         const len = this.stringBytes(path);
         if (len < 0) return false;
-        const src = this.curEscaped[path] === 1 ? this.scratch : this.curBytes;
-        const off = this.curEscaped[path] === 1 ? 0 : this.curStarts[path];
+        const src = this.curEscaped[path] !== 0 ? this.scratch : this.curBytes;
+        const off = this.curEscaped[path] !== 0 ? 0 : this.curStarts[path];
         const want = value.bytes;
         if (want.length !== len) return false;
         for (let i = 0; i < len; i++) if (src[off + i] !== want[i]) return false;
@@ -487,7 +487,7 @@ export class Aggregator implements EventSink {
     switch (this.curKinds[path]) {
       case ValueKind.String: {
         const len = this.stringBytes(path);
-        return this.curEscaped[path] === 1
+        return this.curEscaped[path] !== 0
           ? this.strings.intern(this.scratch, 0, len)
           : this.strings.intern(this.curBytes, this.curStarts[path], this.curStarts[path] + len);
       }
@@ -511,7 +511,7 @@ export class Aggregator implements EventSink {
     const kind = this.curKinds[path];
     if (kind === ValueKind.String) {
       const len = this.stringBytes(path);
-      if (this.curEscaped[path] === 1) hash64(this.scratch, 0, len, this.hashOut);
+      if (this.curEscaped[path] !== 0) hash64(this.scratch, 0, len, this.hashOut);
       else hash64(this.curBytes, this.curStarts[path], this.curStarts[path] + len, this.hashOut);
       return true;
     }
@@ -529,8 +529,8 @@ export class Aggregator implements EventSink {
     if (format === TimeFormatCode.Iso8601) {
       if (kind !== ValueKind.String) return Number.NaN;
       const len = this.stringBytes(path);
-      const src = this.curEscaped[path] === 1 ? this.scratch : this.curBytes;
-      const off = this.curEscaped[path] === 1 ? 0 : this.curStarts[path];
+      const src = this.curEscaped[path] !== 0 ? this.scratch : this.curBytes;
+      const off = this.curEscaped[path] !== 0 ? 0 : this.curStarts[path];
       const ms = parseIsoTimestampMs(src, off, off + len);
       if (!Number.isNaN(ms)) return ms;
       // Rare shapes (no zone, week dates...): let Date.parse decide; allocates, off the common path.

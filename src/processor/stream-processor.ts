@@ -55,6 +55,9 @@ export interface ProcessorOptions {
   maxDecompressedBytes: number;
 }
 
+/** Running totals of every processor in this process, for a live status line (the local runner). */
+export const processTotals = { batches: 0, recordsIn: 0, eventsCounted: 0, rejected: 0, counterWrites: 0, notDurable: 0 };
+
 const NO_SEND: SendResult = { sent: 0, failed: 0, firstFailedRecord: -1, errors: [] };
 
 export class StreamProcessor {
@@ -123,6 +126,12 @@ export class StreamProcessor {
       windowFinal: event.isFinalInvokeForWindow === true,
     };
     if (event.window) response.state = nextWindowState(event.state, summary);
+    processTotals.batches++;
+    processTotals.recordsIn += summary.recordsIn;
+    processTotals.eventsCounted += summary.eventsCounted;
+    processTotals.rejected += summary.rejected;
+    processTotals.counterWrites += writes.written;
+    if (checkpoint !== undefined) processTotals.notDurable++;
     return { response, summary };
   }
 
