@@ -250,7 +250,8 @@ describe('KinesisRecordDecoder: DynamoDB change records carried in Kinesis', () 
     const aggregate = encodeKplAggregate([{ partitionKey: 'k', data: Buffer.from(change) }]);
     const longPlain = `{"pad":"${'p'.repeat(200)}"}`;
     // Record 3 is shorter than record 2, whose needle is still in the scratch buffer past record 3's end.
-    const { sink } = decode(records([aggregate, gzipSync(change), change + ' '.repeat(50), '{"short":1}', longPlain]));
+    const short = `{"short":"${'x'.repeat(40)}"}`;
+    const { sink } = decode(records([aggregate, gzipSync(change), ' '.repeat(100) + change, short, longPlain]));
     expect(sink.calls.map((c) => [c.kind, c.recordIndex])).toEqual([
       ['image', 0],
       ['image', 1],
