@@ -83,6 +83,29 @@ describe('DDSketch accuracy contract', () => {
     expect(Math.abs(s.quantile(0.2) + 5) / 5).toBeLessThanOrEqual(0.01);
   });
 
+  it.each([0.01, 1e-6])('handles the extremes of float64 at alpha %d without overflow', (alpha) => {
+    // Prepare: the full float64 range needs ~71,000 bins at alpha 0.01, so the smallest magnitudes collapse.
+    const values = [Number.MAX_VALUE, -Number.MAX_VALUE, 5e-324, 1e-300, 1, 1e300];
+    // Act
+    const s = sketchOf(values, alpha, 65_536);
+    // Assess
+    for (let k = 0; k <= 5; k++) expect(Number.isFinite(s.quantile(k / 5))).toBe(true);
+    expect([s.quantile(0), s.quantile(1)]).toEqual([-Number.MAX_VALUE, Number.MAX_VALUE]);
+    if (alpha === 0.01) expect(relativeError(s.quantile(0.8), 1e300)).toBeLessThanOrEqual(alpha * (1 + 1e-9));
+    // At alpha 1e-6, 65,536 bins span only a factor of e^0.13 below the max: 1e300 collapsed upwards.
+    else expect(s.quantile(0.8)).toBeGreaterThan(1e308);
+    expect(DDSketch.deserialize(s.serialize()).sameBins(s)).toBe(true);
+  });
+
+  it('is accurate across 1e-150..1.8e308 when maxBins covers the range (no collapse)', () => {
+    const values = [1e-150, 3.3e-100, 1, 42, 1e200, Number.MAX_VALUE, -1e-150, -7e250];
+    const sorted = Float64Array.from(values).sort();
+    const s = sketchOf(values, 0.01, 65_536);
+    for (let k = 0; k < values.length; k++) {
+      expect(relativeError(s.quantile(k / (values.length - 1)), sorted[k])).toBeLessThanOrEqual(0.01 * (1 + 1e-9));
+    }
+  });
+
   it('records -0 as 0, so min and max do not depend on add order', () => {
     expect(Object.is(sketchOf([-0, 0]).min, 0)).toBe(true);
     expect(Object.is(sketchOf([0, -0]).max, 0)).toBe(true);
@@ -129,6 +152,7 @@ describe('DDSketch input validation', () => {
 
   it.each([
     [0, 2048],
+    [1e-7, 2048],
     [1, 2048],
     [0.01, 0],
     [0.01, 1.5],
