@@ -580,6 +580,26 @@ describe('tumbling windows', () => {
     expect(finalTotal).toBe(5);
   });
 
+  test('a state over 1 MB terminates the window early; the same window goes on with a fresh state', async () => {
+    // Prepare
+    const stream = await createStream();
+    await put(stream, ['t0', 't1']);
+    const blob = 'x'.repeat(1024 * 1024 + 1);
+    const { calls, handler } = recordingHandler((_e, _c, i) => (i === 0 ? { state: { blob } } : { state: { n: i } }));
+    // Act
+    await startEmulator(stream, { StartingPosition: 'TRIM_HORIZON', BatchSize: 1, TumblingWindowInSeconds: 900 }, handler);
+    await waitFor(() => calls.length >= 3, 'three invocations');
+    // Assess
+    expect(calls.slice(0, 3).map((c) => [c.data, c.event.isFinalInvokeForWindow, c.event.isWindowTerminatedEarly])).toEqual([
+      [['t0'], false, false],
+      [[], true, true],
+      [['t1'], false, false],
+    ]);
+    expect(calls[1].event.state).toEqual({ blob });
+    expect(calls[2].event.state).toEqual({});
+    expect(calls[2].event.window).toEqual(calls[0].event.window);
+  });
+
   test('a window response without state counts as a failed invocation', async () => {
     // Prepare
     const stream = await createStream();
