@@ -14,6 +14,8 @@ export const TIMED_SAMPLES = 15;
 /** Aim for this much allocation per window: far below the 256 MB semi-space run.ts asks for. */
 const ALLOCATION_WINDOW_BYTES = 64 * 1024 * 1024;
 const MAX_ALLOCATION_BATCHES = 100_000;
+/** Bounds the window's duration for cases that allocate almost nothing. */
+const MAX_ALLOCATION_RECORDS = 1_000_000;
 
 /** Everything a case returns is added here and printed, so no result is dead code. */
 let blackhole = 0;
@@ -94,7 +96,8 @@ function allocationWindow(run: () => number, batches: number): { heap: number; e
 export function measureAllocation(run: () => number, recordsPerBatch: number): Allocation {
   const probe = allocationWindow(run, 1);
   const perBatch = probe.gcs > 0 ? ALLOCATION_WINDOW_BYTES : Math.max(1, probe.heap + probe.external);
-  const batches = Math.min(MAX_ALLOCATION_BATCHES, Math.max(2, Math.floor(ALLOCATION_WINDOW_BYTES / perBatch)));
+  const cap = Math.max(2, Math.min(MAX_ALLOCATION_BATCHES, Math.floor(MAX_ALLOCATION_RECORDS / recordsPerBatch)));
+  const batches = Math.min(cap, Math.max(2, Math.floor(ALLOCATION_WINDOW_BYTES / perBatch)));
   const w = allocationWindow(run, batches);
   const n = batches * recordsPerBatch;
   if (w.gcs > 0) return { heapBytesPerRecord: undefined, externalBytesPerRecord: undefined, batches, gcsInWindow: w.gcs };
