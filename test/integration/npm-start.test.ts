@@ -42,7 +42,8 @@ beforeAll(async () => {
   child = spawn('npm', ['start', '--', '--no-demo', '--chaos', '4', '--log-level', 'ERROR'], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  child.on('exit', (code, signal) => {
+  // 'close' fires once every process holding the output pipes (npm, tsx, the runner) has gone.
+  child.on('close', (code, signal) => {
     exitCode = code;
     exitSignal = signal;
   });
