@@ -10,6 +10,7 @@
 import { murmur3x86_128, murmur3x86_32 } from '../src/core/hash.js';
 import { DDSketch } from '../src/core/sketch/ddsketch.js';
 import { HyperLogLog } from '../src/core/sketch/hyperloglog.js';
+import { mulberry32 } from '../src/local/prng.js';
 
 const VALUE_COUNT = 1_000_000;
 const WARMUP_ROUNDS = 3;
@@ -18,16 +19,6 @@ const FLUSH_REPEATS = 2_000;
 
 const gc = (globalThis as { gc?: () => void }).gc;
 let sink = 0;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Keys like `user-123456` packed in one buffer, as the aggregator sees them: byte ranges of a record. */
 function makeKeys(count: number): { bytes: Uint8Array; starts: Uint32Array } {

@@ -36,7 +36,7 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
   });
   let warnedNoLane = false;
 
-  const process = async (event: StreamEvent, context: Context): Promise<StreamResponse> => {
+  const processBatch = async (event: StreamEvent, context: Context): Promise<StreamResponse> => {
     const deadlineMs = Date.now() + Math.max(1_000, context.getRemainingTimeInMillis() - config.deadlineMarginMs);
     const { response, summary } = await processor.process(event, deadlineMs);
     if (summary.source === 'dynamodb' && summary.lane === undefined && !warnedNoLane) {
@@ -51,7 +51,7 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
     return response;
   };
 
-  return middy(process)
+  return middy(processBatch)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics));
 }

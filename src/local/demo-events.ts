@@ -4,6 +4,9 @@
  * awkward parts of real data mixed in: non-ASCII text ("Zürich"), escaped quotes, null fields,
  * a skewed user population and long-tailed latencies.
  */
+import { mulberry32 } from './prng.js';
+
+export { mulberry32 };
 
 export type ClickEventType = 'page_view' | 'click' | 'purchase';
 
@@ -54,20 +57,6 @@ const USER_AGENTS: readonly string[] = [
 ];
 const REFERRERS: readonly (string | null)[] = [null, null, null, null, null, 'https://www.google.com/', 'https://duckduckgo.com/', 'https://t.co/xyz'];
 
-/**
- * mulberry32: a 32-bit seeded PRNG, small and fast, with a full 2^32 period; good enough for demo
- * data (not for cryptography). Returns floats in [0, 1).
- */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * @example

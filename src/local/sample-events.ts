@@ -14,6 +14,7 @@ import type {
 } from 'aws-lambda';
 import type { AttributeMap, AttributeValue, DynamoDbEventName } from '../core/types.js';
 import { aggregateKplRecords, type KplEntry } from '../sources/kpl-encode.js';
+import { mulberry32 as createRng, type Rng } from './prng.js';
 
 export const SAMPLE_ACCOUNT_ID = '123456789012';
 export const SAMPLE_REGION = 'us-east-1';
@@ -33,20 +34,8 @@ const KINESIS_SEQUENCE_START = BigInt('49659875234618293400217368345012901234567
 /** DynamoDB Streams sequence numbers as seen in practice (21 to 40 digits; 26 here). */
 const DYNAMODB_SEQUENCE_DIGITS = 26;
 
-/** A seeded PRNG: returns floats in [0, 1). */
-export type Rng = () => number;
-
-/** mulberry32: a tiny, fast 32-bit PRNG, good enough for sample data (not for anything secret). */
-export function createRng(seed: number): Rng {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32), under the name the generators here use. */
+export { createRng, type Rng };
 
 export function pick<T>(rng: Rng, values: ReadonlyArray<T>): T {
   return values[Math.floor(rng() * values.length)];

@@ -11,6 +11,7 @@ import { compileConfig } from '../../src/core/metric-config.js';
 import type { StreamtallyConfig } from '../../src/core/types.js';
 import { createAnalyticsHandler } from '../../src/handlers/create-analytics-handler.js';
 import type { StreamEvent, StreamResponse } from '../../src/processor/stream-processor.js';
+import { mulberry32 as rng } from '../../src/local/prng.js';
 import { startDynalite, type LocalServer } from '../../src/local/servers.js';
 import { createCountersTable, diffCounters, localDynamoClient, scanCounters } from '../support/counters-table.js';
 import { FaultInjector } from '../support/fault-injector.js';
@@ -28,18 +29,6 @@ const CONFIG: StreamtallyConfig = {
   ],
 };
 const BASE_MS = Date.parse('2026-11-26T12:00:00.000Z');
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Shard {
   id: string;
