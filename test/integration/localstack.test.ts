@@ -24,7 +24,6 @@ const IMAGE = 'localstack/localstack:4.14.0';
 const ROOT = resolve(import.meta.dirname, '../..');
 
 async function dockerReason(): Promise<string | undefined> {
-  if (process.env.STREAMTALLY_TEST_TIERS && !process.env.STREAMTALLY_TEST_TIERS.split(',').includes('localstack')) return `STREAMTALLY_TEST_TIERS=${process.env.STREAMTALLY_TEST_TIERS} excludes the localstack tier`;
   try {
     const { getContainerRuntimeClient } = await import('testcontainers');
     await getContainerRuntimeClient();
