@@ -204,6 +204,10 @@
   }
 
   function renderRolling(span, result) {
+    // The span the numbers cover, for tests and tooling: [data-from-ms, data-to-ms] in epoch ms.
+    const tile = $('rolling-' + span);
+    tile.setAttribute('data-from-ms', result ? String(result.fromMs) : '');
+    tile.setAttribute('data-to-ms', result ? String(result.toMs) : '');
     $('rolling-' + span + '-count').textContent = formatValue('count', result ? result.count : undefined);
     for (const f of EXTRA_FIELDS) {
       const cell = $('rolling-' + span + '-' + f);
@@ -231,6 +235,9 @@
   function renderTop(result) {
     const tbody = $('top').tBodies[0];
     tbody.replaceChildren();
+    // Which window the rows count, for tests and tooling.
+    $('top').setAttribute('data-window', state.window.label);
+    $('top').setAttribute('data-window-start-ms', String(result.windowStartMs));
     $('top-empty').hidden = result.entries.length > 0;
     $('top-dimension').textContent = state.metric.dimensions.length > 0 ? state.metric.dimensions.join(' · ') : 'groups';
     $('top-when').textContent = state.window.label + ' window from ' + timeFormat.format(new Date(result.windowStartMs));
