@@ -26,6 +26,7 @@ import { loadTemplate, type StreamEventSourceSpec } from './template.js';
 const DEFAULT_RATE_PER_SEC = 20;
 const DEFAULT_DASHBOARD_PORT = 0;
 const STATUS_REFRESH_MS = 1_000;
+const FORCE_QUIT_AFTER_MS = 2_000;
 
 const SPEC = {
   name: 'npm start --',
@@ -128,8 +129,20 @@ async function main(): Promise<void> {
     // Everything is closed; should a library still hold a handle, do not hang the terminal.
     setTimeout(() => process.exit(code), 5_000).unref();
   };
-  process.once('SIGINT', () => void shutdown(0));
-  process.once('SIGTERM', () => void shutdown(0));
+  // A terminal's Ctrl-C reaches npm and this process, and npm forwards it again: a repeat within
+  // FORCE_QUIT_AFTER_MS is that echo and is ignored; a later one forces the exit.
+  let firstSignalAt = 0;
+  const onSignal = (): void => {
+    if (!stopping) {
+      firstSignalAt = Date.now();
+      void shutdown(0);
+    } else if (Date.now() - firstSignalAt > FORCE_QUIT_AFTER_MS) {
+      say('forced exit.');
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   const resources = await createLocalResources(template, { kinesis, dynamodb, sqs }, { onWarning: (m) => say(`note: ${m}`) });
 
