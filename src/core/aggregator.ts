@@ -12,7 +12,7 @@
  */
 import { ByteInterner, growFloat64, growInt32 } from './byte-interner.js';
 import { hash64 } from './hash.js';
-import { parseIsoTimestampMs } from './iso-time.js';
+import { parseIsoTimestampInto } from './iso-time.js';
 import { JsonFieldScanner, ValueKind, skipWhitespace } from './json-scan.js';
 import { FilterOp, TimeFormatCode, type CompiledConfig, type CompiledMetric, type CompiledWindow, type FilterValue } from './metric-config.js';
 import { KeyTable } from './key-table.js';
@@ -44,6 +44,15 @@ export const FOLDED_STAT = 'folded';
 const EVENT_NAME_BIT: Readonly<Record<DynamoDbEventName, number>> = { INSERT: 1, MODIFY: 2, REMOVE: 4 };
 /** eventNameBit for events that are not DynamoDB changes: never matches an eventName filter. */
 const NOT_A_CHANGE = 0;
+
+// Slots of `Aggregator#times`. Epoch-ms values live in a Float64Array, never in a double-typed argument,
+// return value or field: each of those became a 16-byte HeapNumber per record whenever V8 did not inline
+// the call (82 B/record in the bench's heap profile, all such boxes).
+const T_ARRIVAL = 0;
+const T_FALLBACK = 1;
+const T_EVENT = 2;
+const T_WINDOW_START = 3;
+const TIME_SLOTS = 4;
 
 /** One counter item's delta for this batch. Built once per cell at `cells()`, off the hot path. */
 export interface CellDelta {
@@ -132,6 +141,8 @@ export class Aggregator implements EventSink {
   private imgUsed = 0;
   private scratch = new Uint8Array(SCRATCH_BYTES);
   private readonly hashOut = new Uint32Array(4);
+  /** Per event: arrival, fallback time, event time, the window start being looked up (T_* slots). */
+  private readonly times = new Float64Array(TIME_SLOTS);
   private readonly encoder = new TextEncoder();
 
   // Cold-path outputs.
@@ -140,8 +151,6 @@ export class Aggregator implements EventSink {
   /** Events seen (JSON values and DynamoDB changes), and events counted by at least one metric. */
   eventsIn = 0;
   eventsCounted = 0;
-  /** Arrival time of the latest payload, for rejects whose decoder could not say (reject statistics' bucket). */
-  private lastArrivalMs = 0;
 
   constructor(config: CompiledConfig) {
     this.config = config;
@@ -194,9 +203,19 @@ export class Aggregator implements EventSink {
   // ---------------------------------------------------------------------------------------------
   // EventSink
 
-  /** hot path: one payload of one or more whitespace-separated JSON values (NDJSON). */
+  /**
+   * hot path: one payload of one or more whitespace-separated JSON values (NDJSON). Kept tiny so the
+   * decoder's call inlines and the two epoch-ms arguments go straight into `times` unboxed.
+   */
   ingestJson(bytes: Uint8Array, start: number, end: number, recordIndex: number, fallbackTimeMs: number, arrivalMs: number): void {
-    this.lastArrivalMs = arrivalMs;
+    const times = this.times;
+    times[T_ARRIVAL] = arrivalMs;
+    times[T_FALLBACK] = fallbackTimeMs;
+    this.ingestValues(bytes, start, end, recordIndex);
+  }
+
+  /** hot path: the JSON values of one payload; times[T_ARRIVAL] and times[T_FALLBACK] are set. */
+  private ingestValues(bytes: Uint8Array, start: number, end: number, recordIndex: number): void {
     this.curIsImage = false;
     this.curBytes = bytes;
     this.curKinds = this.scanner.kinds;
@@ -219,7 +238,7 @@ export class Aggregator implements EventSink {
         pos = skipWhitespace(bytes, nl, end);
         continue;
       }
-      this.evaluateEvent(recordIndex, fallbackTimeMs, arrivalMs, NOT_A_CHANGE);
+      this.evaluateEvent(recordIndex, NOT_A_CHANGE);
       pos = skipWhitespace(bytes, next, end);
     }
   }
@@ -234,7 +253,8 @@ export class Aggregator implements EventSink {
     arrivalMs: number,
   ): void {
     this.eventsIn++;
-    this.lastArrivalMs = arrivalMs;
+    this.times[T_ARRIVAL] = arrivalMs;
+    this.times[T_FALLBACK] = fallbackTimeMs;
     const image = eventName === 'REMOVE' ? oldImage : newImage;
     if (image === undefined || image === null) {
       if (this.anyImageMetricReadsFields()) this.reject(recordIndex, RejectReason.MissingImage, `${eventName} record without ${eventName === 'REMOVE' ? 'OldImage' : 'NewImage'}`);
@@ -247,25 +267,26 @@ export class Aggregator implements EventSink {
     this.curStarts = this.imgStarts;
     this.curEnds = this.imgEnds;
     this.curEscaped = this.imgEscaped;
-    this.evaluateEvent(recordIndex, fallbackTimeMs, arrivalMs, EVENT_NAME_BIT[eventName] ?? NOT_A_CHANGE);
+    this.evaluateEvent(recordIndex, EVENT_NAME_BIT[eventName] ?? NOT_A_CHANGE);
   }
 
-  reject(recordIndex: number, reason: RejectReason, detail: string, arrivalMs: number = this.lastArrivalMs): void {
-    this.addReject(recordIndex, reason, -1, detail, arrivalMs);
+  reject(recordIndex: number, reason: RejectReason, detail: string, arrivalMs?: number): void {
+    // Without an arrival time, the latest payload's buckets the reject statistics.
+    this.addReject(recordIndex, reason, -1, detail, arrivalMs ?? this.times[T_ARRIVAL]);
   }
 
   // ---------------------------------------------------------------------------------------------
   // Evaluation
 
   /** hot path: every metric against the current event's fields. */
-  private evaluateEvent(recordIndex: number, fallbackTimeMs: number, arrivalMs: number, eventNameBit: number): void {
+  private evaluateEvent(recordIndex: number, eventNameBit: number): void {
     const metrics = this.metrics;
     let counted = false;
     for (let m = 0; m < metrics.length; m++) {
       const metric = metrics[m];
       if (eventNameBit === NOT_A_CHANGE ? !metric.acceptsJson : !metric.acceptsImage) continue;
       if (!this.passesFilters(metric, eventNameBit)) continue;
-      if (this.countEvent(metric, recordIndex, fallbackTimeMs, arrivalMs)) counted = true;
+      if (this.countEvent(metric, recordIndex)) counted = true;
     }
     if (counted) this.eventsCounted++;
   }
@@ -339,14 +360,17 @@ export class Aggregator implements EventSink {
   }
 
   /** hot path: time, lateness, value, dimensions, then one cell per window. Returns whether counted. */
-  private countEvent(metric: CompiledMetric, recordIndex: number, fallbackTimeMs: number, arrivalMs: number): boolean {
+  private countEvent(metric: CompiledMetric, recordIndex: number): boolean {
     // Event time.
-    let timeMs = fallbackTimeMs;
+    const times = this.times;
+    const arrivalMs = times[T_ARRIVAL];
+    let timeMs = times[T_FALLBACK];
     const tp = metric.eventTimePath;
     if (tp >= 0) {
       const kind = this.curKinds[tp];
       if (kind !== ValueKind.Missing && kind !== ValueKind.Null) {
-        timeMs = this.readTime(tp, metric.eventTimeFormat, kind);
+        this.readTime(tp, metric.eventTimeFormat, kind);
+        timeMs = times[T_EVENT];
         if (Number.isNaN(timeMs)) {
           this.addReject(recordIndex, RejectReason.InvalidEventTime, metric.index, `${metric.name}: unreadable ${this.config.pathTexts[tp]}`, arrivalMs);
           return false;
@@ -402,9 +426,10 @@ export class Aggregator implements EventSink {
     for (let w = 0; w < windows.length; w++) {
       const size = windows[w].sizeMs;
       const windowStart = Math.floor(timeMs / size) * size;
-      let cell = this.cellKeys.indexOf(group, w, windowStart);
+      times[T_WINDOW_START] = windowStart;
+      let cell = this.cellKeys.indexOfAt(group, w, times, T_WINDOW_START);
       if (this.cellKeys.created) {
-        const inst = this.windowInstances.indexOf(metric.index, w, windowStart);
+        const inst = this.windowInstances.indexOfAt(metric.index, w, times, T_WINDOW_START);
         if (this.windowInstances.created) {
           if (inst >= this.instanceGroups.length) this.instanceGroups = growInt32(this.instanceGroups);
           this.instanceGroups[inst] = 0;
@@ -428,7 +453,8 @@ export class Aggregator implements EventSink {
         if (value > this.cellMax[cell]) this.cellMax[cell] = value;
         if (metric.hasQuantiles) this.sketchPool[this.cellSketch[cell]].add(value);
       }
-      if (hasDistinct) this.hllPool[this.cellHll[cell]].addHash(this.hashOut[0], this.hashOut[1]);
+      // As int32 (addHash only uses bitwise ops): a uint32 >= 2^31 is not a Smi and was boxed per call, 16 B each.
+      if (hasDistinct) this.hllPool[this.cellHll[cell]].addHash(this.hashOut[0] | 0, this.hashOut[1] | 0);
     }
     return true;
   }
@@ -525,16 +551,28 @@ export class Aggregator implements EventSink {
     return false;
   }
 
-  private readTime(path: number, format: number, kind: number): number {
+  /** hot path (ISO strings): the event time at `path` into times[T_EVENT], NaN when unreadable. */
+  private readTime(path: number, format: number, kind: number): void {
+    if (format === TimeFormatCode.Iso8601 && kind === ValueKind.String) {
+      const len = this.stringBytes(path);
+      const escaped = this.curEscaped[path] !== 0;
+      const src = escaped ? this.scratch : this.curBytes;
+      const off = escaped ? 0 : this.curStarts[path];
+      if (parseIsoTimestampInto(src, off, off + len, this.times, T_EVENT)) return;
+    }
+    this.times[T_EVENT] = this.readTimeSlow(path, format, kind);
+  }
+
+  /** Shapes the ISO fast path does not take, and epoch numbers; allocates. */
+  private readTimeSlow(path: number, format: number, kind: number): number {
     if (format === TimeFormatCode.Iso8601) {
       if (kind !== ValueKind.String) return Number.NaN;
+      // Rare shapes (no zone, week dates...): let Date.parse decide.
+      if (!this.curIsImage) return Date.parse(this.scanner.stringAt(this.curBytes, path));
       const len = this.stringBytes(path);
       const src = this.curEscaped[path] !== 0 ? this.scratch : this.curBytes;
       const off = this.curEscaped[path] !== 0 ? 0 : this.curStarts[path];
-      const ms = parseIsoTimestampMs(src, off, off + len);
-      if (!Number.isNaN(ms)) return ms;
-      // Rare shapes (no zone, week dates...): let Date.parse decide; allocates, off the common path.
-      return Date.parse(this.curIsImage ? new TextDecoder().decode(src.subarray(off, off + len)) : this.scanner.stringAt(this.curBytes, path));
+      return Date.parse(new TextDecoder().decode(src.subarray(off, off + len)));
     }
     let n: number;
     if (kind === ValueKind.Number) n = this.numberAt(path);
@@ -621,7 +659,7 @@ export class Aggregator implements EventSink {
   private addStat(recordIndex: number, metricIndex: number, name: string, arrivalMs: number): void {
     const metric = metricIndex >= 0 ? this.metrics[metricIndex] : undefined;
     const window = metric ? metric.windows[0] : UNATTRIBUTED_STATS_WINDOW;
-    const at = Number.isNaN(arrivalMs) ? this.lastArrivalMs : arrivalMs;
+    const at = Number.isNaN(arrivalMs) ? this.times[T_ARRIVAL] : arrivalMs;
     const windowStartMs = Math.floor(at / window.sizeMs) * window.sizeMs;
     const metricName = metric ? metric.name : '__all__';
     const key = `${metricName}\u0000${windowStartMs}`;

@@ -10,6 +10,7 @@ export class KeyTable {
   private keyA: Int32Array;
   private keyB: Int32Array;
   private keyC: Float64Array;
+  private readonly cScratch = new Float64Array(1);
   size = 0;
   /** Set by `indexOf`: whether the last lookup created the entry. */
   created = false;
@@ -22,8 +23,19 @@ export class KeyTable {
     this.keyC = new Float64Array(initialCapacity);
   }
 
-  /** hot path: index of (a, b, c), created when absent (check `created`). */
+  /** Index of (a, b, c), created when absent (check `created`). */
   indexOf(a: number, b: number, c: number): number {
+    this.cScratch[0] = c;
+    return this.indexOfAt(a, b, this.cScratch, 0);
+  }
+
+  /**
+   * hot path: as `indexOf` with c = cs[at]. Takes the float64 key through a typed array: window starts
+   * (epoch ms) are beyond the Smi range, so passing one as an argument to a call V8 does not inline
+   * allocated a 16-byte HeapNumber per lookup (part of the aggregator's 33.7 B/record in countEvent).
+   */
+  indexOfAt(a: number, b: number, cs: Float64Array, at: number): number {
+    const c = cs[at];
     let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35) ^ Math.imul((c / 1000) | 0, 0x27d4eb2f) ^ (c % 1000 | 0);
     h ^= h >>> 15;
     let slot = h & this.mask;

@@ -8,7 +8,9 @@ import {
   CWL_DATA_MESSAGE,
   DEFAULT_MAX_DECOMPRESSED_BYTES,
   DYNAMODB_EVENT_SOURCE,
+  GZIP_ID1,
   INITIAL_SCRATCH_BYTES,
+  KPL_MAGIC,
 } from './constants.js';
 import { toDynamoDbEventName, toImage, isPlainObject } from './dynamodb-change.js';
 import { KplFormatError, SourceConfigError } from './errors.js';
@@ -72,6 +74,12 @@ export class KinesisRecordDecoder {
   private messageScratch: Buffer;
   private readonly kpl: KplReader;
   private readonly gzip: GzipDecoder;
+  /**
+   * [0]: the current record's arrival time (epoch ms). Kept in a Float64Array rather than passed down as
+   * an argument: a double beyond the Smi range crossing a call V8 does not inline is a 16-byte HeapNumber,
+   * one per record (16.3 B/record in the bench's heap profile).
+   */
+  private readonly recordArrivalMs = new Float64Array(1);
 
   public constructor(options: KinesisDecoderOptions = { maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES }) {
     const max = options.maxDecompressedBytes;
@@ -115,6 +123,7 @@ export class KinesisRecordDecoder {
       return;
     }
     const arrivalMs = Math.round(arrivalSeconds * 1000);
+    this.recordArrivalMs[0] = arrivalMs;
     const length = data.length;
     // Kinesis always sends padded standard base64: a length that is not a multiple of 4 is corrupt.
     if ((length & 3) !== 0) {
@@ -133,11 +142,26 @@ export class KinesisRecordDecoder {
       this.reject(sink, i, RejectReason.Undecodable, `kinesis.data is not valid base64 (decoded ${n} of ${expected} bytes)`);
       return;
     }
-    if (hasKplMagic(scratch, 0, n)) this.decodeKpl(scratch, n, i, arrivalMs, sink);
-    else this.decodePayload(scratch, 0, n, i, arrivalMs, sink, false);
+    // hot path: a payload that starts with neither KPL's nor gzip's first magic byte is plain JSON, and
+    // is handed to the sink right here. Keeping KPL, gzip and the CDC parse out of line leaves V8's
+    // inlining budget for `sink.ingestJson`, so `arrivalMs` reaches the sink unboxed: measured on the
+    // bench, 16.3 -> 0 B/record allocated in this function (it was a HeapNumber per record).
+    const first = n > 0 ? scratch[0] : -1;
+    if (first === KPL_MAGIC[0] || first === GZIP_ID1) {
+      this.decodeFramed(scratch, n, i, sink);
+      return;
+    }
+    if (this.detectDynamoDbChanges && containsCdcNeedle(scratch, 0, n) && this.decodeCdc(scratch, 0, n, i, arrivalMs, sink)) return;
+    sink.ingestJson(scratch, 0, n, i, arrivalMs, arrivalMs);
   }
 
-  private decodeKpl(buf: Buffer, n: number, i: number, arrivalMs: number, sink: EventSink): void {
+  /** A record that may be a KPL aggregate or gzip (the first magic byte matched). */
+  private decodeFramed(scratch: Buffer, n: number, i: number, sink: EventSink): void {
+    if (hasKplMagic(scratch, 0, n)) this.decodeKpl(scratch, n, i, sink);
+    else this.decodePayload(scratch, 0, n, i, sink, false);
+  }
+
+  private decodeKpl(buf: Buffer, n: number, i: number, sink: EventSink): void {
     const kpl = this.kpl;
     let count: number;
     try {
@@ -148,12 +172,13 @@ export class KinesisRecordDecoder {
       return;
     }
     this.stats.kplSubRecords += count;
-    for (let k = 0; k < count; k++) this.decodePayload(buf, kpl.dataStart[k], kpl.dataEnd[k], i, arrivalMs, sink, true);
+    for (let k = 0; k < count; k++) this.decodePayload(buf, kpl.dataStart[k], kpl.dataEnd[k], i, sink, true);
   }
 
   /** One payload: a whole record, or a KPL sub-record. */
-  private decodePayload(buf: Buffer, start: number, end: number, i: number, arrivalMs: number, sink: EventSink, inKpl: boolean): void {
+  private decodePayload(buf: Buffer, start: number, end: number, i: number, sink: EventSink, inKpl: boolean): void {
     if (hasGzipMagic(buf, start, end)) {
+      const arrivalMs = this.recordArrivalMs[0];
       this.stats.gzipRecords++;
       const status = this.gzip.decode(buf, start, end);
       if (status !== 0) {
@@ -161,20 +186,21 @@ export class KinesisRecordDecoder {
         return;
       }
       const out = this.gzip.output;
-      if (!this.decodeCloudWatchLogs(out, i, arrivalMs, sink)) this.decodeJson(out, 0, out.length, i, arrivalMs, sink, this.detectDynamoDbChanges);
+      if (!this.decodeCloudWatchLogs(out, i, arrivalMs, sink)) this.decodeJson(out, 0, out.length, i, sink, this.detectDynamoDbChanges);
       return;
     }
     if (inKpl && hasKplMagic(buf, start, end)) {
       this.reject(sink, i, RejectReason.Undecodable, 'KPL aggregate nested inside a KPL aggregate');
       return;
     }
-    this.decodeJson(buf, start, end, i, arrivalMs, sink, this.detectDynamoDbChanges);
+    this.decodeJson(buf, start, end, i, sink, this.detectDynamoDbChanges);
   }
 
   /** JSON or NDJSON bytes; a DynamoDB change record is recognised and passed on as images. */
-  private decodeJson(buf: Buffer, start: number, end: number, i: number, arrivalMs: number, sink: EventSink, lookForCdc: boolean): void {
+  private decodeJson(buf: Buffer, start: number, end: number, i: number, sink: EventSink, lookForCdc: boolean): void {
     // hot path: the CDC needle search is a JS Horspool loop over [start, end) (see containsCdcNeedle).
-    if (lookForCdc && containsCdcNeedle(buf, start, end) && this.decodeCdc(buf, start, end, i, arrivalMs, sink)) return;
+    if (lookForCdc && containsCdcNeedle(buf, start, end) && this.decodeCdc(buf, start, end, i, this.recordArrivalMs[0], sink)) return;
+    const arrivalMs = this.recordArrivalMs[0];
     sink.ingestJson(buf, start, end, i, arrivalMs, arrivalMs);
   }
 
