@@ -262,10 +262,9 @@ export class JsonFieldScanner {
   private readonly terminalPaths: Int32Array;
   private readonly nodeSubtreeStart: Int32Array;
   private readonly subtreePaths: Int32Array;
-  private readonly stateEdgeStart: Int32Array;
-  private readonly edgeByte: Uint8Array;
-  private readonly edgeTarget: Int32Array;
   private readonly stateChildNode: Int32Array;
+  /** Dense key trie: transition[(state << 8) | byte] is the next state, or -1. */
+  private readonly transition: Int32Array;
 
   // Scratch, sized once.
   private readonly stackIsObject: Uint8Array;
@@ -329,22 +328,12 @@ export class JsonFieldScanner {
     [this.nodeTerminalStart, this.terminalPaths] = flatten(nodeTerminals);
     [this.nodeSubtreeStart, this.subtreePaths] = flatten(nodeSubtree);
     const stateCount = nodeEdges.length;
-    this.stateEdgeStart = new Int32Array(stateCount + 1);
-    let edgeCount = 0;
-    for (let s = 0; s < stateCount; s++) edgeCount += nodeEdges[s].length;
-    this.edgeByte = new Uint8Array(edgeCount);
-    this.edgeTarget = new Int32Array(edgeCount);
-    let e = 0;
-    for (let s = 0; s < stateCount; s++) {
-      this.stateEdgeStart[s] = e;
-      for (const [byte, target] of nodeEdges[s]) {
-        this.edgeByte[e] = byte;
-        this.edgeTarget[e] = target;
-        e++;
-      }
-    }
-    this.stateEdgeStart[stateCount] = e;
     this.stateChildNode = Int32Array.from(stateChild);
+    // One row of 256 per trie state (a config has tens of key bytes, so tens of KB): one load per key
+    // byte instead of a search of the state's edges. Measured with the bench config over its 10,000
+    // records (ms per batch, min of 40, loaded machine): 9.9 -> 8.5 for the scan.
+    this.transition = new Int32Array(stateCount * 256).fill(-1);
+    for (let s = 0; s < stateCount; s++) for (const [byte, target] of nodeEdges[s]) this.transition[(s << 8) | byte] = target;
     this.stackIsObject = new Uint8Array(MAX_NESTING_DEPTH);
     this.stackNode = new Int32Array(MAX_NESTING_DEPTH);
     this.stackKeyRoot = new Int32Array(MAX_NESTING_DEPTH);
@@ -368,7 +357,7 @@ export class JsonFieldScanner {
     const stackIsObject = this.stackIsObject;
     const stackNode = this.stackNode;
     const stackKeyRoot = this.stackKeyRoot;
-    kinds.fill(0);
+    for (let p = 0; p < kinds.length; p++) kinds[p] = 0; // not fill(): a builtin call per scan for ~10 bytes
     let pos = skipWhitespace(bytes, start, end);
     let depth = 0;
     let node = 0;
@@ -378,9 +367,17 @@ export class JsonFieldScanner {
         if (pos >= end) return -1;
         const c = bytes[pos];
         if (c === QUOTE) {
-          const close = this.scanString(bytes, pos + 1, end);
-          if (close < 0) return -1;
-          if (node >= 0) this.record(node, KIND_STRING, pos + 1, close, this.lastStringFlags);
+          // The plain run inline; scanString only from the first escape, control or non-ASCII byte. With
+          // the fill loop below, measured as above: 8.5 -> 7.7 ms.
+          let close = pos + 1;
+          while (close < end && STRING_SPECIAL[bytes[close]] === 0) close++;
+          let flags = 0;
+          if (close >= end || bytes[close] !== QUOTE) {
+            close = this.scanString(bytes, close, end);
+            if (close < 0) return -1;
+            flags = this.lastStringFlags;
+          }
+          if (node >= 0) this.record(node, KIND_STRING, pos + 1, close, flags);
           pos = close + 1;
         } else if (c === LBRACE || c === LBRACKET) {
           if (depth === MAX_NESTING_DEPTH) return -1;
@@ -566,7 +563,7 @@ export class JsonFieldScanner {
     return unescapeSpan(bytes, this.starts[i], this.ends[i], out);
   }
 
-  /** Validates string content from `pos` (after the opening quote); returns the closing quote's offset or -1. */
+  /** Validates string content from `pos` (anywhere inside the string); returns the closing quote's offset or -1. */
   private scanString(bytes: Uint8Array, pos: number, end: number): number {
     // hot path: the plain-byte test is one table load.
     let flags = 0;
@@ -603,37 +600,17 @@ export class JsonFieldScanner {
    * way; sets `lastKeyChild` to the node the key leads to, or -1.
    */
   private scanKey(bytes: Uint8Array, pos: number, end: number, root: number): number {
-    // hot path: validation and trie walk share the loop; most trie states have a single edge.
-    const edgeStart = this.stateEdgeStart;
-    const edgeByte = this.edgeByte;
-    const edgeTarget = this.edgeTarget;
+    // hot path: validation and trie walk share the loop, one table load per key byte for each; once the
+    // key leaves the trie the rest is a plain string skip.
+    const transition = this.transition;
     const keyStart = pos;
     let state = root;
     let flags = 0;
     while (pos < end) {
       const b = bytes[pos];
-      if (STRING_SPECIAL[b] === 0 || b >= 0x80) {
-        let n = 1;
-        if (b >= 0x80) {
-          n = utf8SequenceLength(bytes, pos, end);
-          if (n === 0) {
-            flags |= StringFlag.InvalidUtf8;
-            pos++;
-            continue;
-          }
-        }
-        for (let k = 0; k < n && state >= 0; k++) {
-          const kb = bytes[pos + k];
-          let next = -1;
-          for (let e = edgeStart[state], last = edgeStart[state + 1]; e < last; e++) {
-            if (edgeByte[e] === kb) {
-              next = edgeTarget[e];
-              break;
-            }
-          }
-          state = next;
-        }
-        pos += n;
+      if (STRING_SPECIAL[b] === 0) {
+        if (state >= 0) state = transition[(state << 8) | b];
+        pos++;
         continue;
       }
       if (b === QUOTE) break;
@@ -642,7 +619,18 @@ export class JsonFieldScanner {
         if (n < 0) return -1;
         flags |= StringFlag.Escape;
         pos += n;
-      } else return -1; // control character
+      } else if (b < 0x20) {
+        return -1; // control character
+      } else {
+        const n = utf8SequenceLength(bytes, pos, end);
+        if (n === 0) {
+          flags |= StringFlag.InvalidUtf8;
+          pos++;
+        } else {
+          for (let k = 0; k < n && state >= 0; k++) state = transition[(state << 8) | bytes[pos + k]];
+          pos += n;
+        }
+      }
     }
     if (pos >= end) return -1;
     if (root < 0) this.lastKeyChild = -1;
@@ -656,17 +644,7 @@ export class JsonFieldScanner {
     const length = unescapeSpan(bytes, start, end, this.keyScratch);
     if (length < 0) return -1;
     let state = root;
-    for (let k = 0; k < length && state >= 0; k++) {
-      const kb = this.keyScratch[k];
-      let next = -1;
-      for (let e = this.stateEdgeStart[state], last = this.stateEdgeStart[state + 1]; e < last; e++) {
-        if (this.edgeByte[e] === kb) {
-          next = this.edgeTarget[e];
-          break;
-        }
-      }
-      state = next;
-    }
+    for (let k = 0; k < length && state >= 0; k++) state = this.transition[(state << 8) | this.keyScratch[k]];
     return state >= 0 ? this.stateChildNode[state] : -1;
   }
 
