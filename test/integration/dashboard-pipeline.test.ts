@@ -7,9 +7,8 @@
  * rolling tiles, `data-window-start-ms` on the top table), so that a minute turning over mid-test
  * changes the expectation, not the verdict. Saves test-results/dashboard-pipeline.png.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
@@ -19,6 +18,7 @@ import defaultConfig from '../../streamtally.config.json' with { type: 'json' };
 import type { StreamtallyConfig } from '../../src/core/types.js';
 import { diffCounters, localDynamoClient, scanCounters } from '../support/counters-table.js';
 import { referenceCounters, type ModelCell, type ModelEvent } from '../support/reference-model.js';
+import { ROOT, RunnerProcess, waitFor as waitForBase } from '../support/runner.js';
 
 /** The parts of the page's DOM the snapshot callback (run in the browser) uses; tsconfig has no DOM lib. */
 interface DomNode {
@@ -32,8 +32,6 @@ declare const document: { getElementById(id: string): DomNode | null; querySelec
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const ROOT = resolve(import.meta.dirname, '../..');
-const START_DEADLINE_MS = 60_000;
 const COUNTERS_DEADLINE_MS = 45_000;
 const PAGE_DEADLINE_MS = 25_000;
 const MIN = 60_000;
@@ -61,21 +59,10 @@ interface PageSnapshot {
 const chromiumMissing = !existsSync(CHROMIUM);
 if (chromiumMissing) console.warn(`dashboard-pipeline.test.ts skipped: ${CHROMIUM} is missing (apt-get install -y chromium).`);
 
-let output = '';
+let runner: RunnerProcess | undefined;
 
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, detail: () => string = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}\n${detail()}\n${last ? String(last) : ''}\nrunner output:\n${output}`);
+function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, detail: () => string = () => ''): Promise<T> {
+  return waitForBase(what, probe, timeoutMs, () => `${detail()}\nrunner output:\n${runner?.output ?? ''}`);
 }
 
 /** Reads every number the assertions need in one synchronous pass, so they all come from the same refresh. */
@@ -102,32 +89,20 @@ function snapshot(page: Page): Promise<PageSnapshot> {
 }
 
 describe.skipIf(chromiumMissing)('dashboard in headless Chromium against `npm start` (child process)', () => {
-  let child: ChildProcess;
-  let exitCode: number | null | undefined;
   let browser: Browser | undefined;
 
   beforeAll(async () => {
-    child = spawn('npm', ['start', '--', '--no-demo', '--log-level', 'ERROR'], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-    // 'close' fires once every process holding the output pipes (npm, tsx, the runner) has gone.
-    child.on('close', (code) => (exitCode = code));
-    await waitFor('the dashboard line', () => (/dashboard: http:\/\/127\.0\.0\.1:\d+\//.test(output) ? true : undefined), START_DEADLINE_MS);
-  }, START_DEADLINE_MS + 10_000);
+    runner = await RunnerProcess.start(['--no-demo', '--log-level', 'ERROR']);
+  }, 130_000);
 
   afterAll(async () => {
     await browser?.close();
-    if (child?.pid && exitCode === undefined) {
-      process.kill(-child.pid, 'SIGKILL');
-      await waitFor('the runner to exit', () => (exitCode === undefined ? undefined : true), 15_000);
-    }
+    await runner?.kill();
   }, 30_000);
 
   it('shows the pushed events with the numbers the reference model predicts', async () => {
     // Arrange: the runner's endpoints and dashboard address, as printed.
-    const endpoints = Object.fromEntries([...(/endpoints: (.*)/.exec(output)?.[1] ?? '').matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]]));
-    const streamName = /--stream (\S+)/.exec(output)?.[1] as string;
-    const dashboardUrl = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1] as string;
+    const { endpoints, streamName, dashboardUrl } = runner as RunnerProcess;
     expect(endpoints.kinesis).toMatch(/^http:\/\/127\.0\.0\.1:/);
 
     // 150 page views over 9 country/page groups and 6 purchases, event times from the current minute

@@ -1,91 +1,77 @@
 /**
  * `npm start` end to end, as a user runs it: the runner as a child process, events pushed with the
  * producer (a poison record among them, invocations that crash after writing), counters checked against
- * the reference model, the poison record in the failure destination, and a clean exit on SIGINT.
+ * the reference model, the poison record in the failure destination, and a clean exit on Ctrl-C; then a
+ * second run on the same --data-dir re-reads the whole stream and the counters do not move.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { clientConfig } from '../../src/local/aws-clients.js';
-import { KinesisProducer } from '../../src/local/producer.js';
+import { KinesisProducer, type ProducerRecord } from '../../src/local/producer.js';
 import defaultConfig from '../../streamtally.config.json' with { type: 'json' };
 import type { StreamtallyConfig } from '../../src/core/types.js';
 import { diffCounters, localDynamoClient, scanCounters } from '../support/counters-table.js';
-import { referenceCounters, type ModelEvent } from '../support/reference-model.js';
+import { referenceCounters, type ModelCell, type ModelEvent } from '../support/reference-model.js';
+import { RunnerProcess, waitFor } from '../support/runner.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const START_DEADLINE_MS = 120_000;
+const POISON = 'this is not JSON {';
+const running: RunnerProcess[] = [];
 
-let child: ChildProcess;
-let output = '';
-let exitCode: number | null | undefined;
-let exitSignal: NodeJS.Signals | null = null;
-
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}; runner output:\n${output}\n${last ? String(last) : ''}`);
-}
-
-beforeAll(async () => {
-  child = spawn('npm', ['start', '--', '--no-demo', '--chaos', '4', '--log-level', 'ERROR'], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  // 'close' fires once every process holding the output pipes (npm, tsx, the runner) has gone.
-  child.on('close', (code, signal) => {
-    exitCode = code;
-    exitSignal = signal;
-  });
-  await waitFor('the dashboard line', () => (/dashboard: http:\/\/127\.0\.0\.1:\d+\//.test(output) ? true : undefined), START_DEADLINE_MS);
-}, START_DEADLINE_MS + 10_000);
-
-afterAll(async () => {
-  if (child?.pid && exitCode === undefined) process.kill(-child.pid, 'SIGKILL');
+afterEach(async () => {
+  for (const r of running.splice(0)) await r.kill();
 });
 
+async function start(args: string[]): Promise<RunnerProcess> {
+  const runner = await RunnerProcess.start(args);
+  running.push(runner);
+  return runner;
+}
+
+function knownEvents(now: number): { records: ProducerRecord[]; events: ModelEvent[] } {
+  const events: ModelEvent[] = [];
+  const records: ProducerRecord[] = [];
+  for (let i = 0; i < 240; i++) {
+    const event = { type: i % 10 === 0 ? 'purchase' : 'page_view', ts: new Date(now - (i % 50) * 1000).toISOString(), user: { id: `u-${i % 37}`, plan: i % 5 === 0 ? 'pro' : 'free' }, page: `/p/${i % 6}`, country: ['DE', 'US', 'FR'][i % 3], latencyMs: (i * 7) % 400, amount: i % 10 === 0 ? 10.5 + (i % 4) : undefined };
+    events.push({ event, arrivalMs: now });
+    records.push({ partitionKey: `k-${i % 8}`, data: JSON.stringify(event) });
+    if (i === 120) records.push({ partitionKey: 'poison', data: POISON });
+  }
+  return { records, events };
+}
+
+async function countersEqual(runner: RunnerProcess, expected: Map<string, ModelCell>, timeoutMs: number): Promise<void> {
+  const dynamodb = localDynamoClient(runner.endpoints.dynamodb);
+  let diffs: string[] = [];
+  try {
+    await waitFor('counters equal to the reference model', async () => {
+      diffs = diffCounters(await scanCounters(dynamodb, runner.endpoints.counters), expected);
+      return diffs.length === 0 ? true : undefined;
+    }, timeoutMs, () => `diffs:\n${diffs.slice(0, 20).join('\n')}\nrunner output:\n${runner.output}`);
+  } finally {
+    dynamodb.destroy();
+  }
+}
+
 describe('npm start -- --no-demo (child process)', () => {
-  it('counts pushed events exactly, keeps the poison record in the failure destination, and stops cleanly on SIGINT', async () => {
-    const endpoints = Object.fromEntries([...(/endpoints: (.*)/.exec(output)?.[1] ?? '').matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]]));
+  it('counts pushed events exactly, keeps the poison record in the failure destination, and stops cleanly on Ctrl-C', async () => {
+    const runner = await start(['--no-demo', '--chaos', '4', '--log-level', 'ERROR']);
+    const { endpoints } = runner;
     expect(endpoints.kinesis).toMatch(/^http:\/\/127\.0\.0\.1:/);
-    const streamName = /--stream (\S+)/.exec(output)?.[1] as string;
 
     // Push a known set of events, with a poison record in the middle.
     const kinesis = new KinesisClient(clientConfig({ endpoint: endpoints.kinesis }));
-    const producer = new KinesisProducer({ client: kinesis, streamName });
-    const now = Date.now();
-    const events: ModelEvent[] = [];
-    const records = [];
-    for (let i = 0; i < 240; i++) {
-      const event = { type: i % 10 === 0 ? 'purchase' : 'page_view', ts: new Date(now - (i % 50) * 1000).toISOString(), user: { id: `u-${i % 37}`, plan: i % 5 === 0 ? 'pro' : 'free' }, page: `/p/${i % 6}`, country: ['DE', 'US', 'FR'][i % 3], latencyMs: (i * 7) % 400, amount: i % 10 === 0 ? 10.5 + (i % 4) : undefined };
-      events.push({ event, arrivalMs: now });
-      records.push({ partitionKey: `k-${i % 8}`, data: JSON.stringify(event) });
-      if (i === 120) records.push({ partitionKey: 'poison', data: 'this is not JSON {' });
-    }
-    const summary = await producer.put(records);
+    const { records, events } = knownEvents(Date.now());
+    const summary = await new KinesisProducer({ client: kinesis, streamName: runner.streamName }).put(records);
     expect(summary.sent).toBe(records.length);
+    kinesis.destroy();
 
-    // Counters equal the reference model (page_views, purchases, distinct_users counts) once processed.
-    const dynamodb = localDynamoClient(endpoints.dynamodb);
-    const expected = referenceCounters(defaultConfig as StreamtallyConfig, events);
-    let diffs: string[] = [];
-    await waitFor('counters equal to the reference model', async () => {
-      diffs = diffCounters(await scanCounters(dynamodb, endpoints.counters), expected);
-      return diffs.length === 0 ? true : undefined;
-    }, 90_000).catch((err: Error) => {
-      throw new Error(`${err.message}\ndiffs:\n${diffs.slice(0, 20).join('\n')}`);
-    });
-    expect(output).toMatch(/counter writes \d+/);
+    // Counters equal the reference model although every 4th invocation crashed after writing.
+    await countersEqual(runner, referenceCounters(defaultConfig as StreamtallyConfig, events), 90_000);
+    expect(runner.output).toMatch(/counter writes \d+/);
 
     // The poison record is in the failure destination with its data.
     const sqs = new SQSClient(clientConfig({ endpoint: endpoints.sqs }));
@@ -93,16 +79,13 @@ describe('npm start -- --no-demo (child process)', () => {
     await waitFor('the poison record in the failure queue', async () => {
       const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: endpoints.failures, MaxNumberOfMessages: 10 }));
       for (const m of out.Messages ?? []) bodies.push(m.Body ?? '');
-      return bodies.some((b) => b.includes(Buffer.from('this is not JSON {').toString('base64'))) ? true : undefined;
+      return bodies.some((b) => b.includes(Buffer.from(POISON).toString('base64'))) ? true : undefined;
     }, 30_000);
+    sqs.destroy();
 
-    // Ctrl-C: the terminal sends SIGINT to the whole foreground process group (npm, tsx, node).
-    process.kill(-(child.pid as number), 'SIGINT');
-    await waitFor('the runner to exit', () => (exitCode === undefined ? undefined : true), 30_000);
-    // npm itself ends by the SIGINT it received (code null), as in a terminal; the runner under it must
-    // have stopped everything and exited by itself.
-    expect(exitCode === 0 || (exitCode === null && exitSignal === 'SIGINT')).toBe(true);
-    expect(output).toContain('stopped.');
+    // Ctrl-C stops everything cleanly.
+    await runner.interrupt();
+    expect(runner.stoppedCleanly, runner.output).toBe(true);
     await waitFor('kinesis-local to be gone', async () => {
       try {
         await fetch(`${endpoints.kinesis}/healthcheck`);
@@ -111,8 +94,30 @@ describe('npm start -- --no-demo (child process)', () => {
         return true;
       }
     }, 15_000);
-    kinesis.destroy();
-    dynamodb.destroy();
-    sqs.destroy();
   }, 200_000);
+
+  it('--data-dir keeps stream, table and queue between runs; re-reading the whole stream moves no counter', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'streamtally-data-'));
+    const first = await start(['--no-demo', '--data-dir', dataDir, '--log-level', 'ERROR']);
+    const kinesis = new KinesisClient(clientConfig({ endpoint: first.endpoints.kinesis }));
+    const { records, events } = knownEvents(Date.now());
+    expect((await new KinesisProducer({ client: kinesis, streamName: first.streamName }).put(records)).sent).toBe(records.length);
+    kinesis.destroy();
+    const expected = referenceCounters(defaultConfig as StreamtallyConfig, events);
+    await countersEqual(first, expected, 90_000);
+    // kinesis-local persists on an interval: give it a moment to write the stream to disk.
+    await new Promise((r) => setTimeout(r, 2_500));
+    await first.interrupt();
+    expect(first.stoppedCleanly, first.output).toBe(true);
+
+    // Second run, same data: the emulator starts at TRIM_HORIZON again and re-delivers every record.
+    const second = await start(['--no-demo', '--data-dir', dataDir, '--log-level', 'ERROR']);
+    await waitFor('the second run to re-read the stream', () => {
+      const m = [...second.output.matchAll(/records in (\d+)/g)].pop();
+      return m && Number(m[1]) >= records.length ? true : undefined;
+    }, 90_000, () => second.output);
+    await countersEqual(second, expected, 30_000);
+    await second.interrupt();
+    expect(second.stoppedCleanly, second.output).toBe(true);
+  }, 300_000);
 });
