@@ -143,6 +143,9 @@ export class Aggregator implements EventSink {
   private readonly hashOut = new Uint32Array(4);
   /** Per event: arrival, fallback time, event time, the window start being looked up (T_* slots). */
   private readonly times = new Float64Array(TIME_SLOTS);
+  /** Path and format of the event time already in times[T_EVENT] for the current event, or -1. */
+  private eventTimePath = -1;
+  private eventTimeFormat = -1;
   private readonly encoder = new TextEncoder();
 
   // Cold-path outputs.
@@ -281,6 +284,7 @@ export class Aggregator implements EventSink {
   /** hot path: every metric against the current event's fields. */
   private evaluateEvent(recordIndex: number, eventNameBit: number): void {
     const metrics = this.metrics;
+    this.eventTimePath = -1;
     let counted = false;
     for (let m = 0; m < metrics.length; m++) {
       const metric = metrics[m];
@@ -369,7 +373,12 @@ export class Aggregator implements EventSink {
     if (tp >= 0) {
       const kind = this.curKinds[tp];
       if (kind !== ValueKind.Missing && kind !== ValueKind.Null) {
-        this.readTime(tp, metric.eventTimeFormat, kind);
+        // Metrics usually share the event-time field: read it once per event.
+        if (tp !== this.eventTimePath || metric.eventTimeFormat !== this.eventTimeFormat) {
+          this.readTime(tp, metric.eventTimeFormat, kind);
+          this.eventTimePath = tp;
+          this.eventTimeFormat = metric.eventTimeFormat;
+        }
         timeMs = times[T_EVENT];
         if (Number.isNaN(timeMs)) {
           this.addReject(recordIndex, RejectReason.InvalidEventTime, metric.index, `${metric.name}: unreadable ${this.config.pathTexts[tp]}`, arrivalMs);

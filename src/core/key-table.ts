@@ -11,6 +11,8 @@ export class KeyTable {
   private keyB: Int32Array;
   private keyC: Float64Array;
   private readonly cScratch = new Float64Array(1);
+  /** The bits of cScratch[0], to hash a float64 key without a floating-point modulo (a C call in V8). */
+  private readonly cBits = new Int32Array(this.cScratch.buffer);
   size = 0;
   /** Set by `indexOf`: whether the last lookup created the entry. */
   created = false;
@@ -36,9 +38,8 @@ export class KeyTable {
    */
   indexOfAt(a: number, b: number, cs: Float64Array, at: number): number {
     const c = cs[at];
-    let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35) ^ Math.imul((c / 1000) | 0, 0x27d4eb2f) ^ (c % 1000 | 0);
-    h ^= h >>> 15;
-    let slot = h & this.mask;
+    this.cScratch[0] = c + 0; // + 0: -0 and 0 are one key (===), so they must hash alike
+    let slot = this.hashOfScratch(a, b) & this.mask;
     while (true) {
       const idx = this.slots[slot];
       if (idx < 0) break;
@@ -82,6 +83,14 @@ export class KeyTable {
     this.size = 0;
   }
 
+  /** Hash of (a, b, cScratch[0]); the float64 key is read through its bits, not passed as an argument. */
+  private hashOfScratch(a: number, b: number): number {
+    let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35) ^ Math.imul(this.cBits[0], 0x27d4eb2f) ^ Math.imul(this.cBits[1], 0x165667b1);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    return h ^ (h >>> 12);
+  }
+
   private rehash(): void {
     const capacity = this.slots.length * 2;
     this.slots = new Int32Array(capacity).fill(-1);
@@ -90,9 +99,8 @@ export class KeyTable {
       const a = this.keyA[idx];
       const b = this.keyB[idx];
       const c = this.keyC[idx];
-      let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35) ^ Math.imul((c / 1000) | 0, 0x27d4eb2f) ^ (c % 1000 | 0);
-      h ^= h >>> 15;
-      let slot = h & this.mask;
+      this.cScratch[0] = c + 0;
+      let slot = this.hashOfScratch(a, b) & this.mask;
       while (this.slots[slot] >= 0) slot = (slot + 1) & this.mask;
       this.slots[slot] = idx;
     }
