@@ -52,6 +52,15 @@ function say(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
+function isLoopback(endpoint: string): boolean {
+  try {
+    const host = new URL(endpoint).hostname;
+    return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
+  } catch {
+    return usageExit(SPEC, `--endpoint must be a URL such as http://127.0.0.1:4566 (got ${endpoint})`);
+  }
+}
+
 function esmSettings(spec: StreamEventSourceSpec, onFailureUrl: string | undefined): EventSourceMappingSettings {
   return {
     StartingPosition: spec.startingPosition,
@@ -80,6 +89,8 @@ function withChaos(handler: StreamHandler, every: number): StreamHandler {
 }
 
 async function main(): Promise<void> {
+  // Node 20 users are told in the README that Lambda runs Node 22; the SDK's notice adds nothing here.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values } = parseArgsOrExit(SPEC, process.argv.slice(2));
   const ratePerSec = values.rate === undefined ? DEFAULT_RATE_PER_SEC : parsePositiveNumber(values.rate, '--rate', true);
   const port = values.port === undefined ? DEFAULT_DASHBOARD_PORT : Number(values.port);
@@ -105,6 +116,9 @@ async function main(): Promise<void> {
     kinesisEndpoint = kinesis.endpoint;
     dynamoEndpoint = dynamo.endpoint;
     sqsEndpoint = sqs.endpoint;
+    Object.assign(process.env, LOCAL_CREDENTIALS);
+  } else if (isLoopback(values.endpoint) && !process.env.AWS_ACCESS_KEY_ID) {
+    // LocalStack and moto take any credentials; real AWS keeps the default credential chain.
     Object.assign(process.env, LOCAL_CREDENTIALS);
   }
   const region = process.env.AWS_REGION ?? 'us-east-1';
