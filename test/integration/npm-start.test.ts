@@ -17,6 +17,11 @@ import type { StreamtallyConfig } from '../../src/core/types.js';
 import { diffCounters, localDynamoClient, scanCounters } from '../support/counters-table.js';
 import { referenceCounters, type ModelCell, type ModelEvent } from '../support/reference-model.js';
 import { RunnerProcess, waitFor } from '../support/runner.js';
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { motoAvailable, startMoto } from '../../src/local/servers.js';
+
+const HAS_MOTO = motoAvailable();
+if (!HAS_MOTO) console.warn('[skip] npm start --endpoint <moto_server>: moto_server is not on PATH (pip install "moto[server]")');
 
 const POISON = 'this is not JSON {';
 const running: RunnerProcess[] = [];
@@ -120,4 +125,34 @@ describe('npm start -- --no-demo (child process)', () => {
     await second.interrupt();
     expect(second.stoppedCleanly, second.output).toBe(true);
   }, 300_000);
+
+  it.skipIf(!HAS_MOTO)('--endpoint <moto_server>: the DynamoDB Streams path runs too, orders counted per status', async () => {
+    const moto = await startMoto();
+    try {
+      const runner = await start(['--no-demo', '--endpoint', moto.endpoint, '--log-level', 'ERROR']);
+      expect(runner.output).toMatch(/emulating AnalyticsFunction <- dynamodb arn:aws:dynamodb:\S+\/stream\//);
+      const dynamodb = new DynamoDBClient(clientConfig({ endpoint: moto.endpoint }));
+      for (let i = 0; i < 6; i++) {
+        await dynamodb.send(new PutItemCommand({ TableName: 'streamtally-dev-orders', Item: { orderId: { S: `o-${i}` }, status: { S: 'new' }, amount: { N: '12.5' } } }));
+      }
+      await dynamodb.send(new UpdateItemCommand({ TableName: 'streamtally-dev-orders', Key: { orderId: { S: 'o-0' } }, UpdateExpression: 'SET #s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': { S: 'paid' } } }));
+      const totals = async (): Promise<Record<string, number>> => {
+        const out: Record<string, number> = {};
+        for (const cell of (await scanCounters(dynamodb, runner.endpoints.counters)).values()) {
+          if (cell.pk.startsWith('orders_by_status#') && cell.sk.startsWith('1m#')) out[cell.pk] = (out[cell.pk] ?? 0) + cell.count;
+        }
+        return out;
+      };
+      let last: Record<string, number> = {};
+      await waitFor('orders counted per status', async () => {
+        last = await totals();
+        return last['orders_by_status#new'] === 6 && last['orders_by_status#paid'] === 1 ? true : undefined;
+      }, 90_000, () => `${JSON.stringify(last)}\n${runner.output}`);
+      dynamodb.destroy();
+      await runner.interrupt();
+      expect(runner.stoppedCleanly, runner.output).toBe(true);
+    } finally {
+      await moto.stop();
+    }
+  }, 200_000);
 });
