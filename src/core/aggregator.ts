@@ -434,7 +434,7 @@ export class Aggregator implements EventSink {
     const windows = metric.windows;
     for (let w = 0; w < windows.length; w++) {
       const size = windows[w].sizeMs;
-      const windowStart = Math.floor(timeMs / size) * size;
+      const windowStart = w === 0 ? finestStart : Math.floor(timeMs / size) * size;
       times[T_WINDOW_START] = windowStart;
       let cell = this.cellKeys.indexOfAt(group, w, times, T_WINDOW_START);
       if (this.cellKeys.created) {
