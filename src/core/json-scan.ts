@@ -30,8 +30,9 @@ export const StringFlag = {
 
 /**
  * Deepest nesting of objects and arrays `scan` accepts; deeper input is reported invalid (-1). Chosen to
- * bound the scanner's recursion (one frame per open container). V8's JSON.parse is iterative and accepts far deeper nesting, so
- * input nested more than 512 levels is the one place where `scan` rejects what JSON.parse accepts.
+ * bound the scanner's recursion (one frame per open container). V8's JSON.parse is iterative and accepts
+ * far deeper nesting, so input nested more than 512 levels is the one place where `scan` rejects what
+ * JSON.parse accepts.
  */
 export const MAX_NESTING_DEPTH = 512;
 
