@@ -27,6 +27,20 @@ export interface KinesisDecoderOptions {
   detectDynamoDbChanges?: boolean;
 }
 
+/**
+ * An `EventSink` that also takes a JSON payload's times through a Float64Array (`times[0]` the fallback
+ * time, `times[1]` the arrival, epoch ms), as `Aggregator` does. Epoch ms are beyond the Smi range: as
+ * arguments they cost a 16-byte HeapNumber per record whenever V8 does not inline the call, and whether it
+ * does varies from run to run (the bench measured 0.7 or 16.8 B/record for the same code).
+ */
+export interface TimedJsonSink extends EventSink {
+  ingestJsonTimed(bytes: Uint8Array, start: number, end: number, recordIndex: number, times: Float64Array): void;
+}
+
+function isTimedJsonSink(sink: EventSink): sink is TimedJsonSink {
+  return typeof (sink as Partial<TimedJsonSink>).ingestJsonTimed === 'function';
+}
+
 /** Counters of the last `decode()` call; the object is allocated once and reset per call. */
 export interface KinesisDecodeStats {
   /** Lambda records seen. */
@@ -75,11 +89,14 @@ export class KinesisRecordDecoder {
   private readonly kpl: KplReader;
   private readonly gzip: GzipDecoder;
   /**
-   * [0]: the current record's arrival time (epoch ms). Kept in a Float64Array rather than passed down as
-   * an argument: a double beyond the Smi range crossing a call V8 does not inline is a 16-byte HeapNumber,
-   * one per record (16.3 B/record in the bench's heap profile).
+   * The current record's times, epoch ms: [0] fallback time, [1] arrival (the same for a Kinesis record).
+   * Kept in a Float64Array rather than passed down as arguments: a double beyond the Smi range crossing a
+   * call V8 does not inline is a 16-byte HeapNumber, one per record (16.3 B/record in the bench's heap
+   * profile); a `TimedJsonSink` gets the array itself.
    */
-  private readonly recordArrivalMs = new Float64Array(1);
+  private readonly recordTimes = new Float64Array(2);
+  /** Whether the sink of the current `decode()` is a `TimedJsonSink`. */
+  private sinkIsTimed = false;
 
   public constructor(options: KinesisDecoderOptions = { maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES }) {
     const max = options.maxDecompressedBytes;
@@ -104,6 +121,7 @@ export class KinesisRecordDecoder {
     stats.cdcRecords = 0;
     stats.controlMessages = 0;
     stats.rejects = 0;
+    this.sinkIsTimed = isTimedJsonSink(sink);
     for (let i = 0; i < records.length; i++) {
       stats.records++;
       this.decodeRecord(records[i], i, sink);
@@ -123,7 +141,8 @@ export class KinesisRecordDecoder {
       return;
     }
     const arrivalMs = Math.round(arrivalSeconds * 1000);
-    this.recordArrivalMs[0] = arrivalMs;
+    this.recordTimes[0] = arrivalMs;
+    this.recordTimes[1] = arrivalMs;
     const length = data.length;
     // Kinesis always sends padded standard base64: a length that is not a multiple of 4 is corrupt.
     if ((length & 3) !== 0) {
@@ -143,16 +162,15 @@ export class KinesisRecordDecoder {
       return;
     }
     // hot path: a payload that starts with neither KPL's nor gzip's first magic byte is plain JSON, and
-    // is handed to the sink right here. Keeping KPL, gzip and the CDC parse out of line leaves V8's
-    // inlining budget for `sink.ingestJson`, so `arrivalMs` reaches the sink unboxed: measured on the
-    // bench, 16.3 -> 0 B/record allocated in this function (it was a HeapNumber per record).
+    // is handed to the sink right here (KPL, gzip and the CDC parse out of line).
     const first = n > 0 ? scratch[0] : -1;
     if (first === KPL_MAGIC[0] || first === GZIP_ID1) {
       this.decodeFramed(scratch, n, i, sink);
       return;
     }
     if (this.detectDynamoDbChanges && containsCdcNeedle(scratch, 0, n) && this.decodeCdc(scratch, 0, n, i, arrivalMs, sink)) return;
-    sink.ingestJson(scratch, 0, n, i, arrivalMs, arrivalMs);
+    if (this.sinkIsTimed) (sink as TimedJsonSink).ingestJsonTimed(scratch, 0, n, i, this.recordTimes);
+    else sink.ingestJson(scratch, 0, n, i, arrivalMs, arrivalMs);
   }
 
   /** A record that may be a KPL aggregate or gzip (the first magic byte matched). */
@@ -178,7 +196,7 @@ export class KinesisRecordDecoder {
   /** One payload: a whole record, or a KPL sub-record. */
   private decodePayload(buf: Buffer, start: number, end: number, i: number, sink: EventSink, inKpl: boolean): void {
     if (hasGzipMagic(buf, start, end)) {
-      const arrivalMs = this.recordArrivalMs[0];
+      const arrivalMs = this.recordTimes[1];
       this.stats.gzipRecords++;
       const status = this.gzip.decode(buf, start, end);
       if (status !== 0) {
@@ -199,8 +217,12 @@ export class KinesisRecordDecoder {
   /** JSON or NDJSON bytes; a DynamoDB change record is recognised and passed on as images. */
   private decodeJson(buf: Buffer, start: number, end: number, i: number, sink: EventSink, lookForCdc: boolean): void {
     // hot path: the CDC needle search is a JS Horspool loop over [start, end) (see containsCdcNeedle).
-    if (lookForCdc && containsCdcNeedle(buf, start, end) && this.decodeCdc(buf, start, end, i, this.recordArrivalMs[0], sink)) return;
-    const arrivalMs = this.recordArrivalMs[0];
+    if (lookForCdc && containsCdcNeedle(buf, start, end) && this.decodeCdc(buf, start, end, i, this.recordTimes[1], sink)) return;
+    if (this.sinkIsTimed) {
+      (sink as TimedJsonSink).ingestJsonTimed(buf, start, end, i, this.recordTimes);
+      return;
+    }
+    const arrivalMs = this.recordTimes[1];
     sink.ingestJson(buf, start, end, i, arrivalMs, arrivalMs);
   }
 
