@@ -121,6 +121,8 @@ export class Aggregator implements EventSink {
   private cellLast = new Int32Array(INITIAL_CELLS);
   private cellHll = new Int32Array(INITIAL_CELLS);
   private cellSketch = new Int32Array(INITIAL_CELLS);
+  /** For a group folded over the cap: the `__other__` cell its events go to; -1 otherwise. */
+  private cellFoldedInto = new Int32Array(INITIAL_CELLS);
   private readonly hllPool: HyperLogLog[] = [];
   private hllUsed = 0;
   private readonly sketchPool: DDSketch[] = [];
@@ -462,15 +464,22 @@ export class Aggregator implements EventSink {
           this.instanceGroups[inst] = 0;
         }
         if (this.instanceGroups[inst] >= metric.maxGroupsPerWindow) {
-          // Over the cap: this new group folds into __other__ (the cell just made stays empty and unused).
+          // Over the cap: this new group folds into __other__; its own cell stays empty and points there,
+          // so the group's later events in this batch fold too.
           this.initCell(cell, metric, recordIndex, true);
-          cell = this.otherCell(metric, dims.length, w, windowStart, recordIndex);
+          const other = this.otherCell(metric, dims.length, w, windowStart, recordIndex);
+          this.cellFoldedInto[cell] = other;
+          cell = other;
           this.foldedPerMetric[metric.index]++;
           this.addStat(recordIndex, metric.index, FOLDED_STAT, arrivalMs);
         } else {
           this.instanceGroups[inst]++;
           this.initCell(cell, metric, recordIndex, false);
         }
+      } else if (this.cellFoldedInto[cell] >= 0) {
+        cell = this.cellFoldedInto[cell];
+        this.foldedPerMetric[metric.index]++;
+        this.addStat(recordIndex, metric.index, FOLDED_STAT, arrivalMs);
       }
       this.cellCount[cell]++;
       this.cellLast[cell] = recordIndex;
@@ -506,6 +515,7 @@ export class Aggregator implements EventSink {
     this.cellLast[cell] = recordIndex;
     this.cellHll[cell] = -1;
     this.cellSketch[cell] = -1;
+    this.cellFoldedInto[cell] = -1;
     if (unused) return;
     if (metric.hasDistinct) {
       if (this.hllUsed === this.hllPool.length) this.hllPool.push(new HyperLogLog());
@@ -526,6 +536,7 @@ export class Aggregator implements EventSink {
     this.cellLast = growInt32(this.cellLast);
     this.cellHll = growInt32(this.cellHll);
     this.cellSketch = growInt32(this.cellSketch);
+    this.cellFoldedInto = growInt32(this.cellFoldedInto);
   }
 
   /**

@@ -132,6 +132,17 @@ describe('Aggregator', () => {
     expect(agg.statistics()[0].counts.folded).toBe(7);
   });
 
+  it('a folded group stays folded for its later events, sketches included', () => {
+    const agg = new Aggregator(compileConfig({ metrics: [{ name: 'm', dimensions: ['c'], value: 'v', distinctField: 'u', aggregates: ['count', 'p95', 'distinct'], windows: ['1m', '5m'], maxGroupsPerWindow: 1 }] }));
+    const events = ['a', 'b', 'b', 'b'].map((c, i) => ({ text: JSON.stringify({ c, v: i + 1, u: `u${i}` }), arrivalMs: BASE }));
+    const cells = run(agg, events);
+    const byGroup = Object.fromEntries(cells.filter((c) => c.window.label === '1m').map((c) => [c.dimensionValues[0], c.count]));
+    expect(byGroup).toEqual({ a: 1, __other__: 3 });
+    const other = cells.find((c) => c.window.label === '5m' && c.dimensionValues[0] === '__other__')!;
+    expect([other.count, other.min, other.max, Math.round(other.hll!.estimate())]).toEqual([3, 2, 4, 3]);
+    expect(agg.folded(0)).toBe(6);
+  });
+
   it('NDJSON: a bad line is rejected with its record, the other lines are counted', () => {
     const agg = new Aggregator(compileConfig({ metrics: [{ name: 'm', aggregates: ['count'], windows: ['1m'] }] }));
     const bytes = encoder.encode('{"a":1}\n{"a":\n{"a":3}\n');
