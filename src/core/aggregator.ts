@@ -204,6 +204,8 @@ export class Aggregator implements EventSink {
     this.stats.clear();
     this.eventsIn = 0;
     this.eventsCounted = 0;
+    // A batch's reject buckets must not depend on the batch before it (retries re-deliver other bounds).
+    this.times[T_ARRIVAL] = 0;
     if (this.strings.count > MAX_INTERNED_STRINGS || this.groups.count > MAX_INTERNED_STRINGS) {
       this.strings.clear();
       this.groups.clear();

@@ -63,7 +63,8 @@ export class DynamoDbRecordDecoder {
       const eventName = toDynamoDbEventName(record.eventName);
       if (eventName === undefined) {
         stats.rejects++;
-        sink.reject(i, RejectReason.Undecodable, `DynamoDB Streams record with eventName ${JSON.stringify(record.eventName) ?? 'undefined'}, expected INSERT, MODIFY or REMOVE`);
+        const created = change.ApproximateCreationDateTime;
+        sink.reject(i, RejectReason.Undecodable, `DynamoDB Streams record with eventName ${JSON.stringify(record.eventName) ?? 'undefined'}, expected INSERT, MODIFY or REMOVE`, typeof created === 'number' ? created * 1000 : Number.NaN);
         continue;
       }
       if (eventName === 'INSERT') stats.inserts++;

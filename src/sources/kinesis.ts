@@ -129,6 +129,7 @@ export class KinesisRecordDecoder {
   }
 
   private decodeRecord(record: KinesisStreamRecord, i: number, sink: EventSink): void {
+    this.recordTimes[1] = Number.NaN; // until this record's arrival is known (rejects bucket by it)
     const payload = record === null || typeof record !== 'object' ? undefined : record.kinesis;
     const data = payload === null || typeof payload !== 'object' ? undefined : payload.data;
     if (typeof data !== 'string') {
@@ -291,9 +292,10 @@ export class KinesisRecordDecoder {
     return true;
   }
 
+  /** Cold path. The record's arrival time (NaN when it has none) buckets the reject statistics. */
   private reject(sink: EventSink, i: number, reason: RejectReason, detail: string): void {
     this.stats.rejects++;
-    sink.reject(i, reason, detail);
+    sink.reject(i, reason, detail, this.recordTimes[1]);
   }
 }
 

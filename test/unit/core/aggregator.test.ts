@@ -9,6 +9,8 @@ import { ConfigError } from '../../../src/core/errors.js';
 import { compileConfig } from '../../../src/core/metric-config.js';
 import type { StreamtallyConfig } from '../../../src/core/types.js';
 import { referenceCounters, type ModelEvent } from '../../support/reference-model.js';
+import { KinesisRecordDecoder } from '../../../src/sources/index.js';
+import { kinesisRecord } from '../../support/kinesis-batch.js';
 
 const CONFIG: StreamtallyConfig = {
   metrics: [
@@ -141,6 +143,18 @@ describe('Aggregator', () => {
     const other = cells.find((c) => c.window.label === '5m' && c.dimensionValues[0] === '__other__')!;
     expect([other.count, other.min, other.max, Math.round(other.hll!.estimate())]).toEqual([3, 2, 4, 3]);
     expect(agg.folded(0)).toBe(6);
+  });
+
+  it('undecodable records are counted in the __all__ bucket of their own arrival minute, whatever came before', () => {
+    const agg = new Aggregator(compileConfig({ metrics: [{ name: 'm', aggregates: ['count'], windows: ['1m'] }] }));
+    const decoder = new KinesisRecordDecoder({ maxDecompressedBytes: 1 << 20 });
+    const bad = kinesisRecord('shardId-000000000000', '1', 'x', BASE + 125_000);
+    bad.kinesis.data = '@@@';
+    agg.begin();
+    decoder.decode([kinesisRecord('shardId-000000000000', '0', '{}', BASE + 600_000)], agg);
+    agg.begin();
+    decoder.decode([bad], agg);
+    expect(agg.statistics().map((s) => [s.metricName, s.windowStartMs, s.counts])).toEqual([['__all__', BASE + 120_000, { undecodable: 1 }]]);
   });
 
   it('NDJSON: a bad line is rejected with its record, the other lines are counted', () => {
