@@ -18,14 +18,11 @@ import { FilterOp, TimeFormatCode, type CompiledConfig, type CompiledMetric, typ
 import { KeyTable } from './key-table.js';
 import { DDSketch } from './sketch/ddsketch.js';
 import { HyperLogLog } from './sketch/hyperloglog.js';
-import {
-  REJECT_REASON_NAMES,
-  RejectReason,
-  type AttributeMap,
-  type AttributeValue,
-  type DynamoDbEventName,
-  type EventSink,
-} from './types.js';
+import { ImageFields } from './image-fields.js';
+import { FOLDED_STAT, RejectLog, type RejectEntry, type StatsDelta } from './reject-log.js';
+import { RejectReason, type AttributeMap, type DynamoDbEventName, type EventSink } from './types.js';
+
+export { FOLDED_STAT, type RejectEntry, type StatsDelta };
 
 /** Dimension value for a missing field or a JSON null. */
 export const NONE_VALUE = '__none__';
@@ -38,12 +35,6 @@ const INITIAL_CELLS = 1 << 10;
 const GROUP_CACHE_SLOTS = 1 << 12;
 const GROUP_CACHE_WIDTH = 4;
 const SCRATCH_BYTES = 1 << 12;
-/** Window used to bucket reject statistics that belong to no metric (undecodable records). */
-const UNATTRIBUTED_STATS_WINDOW: CompiledWindow = { label: '1m', sizeMs: 60_000, ttlSeconds: 7 * 86_400 };
-
-/** Stats counter name for events folded into `__other__`. */
-export const FOLDED_STAT = 'folded';
-
 const EVENT_NAME_BIT: Readonly<Record<DynamoDbEventName, number>> = { INSERT: 1, MODIFY: 2, REMOVE: 4 };
 /** eventNameBit for events that are not DynamoDB changes: never matches an eventName filter. */
 const NOT_A_CHANGE = 0;
@@ -72,26 +63,6 @@ export interface CellDelta {
   /** Lowest and highest index (in the Lambda event's Records) of the records that fed this cell. */
   firstRecord: number;
   lastRecord: number;
-}
-
-/** Reject statistics of one metric (or of none: `metric` undefined) in one arrival bucket. */
-export interface StatsDelta {
-  metricName: string;
-  window: CompiledWindow;
-  windowStartMs: number;
-  /** Per reject reason name, plus `folded` for events folded into `__other__` over the group cap. */
-  counts: Record<string, number>;
-  firstRecord: number;
-  lastRecord: number;
-}
-
-/** One event not counted in one metric (or in any: `metricIndex` -1), for the failure destination. */
-export interface RejectEntry {
-  recordIndex: number;
-  reason: RejectReason;
-  reasonName: string;
-  metricIndex: number;
-  detail: string;
 }
 
 export class Aggregator implements EventSink {
@@ -140,13 +111,7 @@ export class Aggregator implements EventSink {
   private curEnds: Int32Array;
   private curEscaped: Uint8Array;
   private curIsImage = false;
-  private readonly imgKinds: Uint8Array;
-  private readonly imgStarts: Int32Array;
-  private readonly imgEnds: Int32Array;
-  private readonly imgEscaped: Uint8Array;
-  private readonly imgNumbers: Float64Array;
-  private imgBytes = new Uint8Array(SCRATCH_BYTES);
-  private imgUsed = 0;
+  private readonly image: ImageFields;
   private scratch = new Uint8Array(SCRATCH_BYTES);
   private readonly hashOut = new Uint32Array(4);
   /** Per event: arrival, fallback time, event time, the window start being looked up (T_* slots). */
@@ -157,8 +122,7 @@ export class Aggregator implements EventSink {
   private readonly encoder = new TextEncoder();
 
   // Cold-path outputs.
-  private rejects: RejectEntry[] = [];
-  private stats = new Map<string, StatsDelta>();
+  private readonly rejectLog: RejectLog;
   /** Events seen (JSON values and DynamoDB changes), and events counted by at least one metric. */
   eventsIn = 0;
   eventsCounted = 0;
@@ -167,16 +131,12 @@ export class Aggregator implements EventSink {
     this.config = config;
     this.metrics = config.metrics;
     this.scanner = new JsonFieldScanner(config.paths);
-    const n = Math.max(1, config.paths.length);
     this.curKinds = this.scanner.kinds;
     this.curStarts = this.scanner.starts;
     this.curEnds = this.scanner.ends;
     this.curEscaped = this.scanner.escaped;
-    this.imgKinds = new Uint8Array(n);
-    this.imgStarts = new Int32Array(n);
-    this.imgEnds = new Int32Array(n);
-    this.imgEscaped = new Uint8Array(n);
-    this.imgNumbers = new Float64Array(n);
+    this.image = new ImageFields(config.paths);
+    this.rejectLog = new RejectLog(config.metrics);
     this.foldedPerMetric = new Float64Array(config.metrics.length);
     this.internConstants();
   }
@@ -200,8 +160,7 @@ export class Aggregator implements EventSink {
     for (let i = 0; i < this.sketchUsed; i++) this.sketchPool[i].reset();
     this.hllUsed = 0;
     this.sketchUsed = 0;
-    this.rejects.length = 0;
-    this.stats.clear();
+    this.rejectLog.clear();
     this.eventsIn = 0;
     this.eventsCounted = 0;
     // A batch's reject buckets must not depend on the batch before it (retries re-deliver other bounds).
@@ -285,13 +244,14 @@ export class Aggregator implements EventSink {
       if (this.anyImageMetricReadsFields()) this.reject(recordIndex, RejectReason.MissingImage, `${eventName} record without ${eventName === 'REMOVE' ? 'OldImage' : 'NewImage'}`);
       return;
     }
-    this.loadImage(image);
+    const fields = this.image;
+    fields.load(image);
     this.curIsImage = true;
-    this.curBytes = this.imgBytes;
-    this.curKinds = this.imgKinds;
-    this.curStarts = this.imgStarts;
-    this.curEnds = this.imgEnds;
-    this.curEscaped = this.imgEscaped;
+    this.curBytes = fields.bytes;
+    this.curKinds = fields.kinds;
+    this.curStarts = fields.starts;
+    this.curEnds = fields.ends;
+    this.curEscaped = fields.escaped;
     this.evaluateEvent(recordIndex, EVENT_NAME_BIT[eventName] ?? NOT_A_CHANGE);
   }
 
@@ -382,7 +342,7 @@ export class Aggregator implements EventSink {
   }
 
   private numberAt(path: number): number {
-    return this.curIsImage ? this.imgNumbers[path] : this.scanner.numberAt(this.curBytes, path);
+    return this.curIsImage ? this.image.numbers[path] : this.scanner.numberAt(this.curBytes, path);
   }
 
   /** hot path: time, lateness, value, dimensions, then one cell per window. Returns whether counted. */
@@ -659,87 +619,15 @@ export class Aggregator implements EventSink {
     return false;
   }
 
-  private loadImage(image: AttributeMap): void {
-    this.imgUsed = 0;
-    const paths = this.config.paths;
-    for (let p = 0; p < paths.length; p++) {
-      const keys = paths[p];
-      let av: AttributeValue | undefined = image[keys[0]];
-      for (let k = 1; k < keys.length && av !== undefined; k++) {
-        av = 'M' in av && av.M ? av.M[keys[k]] : undefined;
-      }
-      this.setImageField(p, av);
-    }
-  }
-
-  private setImageField(p: number, av: AttributeValue | undefined): void {
-    this.imgEscaped[p] = 0;
-    this.imgStarts[p] = 0;
-    this.imgEnds[p] = 0;
-    if (av === undefined || av === null) {
-      this.imgKinds[p] = ValueKind.Missing;
-    } else if ('S' in av) {
-      this.imgKinds[p] = ValueKind.String;
-      this.putImageString(p, av.S);
-    } else if ('N' in av) {
-      this.imgKinds[p] = ValueKind.Number;
-      this.imgNumbers[p] = Number(av.N);
-      this.putImageString(p, av.N);
-    } else if ('BOOL' in av) {
-      this.imgKinds[p] = av.BOOL ? ValueKind.True : ValueKind.False;
-    } else if ('NULL' in av) {
-      this.imgKinds[p] = ValueKind.Null;
-    } else if ('M' in av) {
-      this.imgKinds[p] = ValueKind.Object;
-    } else if ('B' in av && typeof av.B === 'string') {
-      // Lambda delivers binary attributes base64-encoded: they compare and group by that text.
-      this.imgKinds[p] = ValueKind.String;
-      this.putImageString(p, av.B);
-    } else {
-      this.imgKinds[p] = ValueKind.Array;
-    }
-  }
-
-  private putImageString(p: number, text: string): void {
-    const needed = this.imgUsed + text.length * 3;
-    if (needed > this.imgBytes.length) {
-      let capacity = this.imgBytes.length * 2;
-      while (capacity < needed) capacity *= 2;
-      const grown = new Uint8Array(capacity);
-      grown.set(this.imgBytes.subarray(0, this.imgUsed));
-      this.imgBytes = grown;
-      this.curBytes = grown;
-    }
-    const written = this.encoder.encodeInto(text, this.imgBytes.subarray(this.imgUsed)).written;
-    this.imgStarts[p] = this.imgUsed;
-    this.imgEnds[p] = this.imgUsed + written;
-    this.imgUsed += written;
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Rejects and statistics (cold path)
 
   private addReject(recordIndex: number, reason: RejectReason, metricIndex: number, detail: string, arrivalMs: number): void {
-    const reasonName = REJECT_REASON_NAMES[reason];
-    this.rejects.push({ recordIndex, reason, reasonName, metricIndex, detail });
-    this.addStat(recordIndex, metricIndex, reasonName, arrivalMs);
+    this.rejectLog.reject(recordIndex, reason, metricIndex, detail, Number.isNaN(arrivalMs) ? this.times[T_ARRIVAL] : arrivalMs);
   }
 
   private addStat(recordIndex: number, metricIndex: number, name: string, arrivalMs: number): void {
-    const metric = metricIndex >= 0 ? this.metrics[metricIndex] : undefined;
-    const window = metric ? metric.windows[0] : UNATTRIBUTED_STATS_WINDOW;
-    const at = Number.isNaN(arrivalMs) ? this.times[T_ARRIVAL] : arrivalMs;
-    const windowStartMs = Math.floor(at / window.sizeMs) * window.sizeMs;
-    const metricName = metric ? metric.name : '__all__';
-    const key = `${metricName}\u0000${windowStartMs}`;
-    let stats = this.stats.get(key);
-    if (!stats) {
-      stats = { metricName, window, windowStartMs, counts: {}, firstRecord: recordIndex, lastRecord: recordIndex };
-      this.stats.set(key, stats);
-    }
-    stats.counts[name] = (stats.counts[name] ?? 0) + 1;
-    if (recordIndex < stats.firstRecord) stats.firstRecord = recordIndex;
-    if (recordIndex > stats.lastRecord) stats.lastRecord = recordIndex;
+    this.rejectLog.count(recordIndex, metricIndex, name, arrivalMs);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -782,7 +670,7 @@ export class Aggregator implements EventSink {
 
   /** Reject statistics per metric and arrival bucket, including groups folded over the cap. */
   statistics(): StatsDelta[] {
-    return [...this.stats.values()];
+    return this.rejectLog.statistics();
   }
 
   /** Groups folded into `__other__` this batch, per metric index. */
@@ -792,6 +680,6 @@ export class Aggregator implements EventSink {
 
   /** Every event not counted by a metric (or by any metric), with its record index and reason. */
   rejected(): ReadonlyArray<RejectEntry> {
-    return this.rejects;
+    return this.rejectLog.entries;
   }
 }

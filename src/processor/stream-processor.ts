@@ -85,7 +85,7 @@ export class StreamProcessor {
     const lane = event.shardId ?? (records.length > 0 ? shardIdOf(records[0]) : undefined);
 
     const aggregator = this.aggregator;
-    this.decodeInto(aggregator, records, 0);
+    this.decodeInto(aggregator, records);
     const deltas: ItemDelta[] = [];
     for (const cell of aggregator.cells()) deltas.push(cellItemDelta(cell));
     for (const stats of aggregator.statistics()) deltas.push(statsItemDelta(stats));
@@ -135,7 +135,7 @@ export class StreamProcessor {
     return { response, summary };
   }
 
-  private decodeInto(aggregator: Aggregator, records: ReadonlyArray<StreamRecord>, _from: number): void {
+  private decodeInto(aggregator: Aggregator, records: ReadonlyArray<StreamRecord>): void {
     aggregator.begin();
     if (records.length === 0) return;
     if ('kinesis' in records[0]) this.kinesisDecoder.decode(records as KinesisStreamRecord[], aggregator);
@@ -146,7 +146,7 @@ export class StreamProcessor {
   private recompute(records: ReadonlyArray<StreamRecord>, from: number): ReadonlyMap<string, ItemDelta> {
     this.recomputeAggregator ??= new Aggregator(this.config);
     const aggregator = this.recomputeAggregator;
-    this.decodeInto(aggregator, records.slice(from), from);
+    this.decodeInto(aggregator, records.slice(from));
     const out = new Map<string, ItemDelta>();
     const shift = (d: ItemDelta): void => {
       out.set(deltaKey(d.pk, d.sk), { pk: d.pk, sk: d.sk, firstRecord: d.firstRecord + from, lastRecord: d.lastRecord + from, merge: d.merge });
