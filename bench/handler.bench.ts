@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { CreateTableCommand, DynamoDBClient, UpdateItemCommand, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, UpdateItemCommand, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, KinesisStreamEvent } from 'aws-lambda';
@@ -20,6 +20,7 @@ import { loadRuntimeConfig } from '../src/config.js';
 import type { CompiledConfig } from '../src/core/metric-config.js';
 import { createAnalyticsHandler } from '../src/handlers/create-analytics-handler.js';
 import { DEFAULT_START_MS, KinesisSequence, createRng } from '../src/local/sample-events.js';
+import { createCountersTable } from '../test/support/counters-table.js';
 import { buildBatch, withFreshSequenceNumbers } from './batch.js';
 import { BENCH_METRIC_DEFINITIONS, compileBenchConfig } from './bench-config.js';
 import { CoreCase, dimensionString, getPath, matches } from './cases.js';
@@ -86,23 +87,6 @@ async function startDynaliteProcess(): Promise<{ endpoint: string; child: ChildP
     lines.once('line', (line) => resolve((JSON.parse(line) as { endpoint: string }).endpoint));
   });
   return { endpoint, child };
-}
-
-async function createCountersTable(client: DynamoDBClient, name: string): Promise<void> {
-  await client.send(
-    new CreateTableCommand({
-      TableName: name,
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
 }
 
 function fakeContext(functionName: string): Context {
