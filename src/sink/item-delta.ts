@@ -7,7 +7,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { CellDelta, StatsDelta } from '../core/aggregator.js';
 import { DDSketch } from '../core/sketch/ddsketch.js';
 import { HyperLogLog } from '../core/sketch/hyperloglog.js';
-import { Attr, counterPk, counterSk, statsPk } from './layout.js';
+import { Attr, counterPk, counterSk, statsPk, windowGroupKey } from './layout.js';
 
 export type Item = Record<string, AttributeValue>;
 
@@ -63,6 +63,8 @@ export function cellItemDelta(cell: CellDelta): ItemDelta {
         [Attr.windowStartMs]: N(cell.windowStartMs),
         [Attr.windowSizeMs]: N(window.sizeMs),
         [Attr.count]: N(num(current, Attr.count) + cell.count),
+        // Key of the byWindow GSI (top N of a window); counter items only, so stats items stay out of it.
+        [Attr.windowGroup]: S(windowGroupKey(metric.name, window.label, cell.windowStartMs)),
         [Attr.ttl]: N(ttlSecondsFor(cell.windowStartMs, window.sizeMs, window.ttlSeconds)),
       };
       if (metric.needsValue) {

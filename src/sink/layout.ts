@@ -10,6 +10,11 @@
  * Per-metric reject statistics live beside the counters under pk `__stats__#<metric>` (and
  * `__stats__#__all__` for records no metric could read), bucketed by the metric's finest window of the
  * record's arrival time.
+ *
+ * Every counter item (not the `__stats__` ones) also carries
+ *   g   = `<metric>#<window label>#<window start, ISO-8601 UTC>` (see {@link windowGroupKey})
+ * and its count `c`, the partition and sort key of the sparse GSI {@link TOP_INDEX}: the groups of one
+ * metric-window are one index partition ordered by count, so "top N of a window" is one Query.
  */
 
 /** Attribute names. Short, since they are stored in every item. */
@@ -21,7 +26,10 @@ export const Attr = {
   windowLabel: 'w',
   windowStartMs: 'ws',
   windowSizeMs: 'wms',
+  /** Count; also the sort key of the {@link TOP_INDEX} GSI. */
   count: 'c',
+  /** Partition key of the {@link TOP_INDEX} GSI, on counter items only: {@link windowGroupKey}. */
+  windowGroup: 'g',
   sum: 's',
   min: 'mn',
   max: 'mx',
@@ -75,6 +83,14 @@ export function counterSk(windowLabel: string, windowStartMs: number): string {
 export function parseCounterSk(sk: string): { windowLabel: string; windowStartMs: number } {
   const hash = sk.indexOf('#');
   return { windowLabel: sk.slice(0, hash), windowStartMs: Date.parse(sk.slice(hash + 1)) };
+}
+
+/** GSI over counter items: partition key `g` ({@link windowGroupKey}), sort key `c` (the count). */
+export const TOP_INDEX = 'byWindow';
+
+/** The `g` attribute of a counter item: `<metric>#<window label>#<ISO window start>`, one per metric-window. */
+export function windowGroupKey(metric: string, windowLabel: string, windowStartMs: number): string {
+  return metric + '#' + counterSk(windowLabel, windowStartMs);
 }
 
 /**

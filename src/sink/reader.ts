@@ -1,13 +1,13 @@
 /**
  * Reads the counters table (layout: ./layout.ts) for the read API and the dashboard.
- * Nothing here writes; every method is one paginated Query except `top()` (a Scan, see there).
+ * Nothing here writes; every read is a paginated Query (`top()` on the byWindow GSI, see there).
  */
-import { QueryCommand, ScanCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { parseDurationMs } from '../core/duration.js';
 import { DDSketch } from '../core/sketch/ddsketch.js';
 import { HyperLogLog } from '../core/sketch/hyperloglog.js';
 import { REJECT_REASON_NAMES, type AggregateName, type MetricConfig, type RejectReason } from '../core/types.js';
-import { ALL_METRICS, Attr, counterPk, counterSk, parseCounterPk, parseCounterSk, statsPk } from './layout.js';
+import { ALL_METRICS, Attr, TOP_INDEX, counterPk, counterSk, parseCounterPk, parseCounterSk, statsPk, windowGroupKey } from './layout.js';
 import {
   CounterItemError,
   CounterReadError,
@@ -30,7 +30,7 @@ import {
 
 /** A week of 1m buckets: bounds one series response (~1 MB of JSON) and the Query pages behind it. */
 export const MAX_SERIES_WINDOWS = 10_080;
-/** Enough for a "top N" panel; the whole ranking is computed anyway, this only trims the answer. */
+/** Enough for a "top N" panel; top() reads about `limit` index items (all of them for a rollup). */
 export const MAX_TOP_LIMIT = 1_000;
 const MINUTE_MS = 60_000;
 const TOO_LATE = REJECT_REASON_NAMES[7];
@@ -220,18 +220,17 @@ export class CounterReader {
    * The groups of one window ranked by count (ties by dimension values), optionally rolled up to one
    * dimension (`dimensionIndex`, counts of the other dimensions added up).
    *
-   * Cost: the key schema has one partition per group, so no Query can list the groups of a window. This is
-   * a paginated Scan of the WHOLE table with a filter on the keys: it consumes read capacity for every item
-   * in the table (0.5 RCU per 4 KB, eventually consistent) however few match, and its latency grows with
-   * the table. Fine locally and for small tables; in AWS it also needs `dynamodb:Scan` on the table.
+   * Reads the sparse GSI `byWindow` (layout.ts {@link TOP_INDEX}): partition `g` = the metric-window, sort
+   * key `c` = the count, so only the window's own items are ever read, highest count first.
    *
-   * Proposal (needs the writer and the template): a sparse GSI `byWindow` with partition key
-   * `g = <metric>#<window label>#<ISO start>` (SET with if_not_exists when the writer creates an item) and
-   * sort key `c`. Then top(limit) is one Query with ScanIndexForward=false and Limit=limit, reading only
-   * `limit` items; a rollup to one dimension reads the window's groups (at most maxGroupsPerWindow).
-   * Costs: one GSI write per counter write (coalesced, so one per item per batch), and all groups of a
-   * metric-window share a GSI partition (1,000 WCU/s): shard `g` with a suffix if a metric updates more
-   * than ~1,000 groups per second.
+   * Cost, without `dimensionIndex`: one Query (ScanIndexForward=false, Limit=limit) reading `limit` items,
+   * plus the items tied with the last one's count (a second Query on `c = last`, so ties still order by
+   * dimension values), plus a `Select: COUNT` Query over the window's index partition for `groups`. Index
+   * items are small (keys, `c`, `d`, `s`), so that count costs 0.5 RCU per ~4 KB of them, not a read of
+   * the whole table. With `dimensionIndex`: the window's whole index partition (at most maxGroupsPerWindow
+   * items, plus `__other__`) is read and rolled up. GSIs are eventually consistent: `consistentRead` does
+   * not apply here, and a write shows up in top() a moment after it shows up in series().
+   * Items written before the writer set `g` are not in the index until their next write.
    */
   async top(metric: string, windowLabel: string, windowStartMs: number, dimensionIndex: number | undefined, limit: number): Promise<TopResult> {
     const m = this.metric(metric);
@@ -244,45 +243,51 @@ export class CounterReader {
     if (!(Number.isInteger(limit) && limit >= 1 && limit <= MAX_TOP_LIMIT)) {
       throw new ReadArgumentError('limit', `limit must be an integer from 1 to ${MAX_TOP_LIMIT} (got ${String(limit)}).`);
     }
+    const group = windowGroupKey(metric, windowLabel, windowStartMs);
     const groups = new Map<string, TopEntry>();
-    const input: ScanCommandInput = {
-      TableName: this.tableName,
-      FilterExpression: 'begins_with(#pk, :prefix) AND #sk = :sk',
-      ProjectionExpression: '#pk, #c, #s',
-      ExpressionAttributeNames: { '#pk': Attr.pk, '#sk': Attr.sk, '#c': Attr.count, '#s': Attr.sum },
-      ExpressionAttributeValues: { ':prefix': { S: metric + '#' }, ':sk': { S: counterSk(windowLabel, windowStartMs) } },
-      ConsistentRead: this.consistentRead,
-    };
-    do {
-      const page = await this.send('Scan', () => this.client.send(new ScanCommand(input)));
-      const items = page.Items ?? [];
-      for (let i = 0; i < items.length; i++) {
-        const item = items[i];
-        const pk = item[Attr.pk]?.S;
-        if (pk === undefined) continue;
-        const parsed = parseCounterPk(pk);
-        // Another metric whose name extends this one (`views` vs `views#`) cannot exist: names have no '#'.
-        if (parsed.metric !== metric) continue;
-        const values = dimensionIndex === undefined ? parsed.dimensionValues : [parsed.dimensionValues[dimensionIndex] ?? ''];
-        const key = JSON.stringify(values);
-        let entry = groups.get(key);
-        if (!entry) {
-          entry = { dimensionValues: values, count: 0 };
-          groups.set(key, entry);
-        }
-        entry.count += numberAttr(item, Attr.count) ?? 0;
-        const sum = numberAttr(item, Attr.sum);
-        if (m.wantsSum && sum !== undefined) entry.sum = (entry.sum ?? 0) + sum;
+    const seen = new Set<string>();
+    const add = (item: Record<string, AttributeValue>): void => {
+      const pk = item[Attr.pk]?.S;
+      // Each counter item once, even if a write moved it between the Query pages that read it.
+      if (pk === undefined || seen.has(pk)) return;
+      seen.add(pk);
+      const parsed = parseCounterPk(pk);
+      const values = dimensionIndex === undefined ? parsed.dimensionValues : [parsed.dimensionValues[dimensionIndex] ?? ''];
+      const key = JSON.stringify(values);
+      let entry = groups.get(key);
+      if (!entry) {
+        entry = { dimensionValues: values, count: 0 };
+        groups.set(key, entry);
       }
-      input.ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (input.ExclusiveStartKey);
+      entry.count += numberAttr(item, Attr.count) ?? 0;
+      const sum = numberAttr(item, Attr.sum);
+      if (m.wantsSum && sum !== undefined) entry.sum = (entry.sum ?? 0) + sum;
+    };
+    let total: number;
+    if (dimensionIndex !== undefined) {
+      await this.queryTopIndex(group, undefined, undefined, add);
+      total = groups.size;
+    } else {
+      // Each index item is one group: the first `limit` by count, then every item tied with the last one.
+      const first: Array<Record<string, AttributeValue>> = [];
+      const more = await this.queryTopIndex(group, undefined, limit, (item) => first.push(item));
+      const lastCount = first.length > 0 ? numberAttr(first[first.length - 1], Attr.count) : undefined;
+      if (more && lastCount !== undefined) {
+        for (let i = 0; i < first.length; i++) if (numberAttr(first[i], Attr.count) !== lastCount) add(first[i]);
+        await this.queryTopIndex(group, lastCount, undefined, add);
+        total = await this.countTopIndex(group);
+      } else {
+        for (let i = 0; i < first.length; i++) add(first[i]);
+        total = groups.size;
+      }
+    }
     const entries = [...groups.values()].sort(compareTopEntries);
     return {
       metric,
       windowLabel,
       windowStartMs,
       dimensions: dimensionIndex === undefined ? [...names] : [names[dimensionIndex]],
-      groups: entries.length,
+      groups: total,
       entries: entries.slice(0, limit),
     };
   }
@@ -367,6 +372,53 @@ export class CounterReader {
       for (let i = 0; i < items.length; i++) onItem(items[i]);
       input.ExclusiveStartKey = page.LastEvaluatedKey;
     } while (input.ExclusiveStartKey);
+  }
+
+  /**
+   * Paginated Query on the byWindow GSI: `g = group` (and `c = count` when given), highest count first,
+   * stopping after `limit` items when given. Returns whether the index holds more items than were read.
+   */
+  private async queryTopIndex(group: string, count: number | undefined, limit: number | undefined, onItem: (item: Record<string, AttributeValue>) => void): Promise<boolean> {
+    const values: Record<string, AttributeValue> = { ':g': { S: group } };
+    if (count !== undefined) values[':c'] = { N: String(count) };
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: TOP_INDEX,
+      KeyConditionExpression: count === undefined ? '#g = :g' : '#g = :g AND #c = :c',
+      ProjectionExpression: '#pk, #c, #s',
+      ExpressionAttributeNames: { '#g': Attr.windowGroup, '#pk': Attr.pk, '#c': Attr.count, '#s': Attr.sum },
+      ExpressionAttributeValues: values,
+      ScanIndexForward: false,
+    };
+    let read = 0;
+    do {
+      if (limit !== undefined) input.Limit = limit - read;
+      const page = await this.send('Query', () => this.client.send(new QueryCommand(input)));
+      const items = page.Items ?? [];
+      for (let i = 0; i < items.length; i++) onItem(items[i]);
+      read += items.length;
+      input.ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (input.ExclusiveStartKey && (limit === undefined || read < limit));
+    return input.ExclusiveStartKey !== undefined;
+  }
+
+  /** Number of items in one byWindow partition (a paginated `Select: COUNT` Query; nothing is returned). */
+  private async countTopIndex(group: string): Promise<number> {
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: TOP_INDEX,
+      KeyConditionExpression: '#g = :g',
+      ExpressionAttributeNames: { '#g': Attr.windowGroup },
+      ExpressionAttributeValues: { ':g': { S: group } },
+      Select: 'COUNT',
+    };
+    let total = 0;
+    do {
+      const page = await this.send('Query', () => this.client.send(new QueryCommand(input)));
+      total += page.Count ?? 0;
+      input.ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (input.ExclusiveStartKey);
+    return total;
   }
 
   private async send<T>(operation: string, call: () => Promise<T>): Promise<T> {

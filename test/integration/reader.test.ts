@@ -1,17 +1,20 @@
 /**
- * CounterReader against a real DynamoDB API (dynalite over HTTP, the real SDK client). Items are seeded
- * with PutItem in the exact layout of src/sink/layout.ts, as the writer stores them.
+ * CounterReader against a real DynamoDB API (dynalite over HTTP, the real SDK client). Counter items are
+ * seeded with PutItem as the writer stores them (its own cellItemDelta merge, `g` for the byWindow GSI
+ * included), in a table created like template.yaml's CountersTable.
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateTableCommand, DynamoDBClient, PutItemCommand, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { startDynalite, type LocalServer } from '../../src/local/servers.js';
 import { clientConfig } from '../../src/local/aws-clients.js';
 import { CounterReader, MAX_SERIES_WINDOWS } from '../../src/sink/reader.js';
 import { CounterReadError, ReadArgumentError } from '../../src/sink/reader-types.js';
-import { Attr, counterPk, counterSk, statsPk, padSequence } from '../../src/sink/layout.js';
-import { parseDurationMs } from '../../src/core/duration.js';
+import { Attr, TOP_INDEX, counterPk, counterSk, statsPk, padSequence, windowGroupKey } from '../../src/sink/layout.js';
+import { cellItemDelta } from '../../src/sink/item-delta.js';
+import { CounterWriter } from '../../src/sink/counter-writer.js';
+import { counterItem, createCountersTable, seedCellDelta } from '../support/counters-table.js';
 import { HyperLogLog } from '../../src/core/sketch/hyperloglog.js';
 import { DDSketch } from '../../src/core/sketch/ddsketch.js';
 import type { MetricConfig } from '../../src/core/types.js';
@@ -47,47 +50,14 @@ interface SeedCounter {
   padding?: number;
 }
 
-async function createCountersTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: [
-        { AttributeName: Attr.pk, AttributeType: 'S' },
-        { AttributeName: Attr.sk, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: Attr.pk, KeyType: 'HASH' },
-        { AttributeName: Attr.sk, KeyType: 'RANGE' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-}
-
-/** One counter item exactly as the writer stores it (layout.ts), progress and ttl included. */
+/** One counter item as the writer stores it (its own merge, via counterItem), progress attribute included. */
 async function putCounter(client: DynamoDBClient, tableName: string, metrics: MetricConfig[], seed: SeedCounter): Promise<void> {
   const metric = metrics.find((m) => m.name === seed.metric);
-  const names = metric?.dimensions ?? [];
-  const d: Record<string, AttributeValue> = {};
-  names.forEach((name, i) => (d[name] = { S: seed.dims[i] }));
-  const item: Record<string, AttributeValue> = {
-    [Attr.pk]: { S: counterPk(seed.metric, seed.dims) },
-    [Attr.sk]: { S: counterSk(seed.window, seed.startMs) },
-    [Attr.metric]: { S: seed.metric },
-    [Attr.dimensions]: { M: d },
-    [Attr.windowLabel]: { S: seed.window },
-    [Attr.windowStartMs]: { N: String(seed.startMs) },
-    [Attr.windowSizeMs]: { N: String(parseDurationMs(seed.window)) },
-    [Attr.count]: { N: String(seed.count) },
-    [Attr.version]: { N: '1' },
-    [Attr.ttl]: { N: String(Math.floor(seed.startMs / 1000) + 86_400) },
-    [Attr.progressPrefix + 'shardId-000000000000']: { S: padSequence('49590338271490256608559692538361571095921575989136588898') },
-  };
-  if (seed.sum !== undefined) item[Attr.sum] = { N: String(seed.sum) };
-  if (seed.min !== undefined) item[Attr.min] = { N: String(seed.min) };
-  if (seed.max !== undefined) item[Attr.max] = { N: String(seed.max) };
-  if (seed.hll) item[Attr.hll] = { B: seed.hll.serialize() };
-  if (seed.sketch) item[Attr.quantiles] = { B: seed.sketch.serialize() };
+  const item = counterItem({ ...seed, dimensionNames: metric?.dimensions ?? [] });
+  // The writer stores min and max for every value metric; a seed without them checks reads of items that lack them.
+  if (seed.min === undefined) delete item[Attr.min];
+  if (seed.max === undefined) delete item[Attr.max];
+  item[Attr.progressPrefix + 'shardId-000000000000'] = { S: padSequence('49590338271490256608559692538361571095921575989136588898') };
   if (seed.padding) item.pad = { S: 'x'.repeat(seed.padding) };
   await client.send(new PutItemCommand({ TableName: tableName, Item: item }));
 }
@@ -287,6 +257,69 @@ describe('CounterReader against dynalite', () => {
       { dimensionValues: ['/cart'], count: 5, sum: 50 },
       { dimensionValues: ['/x'], count: 2, sum: 10 },
     ]);
+  });
+
+  it('top: a Query on the byWindow index reads only the window\'s groups, ranked and limited', async () => {
+    // Prepare: metric `wide`, 2 adjacent 1m windows x 60 groups each; counts differ per window and tie in pairs.
+    const metrics: MetricConfig[] = [{ name: 'wide', dimensions: ['k'], aggregates: ['count'], windows: ['1m'] }];
+    const wide = new CounterReader({ client, tableName: table, metrics });
+    const W1 = T0 + 200 * MIN;
+    const W2 = W1 + MIN;
+    const key = (i: number): string => 'g' + String(i).padStart(2, '0');
+    const puts: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 60; i++) {
+      puts.push(client.send(new PutItemCommand({ TableName: table, Item: counterItem({ metric: 'wide', dimensionNames: ['k'], dims: [key(i)], window: '1m', startMs: W1, count: 1 + Math.floor(i / 2) }) })));
+      puts.push(client.send(new PutItemCommand({ TableName: table, Item: counterItem({ metric: 'wide', dimensionNames: ['k'], dims: [key(i)], window: '1m', startMs: W2, count: 1000 + i }) })));
+    }
+    await Promise.all(puts);
+    const sent: Array<Record<string, unknown>> = [];
+    const spy = { send: (command: { input: Record<string, unknown> }) => (sent.push(command.input), client.send(command as never)) } as unknown as DynamoDBClient;
+    const spied = new CounterReader({ client: spy, tableName: table, metrics });
+
+    // Act
+    const top5 = await spied.top('wide', '1m', W1, undefined, 5);
+    const first = await wide.top('wide', '1m', W1, undefined, 1);
+    const all = await wide.top('wide', '1m', W1, 0, 100);
+
+    // Assess: W1's counts pair up (g58,g59 = 30; g56,g57 = 29; g54,g55 = 28 ...); the 5th entry's tie at 28
+    // is read whole so g54 (not g55) ranks 5th, and limit 1 picks g58 over g59 the same way.
+    expect(top5.groups).toBe(60);
+    expect(top5.entries).toEqual([
+      { dimensionValues: ['g58'], count: 30 },
+      { dimensionValues: ['g59'], count: 30 },
+      { dimensionValues: ['g56'], count: 29 },
+      { dimensionValues: ['g57'], count: 29 },
+      { dimensionValues: ['g54'], count: 28 },
+    ]);
+    expect(first.entries).toEqual([{ dimensionValues: ['g58'], count: 30 }]);
+    expect(all.groups).toBe(60);
+    expect(all.entries.map((e) => e.count)).toEqual(Array.from({ length: 60 }, (_, i) => 30 - Math.floor(i / 2)));
+    // Only Queries on the index, of W1's partition, none reading more than the limit + the ties.
+    expect(sent.length).toBeGreaterThan(0);
+    for (const input of sent) {
+      expect(input).toMatchObject({ TableName: table, IndexName: TOP_INDEX, ExpressionAttributeValues: expect.objectContaining({ ':g': { S: windowGroupKey('wide', '1m', W1) } }) });
+      if (input.Select !== 'COUNT' && input.ExpressionAttributeValues && !(':c' in (input.ExpressionAttributeValues as object))) expect(input).toMatchObject({ Limit: 5, ScanIndexForward: false });
+    }
+  });
+
+  it('top: a counter written (and then updated) by the real CounterWriter is found, at its current count', async () => {
+    // Prepare: two batches into the same item; the second one moves it up the ranking.
+    const writer = new CounterWriter({ client, tableName: table });
+    const W = T0 + 300 * MIN;
+    const write = (dims: string[], count: number): ReturnType<CounterWriter['write']> => {
+      const delta = cellItemDelta(seedCellDelta({ metric: 'views', dimensionNames: ['country', 'page'], dims, window: '1m', startMs: W, count, sum: count * 10, min: 10, max: 10 }));
+      return writer.write({ deltas: [delta], lane: undefined, positionOf: (i) => padSequence(String(i + 1)), recordCount: 1, recompute: () => new Map(), deadlineMs: Date.now() + 10_000 });
+    };
+    expect((await write(['SE', '/a'], 3)).written).toBe(1);
+    expect((await write(['NO', '/b'], 5)).written).toBe(1);
+    expect((await reader.top('views', '1m', W, undefined, 1)).entries).toEqual([{ dimensionValues: ['NO', '/b'], count: 5, sum: 50 }]);
+
+    // Act
+    expect((await write(['SE', '/a'], 4)).written).toBe(1);
+    const top = await reader.top('views', '1m', W, undefined, 10);
+
+    // Assess
+    expect(top).toMatchObject({ groups: 2, entries: [{ dimensionValues: ['SE', '/a'], count: 7, sum: 70 }, { dimensionValues: ['NO', '/b'], count: 5, sum: 50 }] });
   });
 
   it('top: a window with nothing in it is empty', async () => {

@@ -2,6 +2,14 @@
 import { CreateTableCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { DynamoDBClient as Client } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { CellDelta } from '../../src/core/aggregator.js';
+import type { CompiledMetric } from '../../src/core/metric-config.js';
+import { parseDurationMs } from '../../src/core/duration.js';
+import type { DDSketch } from '../../src/core/sketch/ddsketch.js';
+import type { HyperLogLog } from '../../src/core/sketch/hyperloglog.js';
+import { Attr, TOP_INDEX } from '../../src/sink/layout.js';
+import { cellItemDelta } from '../../src/sink/item-delta.js';
 import type { ModelCell } from './reference-model.js';
 
 export function localDynamoClient(endpoint: string, maxAttempts = 3): DynamoDBClient {
@@ -13,16 +21,82 @@ export async function createCountersTable(client: DynamoDBClient, tableName: str
     new CreateTableCommand({
       TableName: tableName,
       AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
+        { AttributeName: Attr.pk, AttributeType: 'S' },
+        { AttributeName: Attr.sk, AttributeType: 'S' },
+        { AttributeName: Attr.windowGroup, AttributeType: 'S' },
+        { AttributeName: Attr.count, AttributeType: 'N' },
       ],
       KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
+        { AttributeName: Attr.pk, KeyType: 'HASH' },
+        { AttributeName: Attr.sk, KeyType: 'RANGE' },
+      ],
+      // As CountersTable in template.yaml (the template test checks they agree).
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: TOP_INDEX,
+          KeySchema: [
+            { AttributeName: Attr.windowGroup, KeyType: 'HASH' },
+            { AttributeName: Attr.count, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [Attr.dimensions, Attr.sum] },
+        },
       ],
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+}
+
+/** What a test seeds into one counter item; the writer's own merge turns it into the stored item. */
+export interface SeedCell {
+  metric: string;
+  /** Dimension names of the metric, in declared order (the `d` map). */
+  dimensionNames: ReadonlyArray<string>;
+  dims: ReadonlyArray<string>;
+  window: string;
+  startMs: number;
+  count: number;
+  /** Given: the metric has a value, and sum/min/max are stored (min/max default to 0). */
+  sum?: number;
+  min?: number;
+  max?: number;
+  hll?: HyperLogLog;
+  sketch?: DDSketch;
+  /** Retention after the window ends; default one day. */
+  ttlSeconds?: number;
+}
+
+/**
+ * One counter item exactly as CounterWriter stores a new one: `cellItemDelta(cell).merge(undefined)` (so
+ * `g`, `d`, `ttl` and the aggregates come from the writer's code), plus the keys and version it adds.
+ */
+export function counterItem(seed: SeedCell): Record<string, AttributeValue> {
+  const delta = cellItemDelta(seedCellDelta(seed));
+  const item = delta.merge(undefined);
+  item[Attr.pk] = { S: delta.pk };
+  item[Attr.sk] = { S: delta.sk };
+  item[Attr.version] = { N: '1' };
+  return item;
+}
+
+/** The aggregator's CellDelta for a seed: feed it to cellItemDelta (and CounterWriter) like a batch would. */
+export function seedCellDelta(seed: SeedCell): CellDelta {
+  const needsValue = seed.sum !== undefined;
+  const cell: CellDelta = {
+    // merge() reads only name, dimensionNames and needsValue of the compiled metric.
+    metric: { name: seed.metric, dimensionNames: [...seed.dimensionNames], needsValue } as unknown as CompiledMetric,
+    window: { label: seed.window, sizeMs: parseDurationMs(seed.window), ttlSeconds: seed.ttlSeconds ?? 86_400 },
+    windowStartMs: seed.startMs,
+    dimensionValues: [...seed.dims],
+    count: seed.count,
+    sum: seed.sum ?? 0,
+    min: seed.min ?? 0,
+    max: seed.max ?? 0,
+    hll: seed.hll ?? null,
+    sketch: seed.sketch ?? null,
+    firstRecord: 0,
+    lastRecord: 0,
+  };
+  return cell;
 }
 
 /** Every counter item (not the `__stats__` ones) as model cells, keyed `pk\u0000sk`. */
