@@ -9,15 +9,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CreateTableCommand, DynamoDBClient, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { startDynalite, type LocalServer } from '../../src/local/servers.js';
 import { clientConfig } from '../../src/local/aws-clients.js';
 import { startReadServer, type ReadServer } from '../../src/local/read-server.js';
-import { Attr, counterPk, counterSk, statsPk } from '../../src/sink/layout.js';
+import { Attr, counterSk, statsPk } from '../../src/sink/layout.js';
 import { DDSketch } from '../../src/core/sketch/ddsketch.js';
 import { HyperLogLog } from '../../src/core/sketch/hyperloglog.js';
 import type { MetricConfig } from '../../src/core/types.js';
+import { counterItem, createCountersTable } from '../support/counters-table.js';
 
 /** The page's `document`, as the callbacks below (run in the browser) use it; tsconfig has no DOM lib. */
 declare const document: { getElementById(id: string): { textContent: string | null } | null; querySelectorAll(selector: string): { length: number } };
@@ -73,22 +74,11 @@ describe.skipIf(chromiumMissing)('dashboard in headless Chromium', () => {
 
   const put = (item: Record<string, AttributeValue>): Promise<unknown> => client.send(new PutItemCommand({ TableName: TABLE, Item: item }));
 
+  /** One bucket as the writer stores it (counterItem runs the writer's merge, `g` for top() included). */
   async function putBucket(metric: string, dims: string[], window: string, startMs: number, b: Bucket): Promise<void> {
-    const item: Record<string, AttributeValue> = {
-      [Attr.pk]: { S: counterPk(metric, dims) },
-      [Attr.sk]: { S: counterSk(window, startMs) },
-      [Attr.metric]: { S: metric },
-      [Attr.windowLabel]: { S: window },
-      [Attr.windowStartMs]: { N: String(startMs) },
-      [Attr.count]: { N: String(b.count) },
-    };
-    if (b.sum > 0) {
-      item[Attr.sum] = { N: String(b.sum) };
-      item[Attr.max] = { N: String(b.max) };
-    }
-    if (b.sketch) item[Attr.quantiles] = { B: b.sketch.serialize() };
-    if (b.hll) item[Attr.hll] = { B: b.hll.serialize() };
-    await put(item);
+    const dimensionNames = METRICS.find((m) => m.name === metric)?.dimensions ?? [];
+    const values = b.sum > 0 ? { sum: b.sum, max: b.max } : {};
+    await put(counterItem({ metric, dimensionNames, dims, window, startMs, count: b.count, ...values, sketch: b.sketch, hll: b.hll }));
   }
 
   /** Adds minute bucket `b` into the coarser bucket for `key`, merging sketches. */
@@ -106,14 +96,7 @@ describe.skipIf(chromiumMissing)('dashboard in headless Chromium', () => {
     // Prepare: an hour of minute buckets per group (a smooth, varied curve), rolled up to 5m and 1h.
     dynalite = await startDynalite();
     client = new DynamoDBClient(clientConfig({ endpoint: dynalite.endpoint }));
-    await client.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await createCountersTable(client, TABLE);
     const coarse = new Map<string, Bucket>();
     const writes: Array<Promise<void>> = [];
     for (const [dims, weight] of GROUPS) {

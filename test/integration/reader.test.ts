@@ -54,9 +54,6 @@ interface SeedCounter {
 async function putCounter(client: DynamoDBClient, tableName: string, metrics: MetricConfig[], seed: SeedCounter): Promise<void> {
   const metric = metrics.find((m) => m.name === seed.metric);
   const item = counterItem({ ...seed, dimensionNames: metric?.dimensions ?? [] });
-  // The writer stores min and max for every value metric; a seed without them checks reads of items that lack them.
-  if (seed.min === undefined) delete item[Attr.min];
-  if (seed.max === undefined) delete item[Attr.max];
   item[Attr.progressPrefix + 'shardId-000000000000'] = { S: padSequence('49590338271490256608559692538361571095921575989136588898') };
   if (seed.padding) item.pad = { S: 'x'.repeat(seed.padding) };
   await client.send(new PutItemCommand({ TableName: tableName, Item: item }));

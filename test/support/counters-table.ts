@@ -55,7 +55,7 @@ export interface SeedCell {
   window: string;
   startMs: number;
   count: number;
-  /** Given: the metric has a value, and sum/min/max are stored (min/max default to 0). */
+  /** Given: the metric has a value, and sum (and min/max, when given) are stored. */
   sum?: number;
   min?: number;
   max?: number;
@@ -72,6 +72,9 @@ export interface SeedCell {
 export function counterItem(seed: SeedCell): Record<string, AttributeValue> {
   const delta = cellItemDelta(seedCellDelta(seed));
   const item = delta.merge(undefined);
+  // The writer stores min and max for every value metric; a seed without them stands for an item lacking them.
+  if (seed.sum !== undefined && seed.min === undefined) delete item[Attr.min];
+  if (seed.sum !== undefined && seed.max === undefined) delete item[Attr.max];
   item[Attr.pk] = { S: delta.pk };
   item[Attr.sk] = { S: delta.sk };
   item[Attr.version] = { N: '1' };

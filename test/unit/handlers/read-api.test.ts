@@ -6,17 +6,18 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateTableCommand, DynamoDBClient, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { startDynalite, type LocalServer } from '../../../src/local/servers.js';
 import { clientConfig } from '../../../src/local/aws-clients.js';
 import { createReadApiHandler, loadMetricsForRead, type ReadApiHandler } from '../../../src/handlers/read-api.js';
 import { CounterReader } from '../../../src/sink/reader.js';
-import { Attr, counterPk, counterSk, statsPk } from '../../../src/sink/layout.js';
+import { Attr, counterSk, statsPk } from '../../../src/sink/layout.js';
 import { DASHBOARD_ASSETS } from '../../../src/local/dashboard/assets.js';
 import { readDashboardAssets } from '../../../src/local/dashboard/files.js';
 import type { MetricConfig } from '../../../src/core/types.js';
+import { counterItem, createCountersTable } from '../../support/counters-table.js';
 
 const MIN = 60_000;
 /** 2026-11-26T20:00:00Z; the handler's clock reads T0 + 2m30s. */
@@ -72,17 +73,10 @@ async function put(client: DynamoDBClient, item: Record<string, AttributeValue>)
   await client.send(new PutItemCommand({ TableName: TABLE, Item: item }));
 }
 
-function counter(metric: string, dims: string[], window: string, startMs: number, c: number, extra: Record<string, number> = {}): Record<string, AttributeValue> {
-  const item: Record<string, AttributeValue> = {
-    [Attr.pk]: { S: counterPk(metric, dims) },
-    [Attr.sk]: { S: counterSk(window, startMs) },
-    [Attr.metric]: { S: metric },
-    [Attr.windowLabel]: { S: window },
-    [Attr.windowStartMs]: { N: String(startMs) },
-    [Attr.count]: { N: String(c) },
-  };
-  for (const [k, v] of Object.entries(extra)) item[k] = { N: String(v) };
-  return item;
+/** A counter item as the writer stores it (counterItem runs the writer's merge, so `g` for top() is set). */
+function counter(metric: string, dims: string[], window: string, startMs: number, c: number, values: { sum: number; max: number }): Record<string, AttributeValue> {
+  const dimensionNames = METRICS.find((m) => m.name === metric)?.dimensions ?? [];
+  return counterItem({ metric, dimensionNames, dims, window, startMs, count: c, sum: values.sum, max: values.max });
 }
 
 describe('read API handler', () => {
@@ -100,20 +94,13 @@ describe('read API handler', () => {
     // Prepare
     dynalite = await startDynalite();
     client = new DynamoDBClient(clientConfig({ endpoint: dynalite.endpoint }));
-    await client.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    await put(client, counter('views', ['DE', '/home'], '1m', T0, 3, { [Attr.sum]: 30, [Attr.max]: 12 }));
-    await put(client, counter('views', ['DE', '/home'], '1m', T0 + MIN, 5, { [Attr.sum]: 100, [Attr.max]: 40 }));
-    await put(client, counter('views', ['DE', '/home'], '1m', T0 + 2 * MIN, 2, { [Attr.sum]: 8, [Attr.max]: 5 }));
-    await put(client, counter('views', ['US', '/a|b'], '1m', T0 + 2 * MIN, 9, { [Attr.sum]: 9, [Attr.max]: 1 }));
-    await put(client, counter('views', ['DE', '/home'], '1h', T0, 10, { [Attr.sum]: 138, [Attr.max]: 40 }));
-    await put(client, counter('views', ['US', '/a|b'], '1h', T0, 9, { [Attr.sum]: 9, [Attr.max]: 1 }));
+    await createCountersTable(client, TABLE);
+    await put(client, counter('views', ['DE', '/home'], '1m', T0, 3, { sum: 30, max: 12 }));
+    await put(client, counter('views', ['DE', '/home'], '1m', T0 + MIN, 5, { sum: 100, max: 40 }));
+    await put(client, counter('views', ['DE', '/home'], '1m', T0 + 2 * MIN, 2, { sum: 8, max: 5 }));
+    await put(client, counter('views', ['US', '/a|b'], '1m', T0 + 2 * MIN, 9, { sum: 9, max: 1 }));
+    await put(client, counter('views', ['DE', '/home'], '1h', T0, 10, { sum: 138, max: 40 }));
+    await put(client, counter('views', ['US', '/a|b'], '1h', T0, 9, { sum: 9, max: 1 }));
     await put(client, {
       [Attr.pk]: { S: statsPk('views') },
       [Attr.sk]: { S: counterSk('1m', T0 + MIN) },
