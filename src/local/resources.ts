@@ -191,14 +191,35 @@ async function createStream(client: KinesisClient, spec: KinesisStreamSpec, warn
   return Object.freeze({ logicalId: spec.logicalId, name: spec.name, arn: summary.StreamARN ?? '', openShardCount: summary.OpenShardCount });
 }
 
+/** The table's and its indexes' key attributes, each once (CreateTable rejects unused or repeated ones). */
+function attributeDefinitions(spec: TableSpec): Array<{ AttributeName: string; AttributeType: 'S' | 'N' | 'B' }> {
+  const types = new Map<string, 'S' | 'N' | 'B'>();
+  for (const k of spec.keySchema) types.set(k.name, k.attributeType);
+  for (const index of spec.globalSecondaryIndexes) for (const k of index.keySchema) types.set(k.name, k.attributeType);
+  return [...types].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType }));
+}
+
 async function createTable(client: DynamoDBClient, spec: TableSpec, warnings: Warnings, capabilities: LocalCapabilities): Promise<LocalTable> {
   try {
     await client.send(new CreateTableCommand({
       TableName: spec.name,
-      AttributeDefinitions: spec.keySchema.map((k) => ({ AttributeName: k.name, AttributeType: k.attributeType })),
+      AttributeDefinitions: attributeDefinitions(spec),
       KeySchema: spec.keySchema.map((k) => ({ AttributeName: k.name, KeyType: k.keyType })),
       BillingMode: spec.billingMode,
       ...(spec.billingMode === 'PROVISIONED' ? { ProvisionedThroughput: LOCAL_PROVISIONED_THROUGHPUT } : {}),
+      ...(spec.globalSecondaryIndexes.length > 0
+        ? {
+            GlobalSecondaryIndexes: spec.globalSecondaryIndexes.map((index) => ({
+              IndexName: index.name,
+              KeySchema: index.keySchema.map((k) => ({ AttributeName: k.name, KeyType: k.keyType })),
+              Projection: {
+                ProjectionType: index.projectionType,
+                ...(index.projectionType === 'INCLUDE' ? { NonKeyAttributes: [...index.nonKeyAttributes] } : {}),
+              },
+              ...(spec.billingMode === 'PROVISIONED' ? { ProvisionedThroughput: LOCAL_PROVISIONED_THROUGHPUT } : {}),
+            })),
+          }
+        : {}),
       ...(spec.streamViewType ? { StreamSpecification: { StreamEnabled: true, StreamViewType: spec.streamViewType } } : {}),
       ...(Object.keys(spec.tags).length > 0 ? { Tags: Object.entries(spec.tags).map(([Key, Value]) => ({ Key, Value })) } : {}),
     }));

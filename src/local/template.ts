@@ -56,10 +56,21 @@ export interface KeyAttributeSpec {
   readonly attributeType: 'S' | 'N' | 'B';
 }
 
+export interface SecondaryIndexSpec {
+  readonly name: string;
+  /** HASH (and RANGE) keys, with their types from the table's AttributeDefinitions. */
+  readonly keySchema: ReadonlyArray<KeyAttributeSpec>;
+  readonly projectionType: 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
+  /** NonKeyAttributes of an INCLUDE projection (empty otherwise). */
+  readonly nonKeyAttributes: ReadonlyArray<string>;
+}
+
 export interface TableSpec {
   readonly logicalId: string;
   readonly name: string;
   readonly keySchema: ReadonlyArray<KeyAttributeSpec>;
+  /** GlobalSecondaryIndexes, created with the table (empty when there are none). */
+  readonly globalSecondaryIndexes: ReadonlyArray<SecondaryIndexSpec>;
   readonly billingMode: 'PAY_PER_REQUEST' | 'PROVISIONED';
   /** StreamViewType when the table has a stream. */
   readonly streamViewType: 'NEW_IMAGE' | 'OLD_IMAGE' | 'NEW_AND_OLD_IMAGES' | 'KEYS_ONLY' | undefined;
@@ -652,17 +663,40 @@ export function parseTemplate(text: string, options: TemplateOptions & { path?: 
         for (const d of Array.isArray(p.AttributeDefinitions) ? p.AttributeDefinitions : []) {
           if (isRecord(d)) definitions.set(String(d.AttributeName), String(d.AttributeType));
         }
-        const keySchema: KeyAttributeSpec[] = [];
-        for (const k of Array.isArray(p.KeySchema) ? p.KeySchema : []) {
-          if (!isRecord(k)) continue;
-          const attr = String(k.AttributeName);
-          const attributeType = definitions.get(attr);
-          if (attributeType !== 'S' && attributeType !== 'N' && attributeType !== 'B') {
-            throw new TemplateError(`${where}.KeySchema: key "${attr}" has no S/N/B entry in AttributeDefinitions.`);
+        const keySchemaOf = (schema: unknown, at: string): KeyAttributeSpec[] => {
+          const keys: KeyAttributeSpec[] = [];
+          for (const k of Array.isArray(schema) ? schema : []) {
+            if (!isRecord(k)) continue;
+            const attr = String(k.AttributeName);
+            const attributeType = definitions.get(attr);
+            if (attributeType !== 'S' && attributeType !== 'N' && attributeType !== 'B') {
+              throw new TemplateError(`${at}: key "${attr}" has no S/N/B entry in AttributeDefinitions.`);
+            }
+            keys.push(Object.freeze({ name: attr, keyType: String(k.KeyType) as 'HASH' | 'RANGE', attributeType }));
           }
-          keySchema.push(Object.freeze({ name: attr, keyType: String(k.KeyType) as 'HASH' | 'RANGE', attributeType }));
+          if (keys.length === 0) throw new TemplateError(`${at} is empty.`);
+          return keys;
+        };
+        const keySchema = keySchemaOf(p.KeySchema, `${where}.KeySchema`);
+        const globalSecondaryIndexes: SecondaryIndexSpec[] = [];
+        const gsis = Array.isArray(p.GlobalSecondaryIndexes) ? p.GlobalSecondaryIndexes : [];
+        for (let i = 0; i < gsis.length; i++) {
+          const gsi: unknown = gsis[i];
+          const at = `${where}.GlobalSecondaryIndexes[${i}]`;
+          if (!isRecord(gsi) || typeof gsi.IndexName !== 'string') throw new TemplateError(`${at} needs an IndexName.`);
+          const projection = isRecord(gsi.Projection) ? gsi.Projection : {};
+          const projectionType = projection.ProjectionType === undefined ? 'KEYS_ONLY' : String(projection.ProjectionType);
+          if (projectionType !== 'ALL' && projectionType !== 'KEYS_ONLY' && projectionType !== 'INCLUDE') {
+            throw new TemplateError(`${at}.Projection.ProjectionType must be ALL, KEYS_ONLY or INCLUDE, got ${JSON.stringify(projectionType)}.`);
+          }
+          const nonKey = Array.isArray(projection.NonKeyAttributes) ? projection.NonKeyAttributes.map(String) : [];
+          globalSecondaryIndexes.push(Object.freeze({
+            name: gsi.IndexName,
+            keySchema: Object.freeze(keySchemaOf(gsi.KeySchema, `${at}.KeySchema`)),
+            projectionType,
+            nonKeyAttributes: Object.freeze(projectionType === 'INCLUDE' ? nonKey : []),
+          }));
         }
-        if (keySchema.length === 0) throw new TemplateError(`${where}.KeySchema is empty.`);
         const stream = isRecord(p.StreamSpecification) ? p.StreamSpecification : undefined;
         const ttl = isRecord(p.TimeToLiveSpecification) ? p.TimeToLiveSpecification : undefined;
         const pitr = isRecord(p.PointInTimeRecoverySpecification) ? p.PointInTimeRecoverySpecification : undefined;
@@ -670,6 +704,7 @@ export function parseTemplate(text: string, options: TemplateOptions & { path?: 
           logicalId,
           name: nameOf(logicalId, logicalId),
           keySchema: Object.freeze(keySchema),
+          globalSecondaryIndexes: Object.freeze(globalSecondaryIndexes),
           billingMode: p.BillingMode === 'PAY_PER_REQUEST' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
           streamViewType: stream ? (String(stream.StreamViewType) as TableSpec['streamViewType']) : undefined,
           ttlAttribute: ttl && bool(ttl.Enabled, false) ? String(ttl.AttributeName) : undefined,

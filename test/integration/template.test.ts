@@ -159,8 +159,11 @@ describe.skipIf(!hasSamTranslator)('SAM translation (scripts/sam-translate.py)',
     expect(analytics.has('dynamodb:Scan')).toBe(false);
 
     const readApi = grants.get('ReadApiFunctionRole') as Map<string, unknown[]>;
-    expect([...readApi.keys()].filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan']);
-    for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:Scan']) expect(readApi.get(action)).toEqual([arnOf('CountersTable')]);
+    // top() Queries the byWindow GSI: Query on the table and that index, and no Scan anywhere.
+    expect([...readApi.keys()].filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
+    for (const action of ['dynamodb:GetItem', 'dynamodb:BatchGetItem']) expect(readApi.get(action)).toEqual([arnOf('CountersTable')]);
+    expect(readApi.get('dynamodb:Query')).toEqual([arnOf('CountersTable'), { 'Fn::Sub': '${CountersTable.Arn}/index/byWindow' }]);
+    expect(readApi.has('dynamodb:Scan')).toBe(false);
   });
 
   it('serves GET / and GET /api/{proxy+} through the HTTP API', () => {
@@ -175,6 +178,23 @@ describe.skipIf(!hasSamTranslator)('SAM translation (scripts/sam-translate.py)',
     expect(counters.BillingMode).toBe('PAY_PER_REQUEST');
     expect(counters.TimeToLiveSpecification).toEqual({ AttributeName: 'ttl', Enabled: true });
     expect(counters.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    // The sparse GSI behind CounterReader.top(): g = <metric>#<window>#<start>, sorted by the count c.
+    expect(counters.AttributeDefinitions).toEqual([
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+      { AttributeName: 'g', AttributeType: 'S' },
+      { AttributeName: 'c', AttributeType: 'N' },
+    ]);
+    expect(counters.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'byWindow',
+        KeySchema: [
+          { AttributeName: 'g', KeyType: 'HASH' },
+          { AttributeName: 'c', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['d', 's'] },
+      },
+    ]);
     expect(resources.OrdersTable.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
     expect(resources.FailureQueue.Properties).toMatchObject({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
 
@@ -245,7 +265,16 @@ describe.skipIf(!hasMoto)('createLocalResources against moto_server', () => {
     for (const spec of template.tables) {
       const { Table } = await clients.dynamodb.send(new DescribeTableCommand({ TableName: spec.name }));
       expect(Table?.KeySchema).toEqual(spec.keySchema.map((k) => ({ AttributeName: k.name, KeyType: k.keyType })));
-      expect(Table?.AttributeDefinitions).toEqual(spec.keySchema.map((k) => ({ AttributeName: k.name, AttributeType: k.attributeType })));
+      const keys = [...spec.keySchema, ...spec.globalSecondaryIndexes.flatMap((index) => index.keySchema)];
+      const definitions = [...new Map(keys.map((k) => [k.name, { AttributeName: k.name, AttributeType: k.attributeType }])).values()];
+      expect(Table?.AttributeDefinitions).toEqual(definitions);
+      expect(Table?.GlobalSecondaryIndexes?.map((index) => ({ name: index.IndexName, keys: index.KeySchema, projection: index.Projection })) ?? []).toEqual(
+        spec.globalSecondaryIndexes.map((index) => ({
+          name: index.name,
+          keys: index.keySchema.map((k) => ({ AttributeName: k.name, KeyType: k.keyType })),
+          projection: { ProjectionType: index.projectionType, ...(index.projectionType === 'INCLUDE' ? { NonKeyAttributes: index.nonKeyAttributes } : {}) },
+        })),
+      );
       if (spec.streamViewType) {
         expect(Table?.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: spec.streamViewType });
         expect(local.tables[spec.logicalId].streamArn).toBe(Table?.LatestStreamArn);

@@ -30,7 +30,7 @@ export async function createCountersTable(client: DynamoDBClient, tableName: str
         { AttributeName: Attr.pk, KeyType: 'HASH' },
         { AttributeName: Attr.sk, KeyType: 'RANGE' },
       ],
-      // As CountersTable in template.yaml (the template test checks they agree).
+      // Must match CountersTable in template.yaml (byWindow, the GSI behind CounterReader.top()).
       GlobalSecondaryIndexes: [
         {
           IndexName: TOP_INDEX,

@@ -77,6 +77,18 @@ describe('loadTemplate on the real template.yaml', () => {
     const counters = template.tables.find((t) => t.logicalId === 'CountersTable');
     expect(counters?.keySchema.map((k) => `${k.name}:${k.keyType}:${k.attributeType}`)).toEqual(['pk:HASH:S', 'sk:RANGE:S']);
     expect(counters?.ttlAttribute).toBe('ttl');
+    expect(counters?.globalSecondaryIndexes).toEqual([
+      {
+        name: 'byWindow',
+        keySchema: [
+          { name: 'g', keyType: 'HASH', attributeType: 'S' },
+          { name: 'c', keyType: 'RANGE', attributeType: 'N' },
+        ],
+        projectionType: 'INCLUDE',
+        nonKeyAttributes: ['d', 's'],
+      },
+    ]);
+    expect(template.tables.find((t) => t.logicalId === 'OrdersTable')?.globalSecondaryIndexes).toEqual([]);
     expect(template.tables.find((t) => t.logicalId === 'OrdersTable')?.streamViewType).toBe('NEW_AND_OLD_IMAGES');
   });
 
