@@ -4,7 +4,7 @@
 
 (function main() {
   const REFRESH_MS = 5000;
-  /** Group lists change slowly; rediscovering them every refresh would double the Scans behind top(). */
+  /** Group lists change slowly; rediscovering them every refresh would double the top() Queries. */
   const GROUPS_REFRESH_MS = 30000;
   const ROLLING_SPANS = [1, 5, 15, 60];
   const SERIES_WINDOWS = 60;
