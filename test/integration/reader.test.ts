@@ -14,7 +14,7 @@ import { CounterReadError, ReadArgumentError } from '../../src/sink/reader-types
 import { Attr, TOP_INDEX, counterPk, counterSk, statsPk, padSequence, windowGroupKey } from '../../src/sink/layout.js';
 import { cellItemDelta } from '../../src/sink/item-delta.js';
 import { CounterWriter } from '../../src/sink/counter-writer.js';
-import { counterItem, createCountersTable, seedCellDelta } from '../support/counters-table.js';
+import { counterItem, createCountersTable, seedCellDelta, type SeedCell } from '../support/counters-table.js';
 import { HyperLogLog } from '../../src/core/sketch/hyperloglog.js';
 import { DDSketch } from '../../src/core/sketch/ddsketch.js';
 import type { MetricConfig } from '../../src/core/types.js';
@@ -35,17 +35,7 @@ const TEST_METRICS: MetricConfig[] = [
   { name: 'plain', aggregates: ['count'], windows: ['1m'] },
 ];
 
-interface SeedCounter {
-  metric: string;
-  dims: string[];
-  window: string;
-  startMs: number;
-  count: number;
-  sum?: number;
-  min?: number;
-  max?: number;
-  hll?: HyperLogLog;
-  sketch?: DDSketch;
+interface SeedCounter extends Omit<SeedCell, 'dimensionNames'> {
   /** Bytes of padding, to force Query pagination (DynamoDB pages at 1 MB read, before projection). */
   padding?: number;
 }
