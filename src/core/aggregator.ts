@@ -14,7 +14,7 @@ import { ByteInterner, growFloat64, growInt32 } from './byte-interner.js';
 import { hash64 } from './hash.js';
 import { parseIsoTimestampInto } from './iso-time.js';
 import { JsonFieldScanner, ValueKind, skipWhitespace } from './json-scan.js';
-import { FilterOp, TimeFormatCode, type CompiledConfig, type CompiledMetric, type CompiledWindow, type FilterValue } from './metric-config.js';
+import { FilterOp, MAX_WINDOWS_PER_METRIC, TimeFormatCode, type CompiledConfig, type CompiledMetric, type CompiledWindow, type FilterValue } from './metric-config.js';
 import { KeyTable } from './key-table.js';
 import { DDSketch } from './sketch/ddsketch.js';
 import { HyperLogLog } from './sketch/hyperloglog.js';
@@ -99,6 +99,16 @@ export class Aggregator implements EventSink {
   private readonly sketchPool: DDSketch[] = [];
   private sketchUsed = 0;
 
+  /**
+   * Per (group, window index): the cell of the window start last looked up in batch `cellCacheBatch`, so
+   * the common case (the group's events in one window) skips the KeyTable hash and probe. Slot
+   * group * MAX_WINDOWS_PER_METRIC + w.
+   */
+  private cellCacheBatch = new Int32Array(INITIAL_CELLS * MAX_WINDOWS_PER_METRIC);
+  private cellCacheStart = new Float64Array(INITIAL_CELLS * MAX_WINDOWS_PER_METRIC);
+  private cellCacheCell = new Int32Array(INITIAL_CELLS * MAX_WINDOWS_PER_METRIC);
+  private batchSerial = 1;
+
   // Groups per (metric, window, window start), for the cardinality cap.
   private readonly windowInstances = new KeyTable(256);
   private instanceGroups = new Int32Array(256);
@@ -151,6 +161,11 @@ export class Aggregator implements EventSink {
   /** Resets the per-batch tables (not the interned strings) for the next batch. */
   begin(): void {
     const used = this.cellKeys.size;
+    this.batchSerial++;
+    if (this.batchSerial === 0x7fffffff) {
+      this.cellCacheBatch.fill(0);
+      this.batchSerial = 1;
+    }
     this.cellCount.fill(0, 0, used);
     this.cellSum.fill(0, 0, used);
     this.cellKeys.clear();
@@ -418,8 +433,17 @@ export class Aggregator implements EventSink {
       const size = windows[w].sizeMs;
       const windowStart = w === 0 ? finestStart : Math.floor(timeMs / size) * size;
       times[T_WINDOW_START] = windowStart;
-      let cell = this.cellKeys.indexOfAt(group, w, times, T_WINDOW_START);
-      if (this.cellKeys.created) {
+      const cacheSlot = group * MAX_WINDOWS_PER_METRIC + w;
+      let cell: number;
+      let created = false;
+      if (cacheSlot < this.cellCacheCell.length && this.cellCacheBatch[cacheSlot] === this.batchSerial && this.cellCacheStart[cacheSlot] === windowStart) {
+        cell = this.cellCacheCell[cacheSlot];
+      } else {
+        cell = this.cellKeys.indexOfAt(group, w, times, T_WINDOW_START);
+        created = this.cellKeys.created;
+        this.cacheCell(cacheSlot, cell);
+      }
+      if (created) {
         const inst = this.windowInstances.indexOfAt(metric.index, w, times, T_WINDOW_START);
         if (this.windowInstances.created) {
           if (inst >= this.instanceGroups.length) this.instanceGroups = growInt32(this.instanceGroups);
@@ -455,6 +479,18 @@ export class Aggregator implements EventSink {
       if (hasDistinct) this.hllPool[this.cellHll[cell]].addHash(this.hashOut[0] | 0, this.hashOut[1] | 0);
     }
     return true;
+  }
+
+  /** Remembers `cell` as the one of times[T_WINDOW_START] for `cacheSlot`, growing the cache as needed. */
+  private cacheCell(cacheSlot: number, cell: number): void {
+    while (cacheSlot >= this.cellCacheCell.length) {
+      this.cellCacheBatch = growInt32(this.cellCacheBatch);
+      this.cellCacheStart = growFloat64(this.cellCacheStart);
+      this.cellCacheCell = growInt32(this.cellCacheCell);
+    }
+    this.cellCacheBatch[cacheSlot] = this.batchSerial;
+    this.cellCacheStart[cacheSlot] = this.times[T_WINDOW_START];
+    this.cellCacheCell[cacheSlot] = cell;
   }
 
   private otherCell(metric: CompiledMetric, dimCount: number, w: number, windowStart: number, recordIndex: number): number {
