@@ -99,6 +99,12 @@ export class KinesisRecordDecoder {
   public readonly maxDecompressedBytes: number;
   public readonly detectDynamoDbChanges: boolean;
   private scratch: Buffer;
+  /**
+   * `scratch` as a plain Uint8Array (same memory). Plain JSON goes to the sink through this view: a Buffer
+   * has another map than a Uint8Array, and the sink also hands its own Uint8Arrays to the same functions
+   * (interner, hashes), so passing the Buffer made their byte loads polymorphic.
+   */
+  private scratchBytes: Uint8Array;
   private messageScratch: Buffer;
   private readonly kpl: KplReader;
   private readonly gzip: GzipDecoder;
@@ -121,6 +127,7 @@ export class KinesisRecordDecoder {
     this.maxDecompressedBytes = max;
     this.detectDynamoDbChanges = options.detectDynamoDbChanges ?? true;
     this.scratch = Buffer.allocUnsafe(INITIAL_SCRATCH_BYTES);
+    this.scratchBytes = plainView(this.scratch);
     this.messageScratch = Buffer.allocUnsafe(INITIAL_SCRATCH_BYTES);
     this.kpl = new KplReader();
     this.gzip = new GzipDecoder(max);
@@ -167,7 +174,10 @@ export class KinesisRecordDecoder {
     let padding = 0;
     if (length > 0 && data.charCodeAt(length - 1) === PADDING) padding = data.charCodeAt(length - 2) === PADDING ? 2 : 1;
     const expected = (length >>> 2) * 3 - padding;
-    if (expected > this.scratch.length) this.scratch = growBuffer(this.scratch, expected);
+    if (expected > this.scratch.length) {
+      this.scratch = growBuffer(this.scratch, expected);
+      this.scratchBytes = plainView(this.scratch);
+    }
     const scratch = this.scratch;
     // Buffer#write skips characters outside the alphabet and stops at misplaced padding, so a short
     // write is how invalid base64 shows itself, at no cost beyond the decode itself.
@@ -183,9 +193,10 @@ export class KinesisRecordDecoder {
       this.decodeFramed(scratch, n, i, sink);
       return;
     }
-    if (this.detectDynamoDbChanges && containsCdcNeedle(scratch, 0, n) && this.decodeCdc(scratch, 0, n, i, arrivalMs, sink)) return;
-    if (this.sinkIsTimed) (sink as TimedJsonSink).ingestJsonTimed(scratch, 0, n, i, this.recordTimes);
-    else sink.ingestJson(scratch, 0, n, i, arrivalMs, arrivalMs);
+    const bytes = this.scratchBytes;
+    if (this.detectDynamoDbChanges && containsCdcNeedle(bytes, 0, n) && this.decodeCdc(scratch, 0, n, i, arrivalMs, sink)) return;
+    if (this.sinkIsTimed) (sink as TimedJsonSink).ingestJsonTimed(bytes, 0, n, i, this.recordTimes);
+    else sink.ingestJson(bytes, 0, n, i, arrivalMs, arrivalMs);
   }
 
   /** A record that may be a KPL aggregate or gzip (the first magic byte matched). */
@@ -340,6 +351,10 @@ function firstNonSpace(bytes: Uint8Array): number {
     if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return b;
   }
   return -1;
+}
+
+function plainView(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
 }
 
 /** A new buffer of at least `needed` bytes, doubling from the old size (contents are not kept). */
