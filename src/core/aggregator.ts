@@ -327,13 +327,20 @@ export class Aggregator implements EventSink {
     switch (value.kind) {
       case 'string': {
         if (kind !== ValueKind.String) return false;
-        const len = this.stringBytes(path);
-        if (len < 0) return false;
-        const src = this.curEscaped[path] !== 0 ? this.scratch : this.curBytes;
-        const off = this.curEscaped[path] !== 0 ? 0 : this.curStarts[path];
         const want = value.bytes;
+        if (this.curEscaped[path] === 0) {
+          // hot path: the raw span is the string; most non-matching values already differ in length.
+          const start = this.curStarts[path];
+          const len = this.curEnds[path] - start;
+          if (want.length !== len) return false;
+          const src = this.curBytes;
+          for (let i = 0; i < len; i++) if (src[start + i] !== want[i]) return false;
+          return true;
+        }
+        const len = this.stringBytes(path);
         if (want.length !== len) return false;
-        for (let i = 0; i < len; i++) if (src[off + i] !== want[i]) return false;
+        const src = this.scratch;
+        for (let i = 0; i < len; i++) if (src[i] !== want[i]) return false;
         return true;
       }
       case 'number':
