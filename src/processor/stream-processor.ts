@@ -68,6 +68,8 @@ export class StreamProcessor {
   private readonly dynamoDecoder = new DynamoDbRecordDecoder();
   private readonly writer: CounterWriter;
   private readonly failureDestination: FailureDestination | undefined;
+  /** The batch in progress; the next one starts after it (see `process`). */
+  private tail: Promise<void> = Promise.resolve();
   /** Rejects of the last batch when no failure destination is configured. */
   lastUndeliveredRejects: RejectedRecordMessage[] = [];
 
@@ -79,7 +81,21 @@ export class StreamProcessor {
     this.failureDestination = options.failureDestination;
   }
 
-  async process(event: StreamEvent, deadlineMs: number): Promise<{ response: StreamResponse; summary: BatchSummary }> {
+  /**
+   * One batch at a time per processor, as in a Lambda execution environment. The local runner invokes the
+   * same module for several shards at once; batches then queue here, because a batch's deltas hold the
+   * aggregator's pooled sketches until its writes finish, and the next batch's `begin()` resets them.
+   */
+  process(event: StreamEvent, deadlineMs: number): Promise<{ response: StreamResponse; summary: BatchSummary }> {
+    const run = this.tail.then(() => this.processNow(event, deadlineMs));
+    this.tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async processNow(event: StreamEvent, deadlineMs: number): Promise<{ response: StreamResponse; summary: BatchSummary }> {
     const records = event.Records ?? [];
     const source = records.length === 0 ? 'none' : 'kinesis' in records[0] ? 'kinesis' : 'dynamodb';
     const lane = event.shardId ?? (records.length > 0 ? shardIdOf(records[0]) : undefined);
