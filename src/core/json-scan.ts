@@ -440,12 +440,7 @@ export class JsonFieldScanner {
         if (nodeSeen[child] === serial) this.clearSubtree(child);
         else nodeSeen[child] = serial;
       }
-      if (pos >= end) return -1;
-      const c = bytes[pos];
-      if (c === QUOTE) pos = this.scanStringValue(bytes, pos, end, child);
-      else if (c === LBRACE) pos = this.scanObject(bytes, pos, end, child, depth + 1);
-      else if (c === LBRACKET) pos = this.scanArray(bytes, pos, end, child, depth + 1);
-      else pos = this.scanScalar(bytes, pos, end, child, c);
+      pos = this.scanValue(bytes, pos, end, child, depth + 1);
       if (pos < 0) return -1;
       pos = skipWhitespace(bytes, pos, end);
       if (pos >= end) return -1;
@@ -472,12 +467,7 @@ export class JsonFieldScanner {
       return pos;
     }
     for (;;) {
-      if (pos >= end) return -1;
-      const c = bytes[pos];
-      if (c === QUOTE) pos = this.scanStringValue(bytes, pos, end, -1);
-      else if (c === LBRACE) pos = this.scanObject(bytes, pos, end, -1, depth + 1);
-      else if (c === LBRACKET) pos = this.scanArray(bytes, pos, end, -1, depth + 1);
-      else pos = this.scanScalar(bytes, pos, end, -1, c);
+      pos = this.scanValue(bytes, pos, end, -1, depth + 1);
       if (pos < 0) return -1;
       pos = skipWhitespace(bytes, pos, end);
       if (pos >= end) return -1;
