@@ -85,8 +85,10 @@ export function runCoreBenchmark(log: (line: string) => void = () => {}): CoreRe
   const coreCells = new CoreCase(config);
   const baseline = new BaselineCase(config);
   const floor = new FloorCase();
-  const decodeOnly = new DecodeOnlyCase(undefined);
-  const decodeScan = new DecodeOnlyCase(config);
+  const decodeOnly = new DecodeOnlyCase(config, 'count');
+  const decodeValidate = new DecodeOnlyCase(config, 'validate');
+  const decodeScan = new DecodeOnlyCase(config, 'scan');
+  const decodeJsonParse = new DecodeOnlyCase(config, 'json-parse');
 
   const specs: CaseSpec[] = [
     { name: 'core', records: FULL_BATCH, run: () => core.run(records) },
@@ -95,7 +97,9 @@ export function runCoreBenchmark(log: (line: string) => void = () => {}): CoreRe
     { name: 'baseline+finish', records: FULL_BATCH, run: () => baseline.runWithFinish(records) },
     { name: 'floor', records: FULL_BATCH, run: () => floor.run(records) },
     { name: 'diag:decode-only', records: FULL_BATCH, run: () => decodeOnly.run(records) },
+    { name: 'diag:decode+validate', records: FULL_BATCH, run: () => decodeValidate.run(records) },
     { name: 'diag:decode+scan', records: FULL_BATCH, run: () => decodeScan.run(records) },
+    { name: 'diag:decode+JSON.parse', records: FULL_BATCH, run: () => decodeJsonParse.run(records) },
   ];
   for (const n of BATCH_SIZES) {
     if (n === FULL_BATCH) continue;
