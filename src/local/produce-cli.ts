@@ -11,7 +11,8 @@ import {
   parseArgsOrExit, parseDurationMs, parseNonNegativeInteger, parsePositiveNumber, usageExit, UsageError,
   type CommandSpec, type OptionSpec,
 } from './args.js';
-import { ClickstreamGenerator, mulberry32 } from './demo-events.js';
+import { mulberry32 } from './prng.js';
+import { ClickstreamGenerator } from './sample-events.js';
 import {
   KinesisProducer, MAX_RECORD_BYTES, MAX_REPORTED_DETAILS, ProducerError, StreamNotFoundError,
   type ProducerRecord, type PutSummary, type SkippedInput,

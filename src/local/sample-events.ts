@@ -2,7 +2,7 @@
  * Generator library for sample Lambda events: clickstream JSON, NDJSON, KPL aggregates, CloudWatch Logs
  * subscription data, DynamoDB order changes, and the Kinesis / DynamoDB Streams events (plain and
  * tumbling-window) that carry them. Deterministic for a seed: the `events/` files, the tests, the
- * benchmark and `npm run events` all use it. ARNs use the documentation account 123456789012, us-east-1.
+ * benchmark, `npm run events`, and the demo producer of `npm start` and `npm run produce` all use it. ARNs use the documentation account 123456789012, us-east-1.
  */
 import { gzipSync } from 'node:zlib';
 import type {
@@ -109,6 +109,49 @@ export function generateClickEvents(rng: Rng, count: number, startMs: number, st
   const events = new Array<ClickEvent>(count);
   for (let k = 0; k < count; k++) events[k] = generateClickEvent(rng, startMs + k * stepMs + Math.floor(rng() * stepMs));
   return events;
+}
+
+export interface ClickstreamOptions {
+  /** PRNG seed; the same seed and clock give the same events. */
+  seed?: number;
+  /** Event time source; defaults to the wall clock, so dashboards show "now". */
+  now?: () => number;
+}
+
+/** Seed of `ClickstreamGenerator` when none is given. */
+export const DEFAULT_CLICKSTREAM_SEED = 42;
+
+/**
+ * Live clickstream for producers: `generateClickEvent` at the clock's current time, one event per
+ * `next()`, from one seeded PRNG.
+ *
+ * @example
+ * const events = new ClickstreamGenerator({ seed: 7 });
+ * const line = JSON.stringify(events.next()); // {"type":"page_view","ts":"2026-...","user":{"id":"u-311",...
+ */
+export class ClickstreamGenerator {
+  private readonly rng: Rng;
+  private readonly now: () => number;
+
+  constructor(options: ClickstreamOptions = {}) {
+    this.rng = createRng(options.seed ?? DEFAULT_CLICKSTREAM_SEED);
+    this.now = options.now ?? Date.now;
+  }
+
+  next(): ClickEvent {
+    return generateClickEvent(this.rng, this.now());
+  }
+}
+
+/**
+ * An endless sequence of live clickstream events (stop with `break`, or a count or duration in the consumer).
+ *
+ * @example
+ * for (const event of clickstreamEvents({ seed: 1 })) { if (++n > 10) break; console.log(event); }
+ */
+export function* clickstreamEvents(options: ClickstreamOptions = {}): Generator<ClickEvent, never> {
+  const generator = new ClickstreamGenerator(options);
+  while (true) yield generator.next();
 }
 
 export function jsonBytes(value: unknown): Buffer {

@@ -13,7 +13,7 @@ import { loadMetricDefinitions } from '../config.js';
 import { processTotals } from '../processor/stream-processor.js';
 import { clientConfig } from './aws-clients.js';
 import { parseArgsOrExit, parsePositiveNumber, usageExit, type CommandSpec, type OptionSpec } from './args.js';
-import { clickstreamEvents } from './demo-events.js';
+import { clickstreamEvents } from './sample-events.js';
 import { EventSourceMappingEmulator, type EventSourceMappingSettings, type StreamHandler } from './emulator/index.js';
 import { startLocalSqs } from './local-sqs.js';
 import { KinesisProducer } from './producer.js';

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientConfig } from '../../src/local/aws-clients.js';
-import { ClickstreamGenerator } from '../../src/local/demo-events.js';
+import { ClickstreamGenerator } from '../../src/local/sample-events.js';
 import {
   KinesisProducer, MAX_PUT_BYTES, MAX_PUT_RECORDS, MAX_RECORD_BYTES, StreamNotFoundError, type ProducerRecord, type PutRecordsSender,
 } from '../../src/local/producer.js';
