@@ -20,7 +20,7 @@ import { DDSketch } from './sketch/ddsketch.js';
 import { HyperLogLog } from './sketch/hyperloglog.js';
 import { ImageFields } from './image-fields.js';
 import { FOLDED_STAT, RejectLog, type RejectEntry, type StatsDelta } from './reject-log.js';
-import { RejectReason, type AttributeMap, type DynamoDbEventName, type EventSink } from './types.js';
+import { DYNAMODB_EVENT_SOURCE, RejectReason, type AttributeMap, type DynamoDbEventName, type EventSink } from './types.js';
 
 export { FOLDED_STAT, type RejectEntry, type StatsDelta };
 
@@ -38,6 +38,15 @@ const SCRATCH_BYTES = 1 << 12;
 const EVENT_NAME_BIT: Readonly<Record<DynamoDbEventName, number>> = { INSERT: 1, MODIFY: 2, REMOVE: 4 };
 /** eventNameBit for events that are not DynamoDB changes: never matches an eventName filter. */
 const NOT_A_CHANGE = 0;
+/** The top-level field that marks a JSON payload as a DynamoDB change record (see `ingestJsonUnlessChange`). */
+const EVENT_SOURCE_PATH: readonly string[] = ['eventSource'];
+const CHANGE_EVENT_SOURCE: FilterValue = {
+  kind: 'string',
+  text: DYNAMODB_EVENT_SOURCE,
+  bytes: new TextEncoder().encode(DYNAMODB_EVENT_SOURCE),
+  number: Number.NaN,
+  boolean: false,
+};
 
 // Slots of `Aggregator#times`. Epoch-ms values live in a Float64Array, never in a double-typed argument,
 // return value or field: each of those became a 16-byte HeapNumber per record whenever V8 did not inline
@@ -69,6 +78,8 @@ export class Aggregator implements EventSink {
   readonly config: CompiledConfig;
   private readonly metrics: CompiledMetric[];
   private readonly scanner: JsonFieldScanner;
+  /** Scanner path of the top-level `eventSource`, after the config's own paths. */
+  private readonly eventSourcePath: number;
   private readonly strings = new ByteInterner();
   private readonly groups = new ByteInterner();
   private groupMetric = new Int32Array(1 << 10);
@@ -140,7 +151,8 @@ export class Aggregator implements EventSink {
   constructor(config: CompiledConfig) {
     this.config = config;
     this.metrics = config.metrics;
-    this.scanner = new JsonFieldScanner(config.paths);
+    this.scanner = new JsonFieldScanner([...config.paths, EVENT_SOURCE_PATH]);
+    this.eventSourcePath = config.paths.length;
     this.curKinds = this.scanner.kinds;
     this.curStarts = this.scanner.starts;
     this.curEnds = this.scanner.ends;
@@ -199,7 +211,7 @@ export class Aggregator implements EventSink {
     const times = this.times;
     times[T_ARRIVAL] = arrivalMs;
     times[T_FALLBACK] = fallbackTimeMs;
-    this.ingestValues(bytes, start, end, recordIndex);
+    this.ingestValues(bytes, start, end, recordIndex, false);
   }
 
   /**
@@ -210,11 +222,26 @@ export class Aggregator implements EventSink {
   ingestJsonTimed(bytes: Uint8Array, start: number, end: number, recordIndex: number, times: Float64Array): void {
     this.times[T_FALLBACK] = times[0];
     this.times[T_ARRIVAL] = times[1];
-    this.ingestValues(bytes, start, end, recordIndex);
+    this.ingestValues(bytes, start, end, recordIndex, false);
   }
 
-  /** hot path: the JSON values of one payload; times[T_ARRIVAL] and times[T_FALLBACK] are set. */
-  private ingestValues(bytes: Uint8Array, start: number, end: number, recordIndex: number): void {
+  /**
+   * hot path: as `ingestJsonTimed`, except for a payload that is exactly one JSON object whose top-level
+   * `eventSource` is `"aws:dynamodb"` (a DynamoDB change carried in Kinesis): that one is not ingested and
+   * the result is false, so the decoder can read it as a change. The check rides on the scan the payload
+   * gets anyway, instead of a search of every payload's bytes.
+   */
+  ingestJsonUnlessChange(bytes: Uint8Array, start: number, end: number, recordIndex: number, times: Float64Array): boolean {
+    this.times[T_FALLBACK] = times[0];
+    this.times[T_ARRIVAL] = times[1];
+    return this.ingestValues(bytes, start, end, recordIndex, true);
+  }
+
+  /**
+   * hot path: the JSON values of one payload; times[T_ARRIVAL] and times[T_FALLBACK] are set. With
+   * `divertChange`, returns false without ingesting anything when the payload is one DynamoDB change record.
+   */
+  private ingestValues(bytes: Uint8Array, start: number, end: number, recordIndex: number, divertChange: boolean): boolean {
     this.curIsImage = false;
     this.curBytes = bytes;
     this.curKinds = this.scanner.kinds;
@@ -224,12 +251,14 @@ export class Aggregator implements EventSink {
     let pos = skipWhitespace(bytes, start, end);
     if (pos >= end) {
       this.reject(recordIndex, RejectReason.InvalidJson, 'empty payload');
-      return;
+      return true;
     }
+    const first = pos;
     while (pos < end) {
-      this.eventsIn++;
+      const valueStart = pos;
       const next = this.scanner.scan(bytes, pos, end);
       if (next < 0) {
+        this.eventsIn++;
         this.reject(recordIndex, RejectReason.InvalidJson, `invalid JSON at byte ${pos - start}`);
         // Resynchronise at the next line, so one bad line of NDJSON does not hide the rest.
         let nl = pos;
@@ -237,9 +266,12 @@ export class Aggregator implements EventSink {
         pos = skipWhitespace(bytes, nl, end);
         continue;
       }
-      this.evaluateEvent(recordIndex, NOT_A_CHANGE);
       pos = skipWhitespace(bytes, next, end);
+      if (divertChange && valueStart === first && pos >= end && this.fieldEquals(this.eventSourcePath, CHANGE_EVENT_SOURCE)) return false;
+      this.eventsIn++;
+      this.evaluateEvent(recordIndex, NOT_A_CHANGE);
     }
+    return true;
   }
 
   /** A DynamoDB change; fields are read from the new image (the old one for REMOVE). */

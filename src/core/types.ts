@@ -96,6 +96,9 @@ export type AttributeValue =
 
 export type AttributeMap = Record<string, AttributeValue>;
 
+/** `eventSource` of a DynamoDB change record, in DynamoDB Streams and in Kinesis Data Streams for DynamoDB. */
+export const DYNAMODB_EVENT_SOURCE = 'aws:dynamodb';
+
 /**
  * What a source adapter feeds: decoded payloads, each tagged with the index of the Lambda record it came
  * from (sub-records of a KPL aggregate and lines of NDJSON share their parent's index).

@@ -34,8 +34,7 @@ export const INITIAL_SCRATCH_BYTES = 64 * 1024;
 /** Initial number of sub-records the KPL reader has room for; grown by doubling. */
 export const INITIAL_KPL_SUB_RECORDS = 64;
 
-/** `eventSource` of a DynamoDB change record, in DynamoDB Streams and in Kinesis Data Streams for DynamoDB. */
-export const DYNAMODB_EVENT_SOURCE = 'aws:dynamodb';
+export { DYNAMODB_EVENT_SOURCE } from '../core/types.js';
 
 /** CloudWatch Logs subscription envelope `messageType` values (CloudWatch Logs subscriptions guide). */
 export const CWL_DATA_MESSAGE = 'DATA_MESSAGE';

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { Aggregator } from '../../../src/core/aggregator.js';
+import { compileConfig } from '../../../src/core/metric-config.js';
 import { RejectReason } from '../../../src/core/types.js';
 import { KinesisRecordDecoder, decodeKinesisRecords } from '../../../src/sources/kinesis.js';
 import { encodeKplAggregate } from '../../../src/sources/kpl-encode.js';
@@ -265,6 +267,78 @@ describe('KinesisRecordDecoder: DynamoDB change records carried in Kinesis', () 
     const { sink } = decode(records(['{"eventSource":"aws:dynamodb","eventName":"UPSERT","dynamodb":{}}']));
     expect(sink.rejects()).toMatchObject([{ recordIndex: 0, reason: RejectReason.Undecodable }]);
     expect(sink.rejects()[0].detail).toContain('UPSERT');
+  });
+});
+
+describe('KinesisRecordDecoder into the Aggregator: change records recognised by its scan', () => {
+  // The Aggregator is a ChangeAwareJsonSink: the decoder does not search payloads for "aws:dynamodb",
+  // the aggregator's own scan reads the top-level eventSource. Same decisions as the search + JSON.parse.
+  const CONFIG = compileConfig({
+    metrics: [
+      { name: 'json_events', source: 'kinesis', aggregates: ['count'], windows: ['1m'] },
+      { name: 'changes', source: 'dynamodb', filter: [{ eventName: ['INSERT', 'MODIFY', 'REMOVE'] }], dimensions: ['status'], aggregates: ['count'], windows: ['1m'] },
+    ],
+  });
+
+  function aggregate(input: KinesisStreamRecord[], detectDynamoDbChanges = true): { counts: Record<string, number>; aggregator: Aggregator; decoder: KinesisRecordDecoder } {
+    const aggregator = new Aggregator(CONFIG);
+    const decoder = new KinesisRecordDecoder({ maxDecompressedBytes: MiB, detectDynamoDbChanges });
+    aggregator.begin();
+    decoder.decode(input, aggregator);
+    const counts: Record<string, number> = {};
+    for (const cell of aggregator.cells()) {
+      const key = [cell.metric.name, ...cell.dimensionValues].join('/');
+      counts[key] = (counts[key] ?? 0) + cell.count;
+    }
+    return { counts, aggregator, decoder };
+  }
+
+  const change = (eventName: string, status: string, source = 'aws:dynamodb'): string =>
+    `{"eventSource":"${source}","eventName":"${eventName}","dynamodb":{"ApproximateCreationDateTime":${ARRIVAL_MS},"NewImage":{"status":{"S":"${status}"}},"OldImage":{"status":{"S":"${status}"}}}}`;
+
+  it('counts change records as images and everything else as JSON events, in every framing', () => {
+    // Prepare
+    const rng = createRng(3);
+    const generated = dynamoDbCdcPayload({ eventName: 'INSERT', keys: { id: { S: 'o-1' } }, newImage: toAttributeMap({ status: 'NEW' }), createdMs: ARRIVAL_MS }, rng);
+    const aggregate1 = encodeKplAggregate([{ partitionKey: 'k', data: Buffer.from(change('MODIFY', 'PAID')) }, { partitionKey: 'k', data: Buffer.from('{"n":1}') }]);
+    const input = records([generated, aggregate1, gzipSync(change('REMOVE', 'GONE')), ` \n${change('INSERT', 'NEW')}\n `, '{"type":"page_view"}']);
+    // Act
+    const { counts, decoder, aggregator } = aggregate(input);
+    // Assess
+    expect(counts).toEqual({ 'changes/NEW': 2, 'changes/PAID': 1, 'changes/GONE': 1, json_events: 2 });
+    expect(decoder.stats.cdcRecords).toBe(4);
+    expect(aggregator.rejected()).toEqual([]);
+  });
+
+  it('treats JSON that merely mentions "aws:dynamodb" as ordinary events, as the search + JSON.parse path does', () => {
+    const mentions = [
+      '{"type":"page_view","source":"aws:dynamodb"}',
+      '{"eventSource":"aws:dynamodb"}\n{"eventSource":"aws:dynamodb"}',
+      '{"eventSource":"aws:dynamodb","dynamodb":"not an object"}',
+      '{"nested":{"eventSource":"aws:dynamodb","dynamodb":{}}}',
+      `${change('INSERT', 'NEW')}\n{"n":2}`,
+      '{"eventSource":"aws:dynamodb", broken',
+    ];
+    const { counts, decoder, aggregator } = aggregate(records(mentions));
+    expect(counts).toEqual({ json_events: 7 });
+    expect(decoder.stats.cdcRecords).toBe(0);
+    expect(aggregator.rejected().map((r) => [r.recordIndex, r.reason])).toEqual([[5, RejectReason.InvalidJson]]);
+    expect(aggregator.eventsIn).toBe(8);
+  });
+
+  it('compares eventSource as JSON.parse reads it: an escaped "aws:dynamodb" is one, "aws:dynamodbX" is not', () => {
+    const { counts, decoder } = aggregate(records([change('INSERT', 'NEW', 'aws:\\u0064ynamodb'), change('INSERT', 'NEW', 'aws:dynamodbX')]));
+    expect(counts).toEqual({ 'changes/NEW': 1, json_events: 1 });
+    expect(decoder.stats.cdcRecords).toBe(1);
+  });
+
+  it('rejects a change record with an unknown eventName, and ingests change records as JSON when detection is off', () => {
+    const unknown = aggregate(records(['{"eventSource":"aws:dynamodb","eventName":"UPSERT","dynamodb":{}}']));
+    expect(unknown.counts).toEqual({});
+    expect(unknown.aggregator.rejected().map((r) => r.reason)).toEqual([RejectReason.Undecodable]);
+    const off = aggregate(records([change('INSERT', 'NEW')]), false);
+    expect(off.counts).toEqual({ json_events: 1 });
+    expect(off.decoder.stats.cdcRecords).toBe(0);
   });
 });
 
