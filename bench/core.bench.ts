@@ -6,7 +6,7 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import { buildBatch } from './batch.js';
 import { compileBenchConfig } from './bench-config.js';
 import { BaselineCase, CoreCase, DecodeOnlyCase, FloorCase } from './cases.js';
-import { heapAfterBatches, measureAllocation, timeBatches, type Allocation, type Timing } from './measure.js';
+import { INTERLEAVED_ROUNDS, heapAfterBatches, measureAllocation, medianRatio, timeBatches, timeInterleaved, type Allocation, type Timing } from './measure.js';
 
 export const BATCH_SIZES = [1, 100, 1_000, 10_000] as const;
 export const FULL_BATCH = 10_000;
@@ -41,8 +41,7 @@ interface CaseSpec {
   run: () => number;
 }
 
-function measureCase(spec: CaseSpec): CaseResult {
-  const timing: Timing = timeBatches(spec.run);
+function measureCase(spec: CaseSpec, timing: Timing = timeBatches(spec.run)): CaseResult {
   const allocation: Allocation = measureAllocation(spec.run, spec.records);
   const heap = allocation.heapBytesPerRecord;
   const external = allocation.externalBytesPerRecord;
@@ -90,46 +89,67 @@ export function runCoreBenchmark(log: (line: string) => void = () => {}): CoreRe
   const decodeScan = new DecodeOnlyCase(config, 'scan');
   const decodeJsonParse = new DecodeOnlyCase(config, 'json-parse');
 
-  const specs: CaseSpec[] = [
-    { name: 'core', records: FULL_BATCH, run: () => core.run(records) },
-    { name: 'core+cells', records: FULL_BATCH, run: () => coreCells.runWithCells(records) },
-    { name: 'baseline', records: FULL_BATCH, run: () => baseline.run(records) },
-    { name: 'baseline+finish', records: FULL_BATCH, run: () => baseline.runWithFinish(records) },
-    { name: 'floor', records: FULL_BATCH, run: () => floor.run(records) },
-    { name: 'diag:decode-only', records: FULL_BATCH, run: () => decodeOnly.run(records) },
-    { name: 'diag:decode+validate', records: FULL_BATCH, run: () => decodeValidate.run(records) },
-    { name: 'diag:decode+scan', records: FULL_BATCH, run: () => decodeScan.run(records) },
-    { name: 'diag:decode+JSON.parse', records: FULL_BATCH, run: () => decodeJsonParse.run(records) },
+  // Measured side by side (one sample of each per round), so that their ratios are taken round by round.
+  const groups: CaseSpec[][] = [
+    [
+      { name: 'core', records: FULL_BATCH, run: () => core.run(records) },
+      { name: 'core+cells', records: FULL_BATCH, run: () => coreCells.runWithCells(records) },
+      { name: 'baseline', records: FULL_BATCH, run: () => baseline.run(records) },
+      { name: 'baseline+finish', records: FULL_BATCH, run: () => baseline.runWithFinish(records) },
+      { name: 'floor', records: FULL_BATCH, run: () => floor.run(records) },
+    ],
   ];
   for (const n of BATCH_SIZES) {
     if (n === FULL_BATCH) continue;
     const slice = slices.get(n)!;
     const small = new CoreCase(config);
-    specs.push({ name: 'core', records: n, run: () => small.run(slice) });
+    groups.push([
+      { name: 'core', records: n, run: () => small.run(slice) },
+      { name: 'baseline', records: n, run: () => baseline.run(slice) },
+    ]);
   }
-  for (const n of BATCH_SIZES) {
-    if (n === FULL_BATCH) continue;
-    const slice = slices.get(n)!;
-    specs.push({ name: 'baseline', records: n, run: () => baseline.run(slice) });
-  }
+  // The diagnostics come last, one at a time: their sink makes the decoder's call into its sink
+  // polymorphic, which the core must not pay for while it is measured (the Lambda has one sink).
+  const diagnostics: CaseSpec[] = [
+    { name: 'diag:decode-only', records: FULL_BATCH, run: () => decodeOnly.run(records) },
+    { name: 'diag:decode+validate', records: FULL_BATCH, run: () => decodeValidate.run(records) },
+    { name: 'diag:decode+scan', records: FULL_BATCH, run: () => decodeScan.run(records) },
+    { name: 'diag:decode+JSON.parse', records: FULL_BATCH, run: () => decodeJsonParse.run(records) },
+  ];
 
   const results: CaseResult[] = [];
-  for (const spec of specs) {
+  for (const group of groups) {
+    log(`  measuring ${group.map((spec) => spec.name).join(', ')} @ ${group[0].records} records, side by side...`);
+    const { timings, cpuPerRound } = timeInterleaved(group.map((spec) => spec.run));
+    const measured = group.map((spec, c) => measureCase(spec, timings[c]));
+    // Ratios at the same batch size, round by round: > 1 vs baseline means faster than it; vs floor, how
+    // many floors the case costs.
+    const base = group.findIndex((spec) => spec.name === 'baseline');
+    const fl = group.findIndex((spec) => spec.name === 'floor');
+    measured.forEach((r, c) => {
+      if (base >= 0) r.ratioVsBaseline = medianRatio(cpuPerRound[base], cpuPerRound[c]);
+      if (fl >= 0) r.ratioVsFloor = medianRatio(cpuPerRound[c], cpuPerRound[fl]);
+    });
+    results.push(...measured);
+  }
+  const sideBySide = results.length;
+  const floorResult = results.find((r) => r.name === 'floor')!;
+  const baselineResult = results.find((r) => r.name === 'baseline' && r.records === FULL_BATCH)!;
+  for (const spec of diagnostics) {
     log(`  measuring ${spec.name} @ ${spec.records} records...`);
-    results.push(measureCase(spec));
+    const r = measureCase(spec);
+    // Not side by side: against the medians of the first group.
+    r.ratioVsBaseline = baselineResult.cpuMsPerBatch / r.cpuMsPerBatch;
+    r.ratioVsFloor = r.cpuMsPerBatch / floorResult.cpuMsPerBatch;
+    results.push(r);
   }
-  // Ratios at the same batch size: > 1 vs baseline means faster than it; vs floor, how many floors we cost.
-  for (const r of results) {
-    const base = results.find((b) => b.name === 'baseline' && b.records === r.records);
-    const fl = results.find((b) => b.name === 'floor' && b.records === r.records);
-    if (base) r.ratioVsBaseline = base.cpuMsPerBatch / r.cpuMsPerBatch;
-    if (fl) r.ratioVsFloor = r.cpuMsPerBatch / fl.cpuMsPerBatch;
-  }
+  // Table order: the full batch (side-by-side cases, then diagnostics), then the smaller batches.
+  const ordered = [...results.slice(0, groups[0].length), ...results.slice(sideBySide), ...results.slice(groups[0].length, sideBySide)];
 
   log(`  heap check: ${HEAP_CHECK_LAST} consecutive core batches...`);
   const flat = heapAfterBatches(() => core.run(records), HEAP_CHECK_FIRST, HEAP_CHECK_LAST);
   return {
-    results,
+    results: ordered,
     heapFlat: { records: FULL_BATCH, heapAtFirst: flat.first, heapAtLast: flat.last, first: HEAP_CHECK_FIRST, last: HEAP_CHECK_LAST },
     payloadBytesPerRecord: full.payloadBytes / FULL_BATCH,
     nonAsciiRecords: full.nonAsciiRecords,
@@ -159,7 +179,9 @@ export function formatCoreTable(report: CoreReport): string {
   const line = (cells: string[]): string => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
   out.push('');
-  out.push(`ratios use the median process CPU time per batch; "x vs baseline" = baseline / case (higher is faster), "x floor" = case / floor.`);
+  out.push(`ratios of process CPU time: the cases of one batch size ran side by side (${INTERLEAVED_ROUNDS} rounds, one sample of each per round),`);
+  out.push(`and each ratio is the median over the rounds of that round's ratio; diag rows: against the median baseline and floor.`);
+  out.push(`"x vs baseline" = baseline / case (higher is faster), "x floor" = case / floor.`);
   const core = report.results.find((r) => r.name === 'core' && r.records === FULL_BATCH)!;
   const speedup = core.ratioVsBaseline ?? 0;
   const vsFloor = core.ratioVsFloor ?? Infinity;

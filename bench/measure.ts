@@ -43,7 +43,8 @@ export interface Timing {
   maxMs: number;
 }
 
-export function timeBatches(run: () => number): Timing {
+/** Warms `run` up; returns how many batches one timed sample needs to last MIN_SAMPLE_MS. */
+function warmUp(run: () => number): number {
   const warmEnd = performance.now() + WARMUP_MS;
   let calls = 0;
   while (calls < MIN_WARMUP_CALLS || performance.now() < warmEnd) {
@@ -53,26 +54,73 @@ export function timeBatches(run: () => number): Timing {
   const t0 = performance.now();
   for (let k = 0; k < 5; k++) blackhole += run();
   const estimate = (performance.now() - t0) / 5;
-  const batchesPerSample = Math.max(1, Math.ceil(MIN_SAMPLE_MS / Math.max(estimate, 1e-6)));
-  const samples: number[] = [];
-  const cpuSamples: number[] = [];
+  return Math.max(1, Math.ceil(MIN_SAMPLE_MS / Math.max(estimate, 1e-6)));
+}
+
+/** One timed sample: [wall ms, CPU ms] per batch. */
+function sample(run: () => number, batchesPerSample: number): [number, number] {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  for (let k = 0; k < batchesPerSample; k++) blackhole += run();
+  const wall = (performance.now() - start) / batchesPerSample;
+  const used = process.cpuUsage(cpu);
+  return [wall, (used.user + used.system) / 1000 / batchesPerSample];
+}
+
+function median(values: ReadonlyArray<number>): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1];
+}
+
+function timing(wall: number[], cpu: number[], batchesPerSample: number): Timing {
+  return { msPerBatch: median(wall), cpuMsPerBatch: median(cpu), batchesPerSample, minMs: Math.min(...wall), maxMs: Math.max(...wall) };
+}
+
+export function timeBatches(run: () => number): Timing {
+  const batchesPerSample = warmUp(run);
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let s = 0; s < TIMED_SAMPLES; s++) {
-    const cpu = process.cpuUsage();
-    const start = performance.now();
-    for (let k = 0; k < batchesPerSample; k++) blackhole += run();
-    samples.push((performance.now() - start) / batchesPerSample);
-    const used = process.cpuUsage(cpu);
-    cpuSamples.push((used.user + used.system) / 1000 / batchesPerSample);
+    const [w, c] = sample(run, batchesPerSample);
+    wall.push(w);
+    cpu.push(c);
   }
-  samples.sort((a, b) => a - b);
-  cpuSamples.sort((a, b) => a - b);
-  return {
-    msPerBatch: samples[samples.length >> 1],
-    cpuMsPerBatch: cpuSamples[cpuSamples.length >> 1],
-    batchesPerSample,
-    minMs: samples[0],
-    maxMs: samples[samples.length - 1],
-  };
+  return timing(wall, cpu, batchesPerSample);
+}
+
+/** Rounds of `timeInterleaved`: every case is sampled once per round. */
+export const INTERLEAVED_ROUNDS = 31;
+
+export interface InterleavedTimings {
+  timings: Timing[];
+  /** cpuPerRound[case][round]: CPU ms per batch, in round order, for ratios taken round by round. */
+  cpuPerRound: number[][];
+}
+
+/**
+ * Times several cases side by side: each is warmed up, then every round takes one sample of each case,
+ * in an order that rotates from round to round. A burst of load from another process then hits the
+ * cases of one round alike, so ratios taken round by round (see `medianRatio`) stay put when the
+ * machine's speed does not.
+ */
+export function timeInterleaved(runs: ReadonlyArray<() => number>): InterleavedTimings {
+  const batchesPerSample = runs.map((run) => warmUp(run));
+  const wall: number[][] = runs.map(() => []);
+  const cpu: number[][] = runs.map(() => []);
+  for (let round = 0; round < INTERLEAVED_ROUNDS; round++) {
+    for (let j = 0; j < runs.length; j++) {
+      const c = (j + round) % runs.length;
+      const [w, u] = sample(runs[c], batchesPerSample[c]);
+      wall[c].push(w);
+      cpu[c].push(u);
+    }
+  }
+  return { timings: runs.map((_, c) => timing(wall[c], cpu[c], batchesPerSample[c])), cpuPerRound: cpu };
+}
+
+/** Median over rounds of numerator[round] / denominator[round]. */
+export function medianRatio(numerator: ReadonlyArray<number>, denominator: ReadonlyArray<number>): number {
+  return median(numerator.map((n, round) => n / denominator[round]));
 }
 
 export interface Allocation {

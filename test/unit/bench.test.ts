@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildBatch } from '../../bench/batch.js';
 import { compileBenchConfig } from '../../bench/bench-config.js';
+import { medianRatio } from '../../bench/measure.js';
 import { BaselineCase, CoreCase, DecodeOnlyCase, FloorCase, aggregateBaseline, finishBaseline } from '../../bench/cases.js';
 
 const RECORDS = 100;
@@ -98,5 +99,17 @@ describe('benchmark cases', () => {
       expect(c.run(batch.records)).toBeGreaterThan(0);
       expect(c.run(smaller)).not.toBe(c.run(batch.records));
     }
+  });
+});
+
+describe('medianRatio', () => {
+  it('takes the ratio round by round, so a slow round moves both sides and not the result', () => {
+    // Round 3 ran on a loaded machine: both cases took 10x as long, their ratio stayed 2.
+    const baseline = [40, 42, 400, 41, 39];
+    const core = [20, 21, 200, 20, 20];
+    expect(medianRatio(baseline, core)).toBeCloseTo(2, 1);
+    // The ratio of the medians would pair samples of different rounds.
+    expect(medianRatio([1, 10, 100], [1, 1, 1])).toBe(10);
+    expect(medianRatio([3, 3, 3], [1, 2, 3])).toBe(1.5);
   });
 });
