@@ -21,8 +21,10 @@ export interface KinesisDecoderOptions {
   /** Cap on what one gzip record (or KPL sub-record) may expand to; over it the record is rejected `TooLarge`. */
   maxDecompressedBytes: number;
   /**
-   * Look for DynamoDB change records (Kinesis Data Streams for DynamoDB) in JSON payloads. Default true;
-   * a handler whose metrics never read DynamoDB changes can turn it off and save the search per record.
+   * Look for DynamoDB change records (Kinesis Data Streams for DynamoDB) in JSON payloads. Default true.
+   * With a `ChangeAwareJsonSink` (the aggregator) the check rides on the sink's own scan and costs next to
+   * nothing; with another sink each payload is searched for `"aws:dynamodb"` first, which turning this off
+   * saves when no metric reads DynamoDB changes.
    */
   detectDynamoDbChanges?: boolean;
 }
