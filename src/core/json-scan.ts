@@ -88,6 +88,10 @@ for (let d = 0; d < 6; d++) {
   HEX_VALUE[0x61 + d] = 10 + d;
 }
 
+/** Members per object, and bytes per key, that key prediction covers (see `scanPredictedKey`). */
+const PREDICTED_MEMBERS = 32;
+const PREDICTED_KEY_BYTES = 32;
+
 /** 10^0 .. 10^22: every one exactly representable as a double (the Clinger fast-path bound). */
 const EXACT_POWERS_OF_TEN = new Float64Array(23);
 for (let k = 0; k < 23; k++) EXACT_POWERS_OF_TEN[k] = Number(`1e${k}`);
@@ -269,6 +273,13 @@ export class JsonFieldScanner {
   private unitScratch: Uint16Array;
   private lastStringFlags: number;
   private lastKeyChild: number;
+  /**
+   * Key predictions per (node, member position), slot node * PREDICTED_MEMBERS + position: the key's
+   * bytes (plain ASCII only), its length (-1: none yet) and the child node it leads to.
+   */
+  private readonly predictedBytes: Uint8Array;
+  private readonly predictedLength: Int32Array;
+  private readonly predictedChild: Int32Array;
   /** Per node: the scan (scanSerial) in which a key last led to it. */
   private readonly nodeSeen: Int32Array;
   private scanSerial: number;
@@ -338,6 +349,10 @@ export class JsonFieldScanner {
     this.lastStringFlags = 0;
     this.lastKeyChild = -1;
     this.nodeSeen = new Int32Array(this.nodeKeyRoot.length);
+    const slots = this.nodeKeyRoot.length * PREDICTED_MEMBERS;
+    this.predictedBytes = new Uint8Array(slots * PREDICTED_KEY_BYTES);
+    this.predictedLength = new Int32Array(slots).fill(-1);
+    this.predictedChild = new Int32Array(slots);
     this.scanSerial = 0;
   }
 
@@ -426,9 +441,11 @@ export class JsonFieldScanner {
     }
     const nodeSeen = this.nodeSeen;
     const serial = this.scanSerial;
+    let member = root >= 0 ? node * PREDICTED_MEMBERS : -1;
     for (;;) {
       if (pos >= end || bytes[pos] !== QUOTE) return -1;
-      const keyClose = this.scanKey(bytes, pos + 1, end, root);
+      const keyClose = member >= 0 ? this.scanPredictedKey(bytes, pos + 1, end, root, member) : this.scanKey(bytes, pos + 1, end, root);
+      if (member >= 0 && ++member === (node + 1) * PREDICTED_MEMBERS) member = -1; // members past the predicted ones walk the trie
       if (keyClose < 0) return -1;
       pos = skipWhitespace(bytes, keyClose + 1, end);
       if (pos >= end || bytes[pos] !== COLON) return -1;
@@ -618,6 +635,40 @@ export class JsonFieldScanner {
       }
     }
     return -1;
+  }
+
+  /**
+   * `scanKey` for the member at prediction slot `slot` of an object whose keys are wanted: first tries the
+   * key that was at this position of this object last time (producers write their keys in the same order
+   * every time), compared byte for byte with no trie walk; on a miss, `scanKey`, and the key (if plain
+   * ASCII and short) becomes the prediction for next time. A predicted key only ever holds bytes that
+   * need no validation, and its child node is what the trie gave for those bytes, so a hit decides
+   * exactly what `scanKey` would.
+   */
+  private scanPredictedKey(bytes: Uint8Array, pos: number, end: number, root: number, slot: number): number {
+    const length = this.predictedLength[slot];
+    if (length >= 0) {
+      const predicted = this.predictedBytes;
+      const base = slot * PREDICTED_KEY_BYTES - pos;
+      const stop = pos + length;
+      let p = pos;
+      if (stop < end) while (p < stop && bytes[p] === predicted[base + p]) p++;
+      if (p === stop && stop < end && bytes[stop] === QUOTE) {
+        this.lastKeyChild = this.predictedChild[slot];
+        return stop;
+      }
+    }
+    const close = this.scanKey(bytes, pos, end, root);
+    if (close >= 0 && close - pos <= PREDICTED_KEY_BYTES) {
+      let p = pos;
+      while (p < close && STRING_SPECIAL[bytes[p]] === 0) p++;
+      if (p === close) {
+        this.predictedBytes.set(bytes.subarray(pos, close), slot * PREDICTED_KEY_BYTES);
+        this.predictedLength[slot] = close - pos;
+        this.predictedChild[slot] = this.lastKeyChild;
+      }
+    }
+    return close;
   }
 
   /**

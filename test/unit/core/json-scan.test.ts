@@ -442,6 +442,63 @@ describe('JsonFieldScanner limits and API details', () => {
   });
 });
 
+describe('JsonFieldScanner key prediction (one scanner over many documents)', () => {
+  // The scanner predicts each member's key from the previous scan of the same object; these run one
+  // scanner over sequences of documents that share keys, so predictions hit, miss and get replaced.
+  const KEYS = ['a', 'ab', 'abc', 'b', 'type', 'ts', 'user', 'id', 'été', 'a"b', 'k'.repeat(40)];
+  const SHARED_PATHS = [['a'], ['ab'], ['abc'], ['type'], ['user', 'id'], ['user', 'ab'], ['été'], ['a"b'], ['k'.repeat(40)]];
+  const leafArb = fc.oneof(fc.integer(), fc.string({ maxLength: 4 }), fc.constant(null));
+  const memberArb = fc.tuple(fc.constantFrom(...KEYS), fc.oneof(leafArb, fc.dictionary(fc.constantFrom(...KEYS), leafArb, { maxKeys: 4 })));
+  const docsArb = fc.array(fc.array(memberArb, { maxLength: 8 }), { minLength: 2, maxLength: 12 });
+
+  it('agrees with JSON.parse on every document of a sequence, whatever order and spelling the keys take', () => {
+    fc.assert(
+      fc.property(docsArb, choicesArb, (docs, choices) => {
+        const serialiser = new Serialiser(choices);
+        const scanner = new JsonFieldScanner(SHARED_PATHS);
+        for (const members of docs) {
+          // Members as written, duplicates included; the serialiser escapes some key characters.
+          const text = '{' + members.map(([k, v]) => `${serialiser.string(k)}:${JSON.stringify(v)}`).join(',') + '}';
+          const bytes = utf8(text);
+          const end = scanner.scan(bytes, 0, bytes.length);
+          expect(end).toBe(bytes.length);
+          expectAgreesWithJsonParse(scanner, bytes, 0, end, SHARED_PATHS);
+        }
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it('does not take a predicted key for a longer key, a shorter one or the same letters with an escape after them', () => {
+    const scanner = new JsonFieldScanner([['ab'], ['abc'], ['a']]);
+    const docs = ['{"ab":1}', '{"abc":2}', '{"ab":3}', '{"a":4}', String.raw`{"abc":5}`, '{"ab":6}'];
+    const read = docs.map((text) => {
+      const bytes = utf8(text);
+      expect(scanner.scan(bytes, 0, bytes.length)).toBe(bytes.length);
+      return [0, 1, 2].map((p) => (scanner.kinds[p] === ValueKind.Number ? scanner.numberAt(bytes, p) : null));
+    });
+    expect(read).toEqual([
+      [1, null, null],
+      [null, 2, null],
+      [3, null, null],
+      [null, null, 4],
+      [null, 5, null],
+      [6, null, null],
+    ]);
+  });
+
+  it('finds wanted keys past the members it predicts (more than 32 in one object)', () => {
+    const scanner = new JsonFieldScanner([['m35'], ['m2']]);
+    const object = (shift: number): Uint8Array =>
+      utf8('{' + Array.from({ length: 40 }, (_, k) => `"m${(k + shift) % 40}":${k}`).join(',') + '}');
+    for (const shift of [0, 0, 3]) {
+      const bytes = object(shift);
+      expect(scanner.scan(bytes, 0, bytes.length)).toBe(bytes.length);
+      expectAgreesWithJsonParse(scanner, bytes, 0, bytes.length, [['m35'], ['m2']]);
+    }
+  });
+});
+
 describe('NDJSON', () => {
   it('scans several whitespace-separated values in a loop', () => {
     // Prepare
