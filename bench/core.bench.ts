@@ -6,7 +6,7 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import { buildBatch } from './batch.js';
 import { compileBenchConfig } from './bench-config.js';
 import { BaselineCase, CoreCase, DecodeOnlyCase, FloorCase } from './cases.js';
-import { INTERLEAVED_ROUNDS, heapAfterBatches, measureAllocation, medianRatio, timeBatches, timeInterleaved, type Allocation, type Timing } from './measure.js';
+import { INTERLEAVED_ROUNDS, heapAfterBatches, measureAllocation, medianRatio, timeInterleaved, type Allocation, type Timing } from './measure.js';
 
 export const BATCH_SIZES = [1, 100, 1_000, 10_000] as const;
 export const FULL_BATCH = 10_000;
@@ -41,7 +41,7 @@ interface CaseSpec {
   run: () => number;
 }
 
-function measureCase(spec: CaseSpec, timing: Timing = timeBatches(spec.run)): CaseResult {
+function measureCase(spec: CaseSpec, timing: Timing): CaseResult {
   const allocation: Allocation = measureAllocation(spec.run, spec.records);
   const heap = allocation.heapBytesPerRecord;
   const external = allocation.externalBytesPerRecord;
@@ -62,6 +62,28 @@ function measureCase(spec: CaseSpec, timing: Timing = timeBatches(spec.run)): Ca
     minMs: timing.minMs,
     maxMs: timing.maxMs,
   };
+}
+
+/**
+ * Times a group of cases of one batch size side by side and takes their ratios round by round: > 1 vs
+ * baseline means faster than it; vs floor, how many floors the case costs. Returns the cases `report`
+ * selects, each also measured for allocation.
+ */
+function measureSideBySide(group: CaseSpec[], report: (spec: CaseSpec) => boolean, log: (line: string) => void): CaseResult[] {
+  const reported = group.filter(report);
+  log(`  measuring ${reported.map((spec) => spec.name).join(', ')} @ ${group[0].records} records, side by side...`);
+  const { timings, cpuPerRound } = timeInterleaved(group.map((spec) => spec.run));
+  const base = group.findIndex((spec) => spec.name === 'baseline');
+  const fl = group.findIndex((spec) => spec.name === 'floor');
+  const results: CaseResult[] = [];
+  group.forEach((spec, c) => {
+    if (!report(spec)) return;
+    const r = measureCase(spec, timings[c]);
+    if (base >= 0) r.ratioVsBaseline = medianRatio(cpuPerRound[base], cpuPerRound[c]);
+    if (fl >= 0) r.ratioVsFloor = medianRatio(cpuPerRound[c], cpuPerRound[fl]);
+    results.push(r);
+  });
+  return results;
 }
 
 export interface CoreReport {
@@ -108,43 +130,22 @@ export function runCoreBenchmark(log: (line: string) => void = () => {}): CoreRe
       { name: 'baseline', records: n, run: () => baseline.run(slice) },
     ]);
   }
-  // The diagnostics come last, one at a time: their sink makes the decoder's call into its sink
-  // polymorphic, which the core must not pay for while it is measured (the Lambda has one sink).
+  // The diagnostics come last: their sink makes the decoder's call into its sink polymorphic, which the
+  // core must not pay for while it is measured (the Lambda has one sink). They run side by side with a
+  // baseline and a floor of their own, which give their ratios and are not reported again.
   const diagnostics: CaseSpec[] = [
+    { name: 'baseline', records: FULL_BATCH, run: () => baseline.run(records) },
+    { name: 'floor', records: FULL_BATCH, run: () => floor.run(records) },
     { name: 'diag:decode-only', records: FULL_BATCH, run: () => decodeOnly.run(records) },
     { name: 'diag:decode+validate', records: FULL_BATCH, run: () => decodeValidate.run(records) },
     { name: 'diag:decode+scan', records: FULL_BATCH, run: () => decodeScan.run(records) },
     { name: 'diag:decode+JSON.parse', records: FULL_BATCH, run: () => decodeJsonParse.run(records) },
   ];
 
-  const results: CaseResult[] = [];
-  for (const group of groups) {
-    log(`  measuring ${group.map((spec) => spec.name).join(', ')} @ ${group[0].records} records, side by side...`);
-    const { timings, cpuPerRound } = timeInterleaved(group.map((spec) => spec.run));
-    const measured = group.map((spec, c) => measureCase(spec, timings[c]));
-    // Ratios at the same batch size, round by round: > 1 vs baseline means faster than it; vs floor, how
-    // many floors the case costs.
-    const base = group.findIndex((spec) => spec.name === 'baseline');
-    const fl = group.findIndex((spec) => spec.name === 'floor');
-    measured.forEach((r, c) => {
-      if (base >= 0) r.ratioVsBaseline = medianRatio(cpuPerRound[base], cpuPerRound[c]);
-      if (fl >= 0) r.ratioVsFloor = medianRatio(cpuPerRound[c], cpuPerRound[fl]);
-    });
-    results.push(...measured);
-  }
-  const sideBySide = results.length;
-  const floorResult = results.find((r) => r.name === 'floor')!;
-  const baselineResult = results.find((r) => r.name === 'baseline' && r.records === FULL_BATCH)!;
-  for (const spec of diagnostics) {
-    log(`  measuring ${spec.name} @ ${spec.records} records...`);
-    const r = measureCase(spec);
-    // Not side by side: against the medians of the first group.
-    r.ratioVsBaseline = baselineResult.cpuMsPerBatch / r.cpuMsPerBatch;
-    r.ratioVsFloor = r.cpuMsPerBatch / floorResult.cpuMsPerBatch;
-    results.push(r);
-  }
-  // Table order: the full batch (side-by-side cases, then diagnostics), then the smaller batches.
-  const ordered = [...results.slice(0, groups[0].length), ...results.slice(sideBySide), ...results.slice(groups[0].length, sideBySide)];
+  const measured = groups.map((group) => measureSideBySide(group, () => true, log));
+  const diagnosticResults = measureSideBySide(diagnostics, (spec) => spec.name.startsWith('diag:'), log);
+  // Table order: the full batch (then its diagnostics), then the smaller batches.
+  const ordered = [...measured[0], ...diagnosticResults, ...measured.slice(1).flat()];
 
   log(`  heap check: ${HEAP_CHECK_LAST} consecutive core batches...`);
   const flat = heapAfterBatches(() => core.run(records), HEAP_CHECK_FIRST, HEAP_CHECK_LAST);
@@ -180,7 +181,7 @@ export function formatCoreTable(report: CoreReport): string {
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
   out.push('');
   out.push(`ratios of process CPU time: the cases of one batch size ran side by side (${INTERLEAVED_ROUNDS} rounds, one sample of each per round),`);
-  out.push(`and each ratio is the median over the rounds of that round's ratio; diag rows: against the median baseline and floor.`);
+  out.push(`and each ratio is the median over the rounds of that round's ratio (diag rows: with a baseline and floor of their own).`);
   out.push(`"x vs baseline" = baseline / case (higher is faster), "x floor" = case / floor.`);
   const core = report.results.find((r) => r.name === 'core' && r.records === FULL_BATCH)!;
   const speedup = core.ratioVsBaseline ?? 0;

@@ -1,6 +1,7 @@
 /**
- * Timing and allocation measurement. Timing: warm-up, then the median of timed samples, each sample
- * long enough (>= MIN_SAMPLE_MS) for the clock's resolution not to matter. Allocation: V8 heap bytes
+ * Timing and allocation measurement. Timing: the cases of a group are warmed up, then sampled side by
+ * side, one sample of each per round (`timeInterleaved`), each sample long enough (>= MIN_SAMPLE_MS) for
+ * the clock's resolution not to matter; ratios are taken round by round (`medianRatio`). Allocation: V8 heap bytes
  * (and ArrayBuffer bytes) used after minus before many batches with no GC in between, proved by
  * v8.GCProfiler: if any GC ran in the window the figure is reported as unmeasured, never as a guess.
  */
@@ -12,7 +13,6 @@ import v8 from 'node:v8';
 const WARMUP_MS = 2_000;
 const MIN_WARMUP_CALLS = 100;
 const MIN_SAMPLE_MS = 15;
-export const TIMED_SAMPLES = 15;
 /** Aim for this much allocation per window: far below the 256 MB semi-space run.ts asks for. */
 const ALLOCATION_WINDOW_BYTES = 64 * 1024 * 1024;
 const MAX_ALLOCATION_BATCHES = 100_000;
@@ -74,18 +74,6 @@ function median(values: ReadonlyArray<number>): number {
 
 function timing(wall: number[], cpu: number[], batchesPerSample: number): Timing {
   return { msPerBatch: median(wall), cpuMsPerBatch: median(cpu), batchesPerSample, minMs: Math.min(...wall), maxMs: Math.max(...wall) };
-}
-
-export function timeBatches(run: () => number): Timing {
-  const batchesPerSample = warmUp(run);
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  for (let s = 0; s < TIMED_SAMPLES; s++) {
-    const [w, c] = sample(run, batchesPerSample);
-    wall.push(w);
-    cpu.push(c);
-  }
-  return timing(wall, cpu, batchesPerSample);
 }
 
 /** Rounds of `timeInterleaved`: every case is sampled once per round. */
