@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { KINESIS_MAX_PARTITION_KEY_CHARS, KINESIS_MAX_RECORD_BYTES, KPL_MAGIC, KPL_MAGIC_LENGTH, KPL_MD5_LENGTH } from './constants.js';
 import { KplEncodeError } from './errors.js';
-import { WireType, fieldKey, varintLength, writeVarint } from './protobuf.js';
+import { WireType, fieldKey, varintSize, writeVarint } from './protobuf.js';
 
 /** One user record to put inside an aggregate. */
 export interface KplEntry {
@@ -36,12 +36,12 @@ function checkPartitionKey(partitionKey: string): void {
 }
 
 function lengthDelimitedSize(payloadBytes: number): number {
-  return 1 + varintLength(payloadBytes) + payloadBytes;
+  return 1 + varintSize(payloadBytes) + payloadBytes;
 }
 
 function recordBodySize(partitionKeyIndex: number, explicitHashKeyIndex: number, dataBytes: number): number {
-  let size = 1 + varintLength(partitionKeyIndex) + lengthDelimitedSize(dataBytes);
-  if (explicitHashKeyIndex >= 0) size += 1 + varintLength(explicitHashKeyIndex);
+  let size = 1 + varintSize(partitionKeyIndex) + lengthDelimitedSize(dataBytes);
+  if (explicitHashKeyIndex >= 0) size += 1 + varintSize(explicitHashKeyIndex);
   return size;
 }
 

@@ -103,25 +103,8 @@ export class ProtobufReader {
   }
 }
 
-/** Number of bytes `writeVarint` uses for a non-negative integer. */
-export function varintLength(value: number): number {
-  let length = 1;
-  while (value >= 128) {
-    value = Math.floor(value / 128);
-    length++;
-  }
-  return length;
-}
-
-/** Writes a non-negative safe integer as a varint at `pos`; returns the position after it. */
-export function writeVarint(out: Uint8Array, pos: number, value: number): number {
-  while (value >= 128) {
-    out[pos++] = (value % 128) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  out[pos++] = value;
-  return pos;
-}
+// Varints are written by the same functions the sketches' serialisation uses.
+export { varintSize, writeVarint } from '../core/sketch/varint.js';
 
 /** A field key: field number and wire type (encoding guide, "Message Structure"). */
 export function fieldKey(fieldNumber: number, wireType: number): number {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProtobufFormatError } from '../../../src/sources/errors.js';
-import { ProtobufReader, varintLength, writeVarint } from '../../../src/sources/protobuf.js';
+import { ProtobufReader, varintSize, writeVarint } from '../../../src/sources/protobuf.js';
 
 describe('protobuf varints', () => {
   it('write -> read returns the value and the announced length (property)', () => {
@@ -9,7 +9,7 @@ describe('protobuf varints', () => {
       fc.property(fc.maxSafeNat(), (value) => {
         const out = new Uint8Array(10);
         const end = writeVarint(out, 0, value);
-        expect(end).toBe(varintLength(value));
+        expect(end).toBe(varintSize(value));
         const reader = new ProtobufReader();
         reader.reset(out, 0, end);
         expect(reader.readVarint()).toBe(value);
