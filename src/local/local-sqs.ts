@@ -31,9 +31,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import type { LocalServer } from './servers.js';
+import { LOOPBACK, listenOnLoopback, type LocalServer } from './servers.js';
 
-const LOOPBACK = '127.0.0.1';
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
 const MAX_WAIT_SECONDS = 20;
@@ -430,15 +429,7 @@ export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, LOOPBACK, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const port = await listenOnLoopback(server, options.port);
   baseUrl = `http://${LOOPBACK}:${port}`;
 
   return {

@@ -14,10 +14,10 @@ import type { MetricConfig } from '../core/types.js';
 import { createReadApiHandler, loadMetricsForRead } from '../handlers/read-api.js';
 import { CounterReader } from '../sink/reader.js';
 import { createAwsClients } from './aws-clients.js';
+import { LOOPBACK, listenOnLoopback } from './servers.js';
 import { DASHBOARD_FILES, type DashboardAsset } from './dashboard/files.js';
 import { readFileSync } from 'node:fs';
 
-const LOOPBACK = '127.0.0.1';
 /** Lambda's own limit for a request payload; the read API takes no body anyway. */
 const MAX_URL_LENGTH = 8_192;
 
@@ -126,12 +126,7 @@ export async function startReadServer(options: ReadServerOptions): Promise<ReadS
       res.end(JSON.stringify({ error: 'internal', message: 'see the server log' }));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, LOOPBACK, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const port = await listenOnLoopback(server, options.port);
   return {
     url: `http://${LOOPBACK}:${port}`,
     port,

@@ -3,7 +3,7 @@
  * Used by `npm start` and by the integration tests.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,8 @@ import { mkdirSync } from 'node:fs';
 
 const require = createRequire(import.meta.url);
 const HERE = dirname(fileURLToPath(import.meta.url));
-const LOOPBACK = '127.0.0.1';
+/** Every local server binds here, never to all interfaces. */
+export const LOOPBACK = '127.0.0.1';
 /** kinesis-local answers /healthcheck after ~1.4 s on these machines; allow for a loaded CI box. */
 const KINESIS_READY_TIMEOUT_MS = 60_000;
 const MOTO_READY_TIMEOUT_MS = 30_000;
@@ -24,6 +25,19 @@ export interface LocalServer {
 
 export class ServerStartError extends Error {
   override name = 'ServerStartError';
+}
+
+/** Starts `server` listening on LOOPBACK at `port` (0: any free port); resolves with the bound port. */
+export async function listenOnLoopback(server: Server, port = 0): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, LOOPBACK, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : 0;
 }
 
 export async function freePort(): Promise<number> {
@@ -124,12 +138,7 @@ export async function startDynalite(options: { port?: number; dataDir?: string }
     opts.path = options.dataDir;
   }
   const server = dynalite(opts);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, LOOPBACK, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const port = await listenOnLoopback(server, options.port);
   return {
     name: 'dynalite',
     endpoint: `http://${LOOPBACK}:${port}`,
