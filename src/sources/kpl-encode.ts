@@ -62,33 +62,24 @@ export function encodeKplAggregate(entries: ReadonlyArray<KplEntry>): Buffer {
   const pkIndexes = new Array<number>(entries.length);
   const ehkIndexes = new Array<number>(entries.length);
   let bodySize = 0;
+  /** The key's index in its table, adding it (and its bytes to the body size) on first sight. */
+  const tableIndex = (key: string, indexes: Map<string, number>, table: Buffer[]): number => {
+    let index = indexes.get(key);
+    if (index === undefined) {
+      index = table.length;
+      indexes.set(key, index);
+      const bytes = Buffer.from(key, 'utf8');
+      table.push(bytes);
+      bodySize += lengthDelimitedSize(bytes.length);
+    }
+    return index;
+  };
   for (let k = 0; k < entries.length; k++) {
     const entry = entries[k];
     checkPartitionKey(entry.partitionKey);
-    let pkIndex = partitionKeys.get(entry.partitionKey);
-    if (pkIndex === undefined) {
-      pkIndex = partitionKeyBytes.length;
-      partitionKeys.set(entry.partitionKey, pkIndex);
-      const bytes = Buffer.from(entry.partitionKey, 'utf8');
-      partitionKeyBytes.push(bytes);
-      bodySize += lengthDelimitedSize(bytes.length);
-    }
-    let ehkIndex = -1;
-    if (entry.explicitHashKey !== undefined) {
-      const known = hashKeys.get(entry.explicitHashKey);
-      if (known === undefined) {
-        ehkIndex = hashKeyBytes.length;
-        hashKeys.set(entry.explicitHashKey, ehkIndex);
-        const bytes = Buffer.from(entry.explicitHashKey, 'utf8');
-        hashKeyBytes.push(bytes);
-        bodySize += lengthDelimitedSize(bytes.length);
-      } else {
-        ehkIndex = known;
-      }
-    }
-    pkIndexes[k] = pkIndex;
-    ehkIndexes[k] = ehkIndex;
-    bodySize += lengthDelimitedSize(recordBodySize(pkIndex, ehkIndex, entry.data.length));
+    pkIndexes[k] = tableIndex(entry.partitionKey, partitionKeys, partitionKeyBytes);
+    ehkIndexes[k] = entry.explicitHashKey === undefined ? -1 : tableIndex(entry.explicitHashKey, hashKeys, hashKeyBytes);
+    bodySize += lengthDelimitedSize(recordBodySize(pkIndexes[k], ehkIndexes[k], entry.data.length));
   }
 
   const out = Buffer.allocUnsafe(KPL_MAGIC_LENGTH + bodySize + KPL_MD5_LENGTH);

@@ -10,6 +10,7 @@
  *                    required bytes data = 3; repeated Tag tags = 4; }
  */
 import { createHash } from 'node:crypto';
+import { growFloat64, growInt32 } from '../core/byte-interner.js';
 import { INITIAL_KPL_SUB_RECORDS, KPL_MAGIC, KPL_MAGIC_LENGTH, KPL_MD5_LENGTH } from './constants.js';
 import { KplFormatError, ProtobufFormatError } from './errors.js';
 import { ProtobufReader, WireType } from './protobuf.js';
@@ -210,18 +211,8 @@ export class KplReader {
   }
 
   private grow(): void {
-    const capacity = this.dataStart.length * 2;
-    const dataStart = new Int32Array(capacity);
-    dataStart.set(this.dataStart);
-    this.dataStart = dataStart;
-    const dataEnd = new Int32Array(capacity);
-    dataEnd.set(this.dataEnd);
-    this.dataEnd = dataEnd;
-    const partitionKeyIndex = new Float64Array(capacity);
-    partitionKeyIndex.set(this.partitionKeyIndex);
-    this.partitionKeyIndex = partitionKeyIndex;
-    const explicitHashKeyIndex = new Float64Array(capacity);
-    explicitHashKeyIndex.set(this.explicitHashKeyIndex);
-    this.explicitHashKeyIndex = explicitHashKeyIndex;
-  }
-}
+    this.dataStart = growInt32(this.dataStart);
+    this.dataEnd = growInt32(this.dataEnd);
+    this.partitionKeyIndex = growFloat64(this.partitionKeyIndex);
+    this.explicitHashKeyIndex = growFloat64(this.explicitHashKeyIndex);
+  }}
