@@ -202,7 +202,7 @@ export class KinesisRecordDecoder {
       this.decodeFramed(scratch, n, i, sink);
       return;
     }
-    this.decodeJson(scratch, this.scratchBytes, 0, n, i, sink, this.detectDynamoDbChanges);
+    this.decodeJson(scratch, this.scratchBytes, 0, n, i, sink);
   }
 
   /** A record that may be a KPL aggregate or gzip (the first magic byte matched). */
@@ -236,22 +236,22 @@ export class KinesisRecordDecoder {
         return;
       }
       const out = this.gzip.output;
-      if (!this.decodeCloudWatchLogs(out, i, arrivalMs, sink)) this.decodeJson(out, out, 0, out.length, i, sink, this.detectDynamoDbChanges);
+      if (!this.decodeCloudWatchLogs(out, i, arrivalMs, sink)) this.decodeJson(out, out, 0, out.length, i, sink);
       return;
     }
     if (inKpl && hasKplMagic(buf, start, end)) {
       this.reject(sink, i, RejectReason.Undecodable, 'KPL aggregate nested inside a KPL aggregate');
       return;
     }
-    this.decodeJson(buf, buf, start, end, i, sink, this.detectDynamoDbChanges);
+    this.decodeJson(buf, buf, start, end, i, sink);
   }
 
   /**
    * hot path: JSON or NDJSON bytes; a DynamoDB change record is recognised and passed on as images.
    * `bytes` is what the sink gets: the same memory as `buf`, possibly as a plain Uint8Array view.
    */
-  private decodeJson(buf: Buffer, bytes: Uint8Array, start: number, end: number, i: number, sink: EventSink, lookForCdc: boolean): void {
-    if (lookForCdc) {
+  private decodeJson(buf: Buffer, bytes: Uint8Array, start: number, end: number, i: number, sink: EventSink): void {
+    if (this.detectDynamoDbChanges) {
       if (this.sinkIsChangeAware) {
         // The sink's scan recognises the change record; only then is it parsed here.
         if ((sink as ChangeAwareJsonSink).ingestJsonUnlessChange(bytes, start, end, i, this.recordTimes)) return;
