@@ -441,11 +441,12 @@ export class JsonFieldScanner {
     }
     const nodeSeen = this.nodeSeen;
     const serial = this.scanSerial;
-    let member = root >= 0 ? node * PREDICTED_MEMBERS : -1;
+    // Prediction slot of the current member (see scanPredictedKey); -1 when nothing is wanted here.
+    let slot = root >= 0 ? node * PREDICTED_MEMBERS : -1;
     for (;;) {
       if (pos >= end || bytes[pos] !== QUOTE) return -1;
-      const keyClose = member >= 0 ? this.scanPredictedKey(bytes, pos + 1, end, root, member) : this.scanKey(bytes, pos + 1, end, root);
-      if (member >= 0 && ++member === (node + 1) * PREDICTED_MEMBERS) member = -1; // members past the predicted ones walk the trie
+      const keyClose = slot >= 0 ? this.scanPredictedKey(bytes, pos + 1, end, root, slot) : this.scanKey(bytes, pos + 1, end, root);
+      if (slot >= 0 && ++slot === (node + 1) * PREDICTED_MEMBERS) slot = -1; // members past the predicted ones walk the trie
       if (keyClose < 0) return -1;
       pos = skipWhitespace(bytes, keyClose + 1, end);
       if (pos >= end || bytes[pos] !== COLON) return -1;
