@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.aws-sam/', 'coverage/', 'src/local/dashboard/vendor/'] },
+  { ignores: ['node_modules/', 'dist/', '.aws-sam/', 'coverage/', 'src/dashboard/vendor/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -11,7 +11,7 @@ import {
   generateClickEvents,
   jsonBytes,
   makeKinesisEvent,
-} from '../src/local/sample-events.js';
+} from '../src/samples/sample-events.js';
 
 /** Event times 20 ms apart: 10,000 records span 200 s, i.e. several 1m and 5m windows. */
 export const EVENT_STEP_MS = 20;

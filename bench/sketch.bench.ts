@@ -10,7 +10,7 @@
 import { murmur3x86_128, murmur3x86_32 } from '../src/core/hash.js';
 import { DDSketch } from '../src/core/sketch/ddsketch.js';
 import { HyperLogLog } from '../src/core/sketch/hyperloglog.js';
-import { mulberry32 } from '../src/local/prng.js';
+import { mulberry32 } from '../src/samples/prng.js';
 
 const VALUE_COUNT = 1_000_000;
 const WARMUP_ROUNDS = 3;

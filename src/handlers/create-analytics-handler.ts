@@ -13,7 +13,7 @@ import type { Context } from 'aws-lambda';
 import type { RuntimeConfig } from '../config.js';
 import { CounterWriter } from '../sink/counter-writer.js';
 import { FailureDestination } from '../sink/failure-destination.js';
-import { StreamProcessor, type BatchSummary, type StreamEvent, type StreamResponse } from '../processor/stream-processor.js';
+import { StreamProcessor, type BatchSummary, type StreamEvent, type StreamResponse } from '../pipeline/stream-processor.js';
 
 export interface AnalyticsDependencies {
   config: RuntimeConfig;

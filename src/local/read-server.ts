@@ -11,11 +11,11 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { MetricConfig } from '../core/types.js';
-import { createReadApiHandler, loadMetricsForRead } from '../handlers/read-api.js';
-import { CounterReader } from '../sink/reader.js';
-import { createAwsClients } from './aws-clients.js';
-import { LOOPBACK, listenOnLoopback } from './servers.js';
-import { DASHBOARD_FILES, type DashboardAsset } from './dashboard/files.js';
+import { createReadApiHandler, loadMetricsForRead } from '../read/read-api.js';
+import { CounterReader } from '../read/counter-reader.js';
+import { createAwsClients } from './aws/aws-clients.js';
+import { LOOPBACK, listenOnLoopback } from './aws/servers.js';
+import { DASHBOARD_FILES, type DashboardAsset } from '../dashboard/files.js';
 import { readFileSync } from 'node:fs';
 
 /** Lambda's own limit for a request payload; the read API takes no body anyway. */

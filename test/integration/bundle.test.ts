@@ -8,10 +8,10 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDynalite, type LocalServer } from '../../src/local/servers.js';
-import { loadTemplate } from '../../src/local/template.js';
-import { createCountersTable, localDynamoClient, scanCounters } from '../support/counters-table.js';
-import { lambdaContext } from '../support/kinesis-batch.js';
+import { startDynalite, type LocalServer } from '../../src/local/aws/servers.js';
+import { loadTemplate } from '../../src/local/template/template.js';
+import { createCountersTable, localDynamoClient, scanCounters } from '../helpers/counters-table.js';
+import { lambdaContext } from '../helpers/kinesis-batch.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 

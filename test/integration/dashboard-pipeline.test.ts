@@ -12,13 +12,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { clientConfig } from '../../src/local/aws-clients.js';
-import { KinesisProducer } from '../../src/local/producer.js';
+import { clientConfig } from '../../src/local/aws/aws-clients.js';
+import { KinesisProducer } from '../../src/producer/kinesis-producer.js';
 import defaultConfig from '../../streamtally.config.json' with { type: 'json' };
 import type { StreamtallyConfig } from '../../src/core/types.js';
-import { diffCounters, localDynamoClient, scanCounters } from '../support/counters-table.js';
-import { referenceCounters, type ModelCell, type ModelEvent } from '../support/reference-model.js';
-import { ROOT, RunnerProcess, waitFor as waitForBase } from '../support/runner.js';
+import { diffCounters, localDynamoClient, scanCounters } from '../helpers/counters-table.js';
+import { referenceCounters, type ModelCell, type ModelEvent } from '../helpers/reference-model.js';
+import { ROOT, RunnerProcess, waitFor as waitForBase } from '../helpers/runner.js';
 
 /** The parts of the page's DOM the snapshot callback (run in the browser) uses; tsconfig has no DOM lib. */
 interface DomNode {

@@ -11,14 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { DynamoDBClient, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { startDynalite, type LocalServer } from '../../src/local/servers.js';
-import { clientConfig } from '../../src/local/aws-clients.js';
+import { startDynalite, type LocalServer } from '../../src/local/aws/servers.js';
+import { clientConfig } from '../../src/local/aws/aws-clients.js';
 import { startReadServer, type ReadServer } from '../../src/local/read-server.js';
 import { Attr, counterSk, statsPk } from '../../src/sink/layout.js';
 import { DDSketch } from '../../src/core/sketch/ddsketch.js';
 import { HyperLogLog } from '../../src/core/sketch/hyperloglog.js';
 import type { MetricConfig } from '../../src/core/types.js';
-import { counterItem, createCountersTable } from '../support/counters-table.js';
+import { counterItem, createCountersTable } from '../helpers/counters-table.js';
 
 /** The page's `document`, as the callbacks below (run in the browser) use it; tsconfig has no DOM lib. */
 declare const document: { getElementById(id: string): { textContent: string | null } | null; querySelectorAll(selector: string): { length: number } };

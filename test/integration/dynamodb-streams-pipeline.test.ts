@@ -14,12 +14,12 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadRuntimeConfig } from '../../src/config.js';
 import { createAnalyticsHandler } from '../../src/handlers/create-analytics-handler.js';
-import { clientConfig } from '../../src/local/aws-clients.js';
+import { clientConfig } from '../../src/local/aws/aws-clients.js';
 import { EventSourceMappingEmulator } from '../../src/local/emulator/index.js';
-import { createLocalResources } from '../../src/local/resources.js';
-import { motoAvailable, startMoto, type LocalServer } from '../../src/local/servers.js';
-import { loadTemplate } from '../../src/local/template.js';
-import { scanCounters } from '../support/counters-table.js';
+import { createLocalResources } from '../../src/local/aws/resources.js';
+import { motoAvailable, startMoto, type LocalServer } from '../../src/local/aws/servers.js';
+import { loadTemplate } from '../../src/local/template/template.js';
+import { scanCounters } from '../helpers/counters-table.js';
 
 const HAS_MOTO = motoAvailable();
 if (!HAS_MOTO) console.warn('[skip] DynamoDB Streams pipeline: moto_server is not on PATH (pip install "moto[server]")');

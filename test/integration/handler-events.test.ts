@@ -12,11 +12,11 @@ import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/c
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { compileConfig } from '../../src/core/metric-config.js';
 import { createAnalyticsHandler } from '../../src/handlers/create-analytics-handler.js';
-import type { StreamEvent, StreamResponse } from '../../src/processor/stream-processor.js';
-import { motoAvailable, startDynalite, startMoto, type LocalServer } from '../../src/local/servers.js';
+import type { StreamEvent, StreamResponse } from '../../src/pipeline/stream-processor.js';
+import { motoAvailable, startDynalite, startMoto, type LocalServer } from '../../src/local/aws/servers.js';
 import defaultConfig from '../../streamtally.config.json' with { type: 'json' };
-import { createCountersTable, localDynamoClient, scanCounters } from '../support/counters-table.js';
-import { lambdaContext } from '../support/kinesis-batch.js';
+import { createCountersTable, localDynamoClient, scanCounters } from '../helpers/counters-table.js';
+import { lambdaContext } from '../helpers/kinesis-batch.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';

@@ -8,7 +8,7 @@ const TSX = resolve(ROOT, 'node_modules/.bin/tsx');
 
 describe('npm run invoke', () => {
   it('invokes the handler on a sample event and prints the response and the counters it wrote', () => {
-    const out = spawnSync(TSX, ['src/local/invoke-cli.ts', 'events/kinesis-clickstream.json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const out = spawnSync(TSX, ['src/cli/invoke.ts', 'events/kinesis-clickstream.json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
     expect(out.status, out.stderr).toBe(0);
     const response = JSON.parse(/response:\n([\s\S]*?)\ncounters written/.exec(out.stdout)?.[1] ?? 'null') as { batchItemFailures: unknown[] };
     expect(response).toEqual({ batchItemFailures: [] });
@@ -18,7 +18,7 @@ describe('npm run invoke', () => {
   }, 150_000);
 
   it('bad arguments print usage and exit 2', () => {
-    const out = spawnSync(TSX, ['src/local/invoke-cli.ts'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const out = spawnSync(TSX, ['src/cli/invoke.ts'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(out.status).toBe(2);
     expect(out.stderr).toContain('npm run invoke --');
   }, 70_000);

@@ -12,8 +12,8 @@ import {
   PurgeQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalSqs } from '../../src/local/local-sqs.js';
-import type { LocalServer } from '../../src/local/servers.js';
+import { startLocalSqs } from '../../src/local/local-sqs/local-sqs-server.js';
+import type { LocalServer } from '../../src/local/aws/servers.js';
 
 const md5 = (s: string): string => createHash('md5').update(s, 'utf8').digest('hex');
 const makeClient = (endpoint: string): SQSClient =>

@@ -13,15 +13,15 @@ import {
   type PutRecordsCommand, type PutRecordsCommandOutput, type PutRecordsInput,
 } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientConfig } from '../../src/local/aws-clients.js';
-import { ClickstreamGenerator } from '../../src/local/sample-events.js';
+import { clientConfig } from '../../src/local/aws/aws-clients.js';
+import { ClickstreamGenerator } from '../../src/samples/sample-events.js';
 import {
   KinesisProducer, MAX_PUT_BYTES, MAX_PUT_RECORDS, MAX_RECORD_BYTES, StreamNotFoundError, type ProducerRecord, type PutRecordsSender,
-} from '../../src/local/producer.js';
-import { startKinesisLocal, type LocalServer } from '../../src/local/servers.js';
+} from '../../src/producer/kinesis-producer.js';
+import { startKinesisLocal, type LocalServer } from '../../src/local/aws/servers.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(REPO_ROOT, 'src/local/produce-cli.ts');
+const CLI = join(REPO_ROOT, 'src/cli/produce.ts');
 const CHILD_ENV = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_REGION: 'us-east-1' };
 const decoder = new TextDecoder();
 

@@ -14,13 +14,13 @@ import { DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kin
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { loadRuntimeConfig } from '../../src/config.js';
 import { createAnalyticsHandler } from '../../src/handlers/create-analytics-handler.js';
-import type { StreamResponse } from '../../src/processor/stream-processor.js';
-import { clientConfig } from '../../src/local/aws-clients.js';
-import { motoAvailable, startMoto, type LocalServer } from '../../src/local/servers.js';
-import { loadTemplate } from '../../src/local/template.js';
-import { scanCounters } from '../support/counters-table.js';
-import { lambdaContext } from '../support/kinesis-batch.js';
-import { waitFor } from '../support/runner.js';
+import type { StreamResponse } from '../../src/pipeline/stream-processor.js';
+import { clientConfig } from '../../src/local/aws/aws-clients.js';
+import { motoAvailable, startMoto, type LocalServer } from '../../src/local/aws/servers.js';
+import { loadTemplate } from '../../src/local/template/template.js';
+import { scanCounters } from '../helpers/counters-table.js';
+import { lambdaContext } from '../helpers/kinesis-batch.js';
+import { waitFor } from '../helpers/runner.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const PLAIN_RESOURCES = ['EventsStream', 'OrdersTable', 'CountersTable', 'FailureQueue'];

@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeStreamSummaryCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { createAwsClients, type AwsClients } from '../../src/local/aws-clients.js';
-import { createLocalResources, DEFAULT_LOCAL_NAMES } from '../../src/local/resources.js';
-import { motoAvailable, startDynalite, startMoto, type LocalServer } from '../../src/local/servers.js';
-import { loadTemplate } from '../../src/local/template.js';
+import { createAwsClients, type AwsClients } from '../../src/local/aws/aws-clients.js';
+import { createLocalResources, DEFAULT_LOCAL_NAMES } from '../../src/local/aws/resources.js';
+import { motoAvailable, startDynalite, startMoto, type LocalServer } from '../../src/local/aws/servers.js';
+import { loadTemplate } from '../../src/local/template/template.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 

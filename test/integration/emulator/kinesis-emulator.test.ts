@@ -9,8 +9,8 @@ import { CreateStreamCommand, PutRecordCommand, PutRecordsCommand, SplitShardCom
 import { CreateQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { createAwsClients, type AwsClients } from '../../../src/local/aws-clients.js';
-import { motoAvailable, startKinesisLocal, startMoto, type LocalServer } from '../../../src/local/servers.js';
+import { createAwsClients, type AwsClients } from '../../../src/local/aws/aws-clients.js';
+import { motoAvailable, startKinesisLocal, startMoto, type LocalServer } from '../../../src/local/aws/servers.js';
 import {
   EventSourceMappingEmulator,
   EsmSettingsError,

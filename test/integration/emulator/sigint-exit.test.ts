@@ -8,12 +8,12 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CreateStreamCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { createAwsClients, type AwsClients } from '../../../src/local/aws-clients.js';
-import { startKinesisLocal, type LocalServer } from '../../../src/local/servers.js';
+import { createAwsClients, type AwsClients } from '../../../src/local/aws/aws-clients.js';
+import { startKinesisLocal, type LocalServer } from '../../../src/local/aws/servers.js';
 
 const EXIT_DEADLINE_MS = 20_000;
 const emulatorIndex = fileURLToPath(new URL('../../../src/local/emulator/index.ts', import.meta.url));
-const awsClients = fileURLToPath(new URL('../../../src/local/aws-clients.ts', import.meta.url));
+const awsClients = fileURLToPath(new URL('../../../src/local/aws/aws-clients.ts', import.meta.url));
 
 let server: LocalServer;
 let clients: AwsClients;

@@ -8,9 +8,9 @@ import { Aggregator, type CellDelta } from '../../../src/core/aggregator.js';
 import { ConfigError } from '../../../src/core/errors.js';
 import { compileConfig } from '../../../src/core/metric-config.js';
 import type { StreamtallyConfig } from '../../../src/core/types.js';
-import { referenceCounters, type ModelEvent } from '../../support/reference-model.js';
+import { referenceCounters, type ModelEvent } from '../../helpers/reference-model.js';
 import { KinesisRecordDecoder } from '../../../src/sources/index.js';
-import { kinesisRecord } from '../../support/kinesis-batch.js';
+import { kinesisRecord } from '../../helpers/kinesis-batch.js';
 
 const CONFIG: StreamtallyConfig = {
   metrics: [

@@ -2,8 +2,8 @@ import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { RejectReason } from '../../../src/core/types.js';
 import { DynamoDbRecordDecoder, decodeDynamoDbRecords } from '../../../src/sources/dynamodb.js';
-import { createRng, generateOrderChanges, makeDynamoDbEvent } from '../../../src/local/sample-events.js';
-import { RecordingSink, loadPeerEvent, loadSampleEvent } from './recording-sink.js';
+import { createRng, generateOrderChanges, makeDynamoDbEvent } from '../../../src/samples/sample-events.js';
+import { RecordingSink, loadPeerEvent, loadSampleEvent } from '../../helpers/recording-sink.js';
 
 describe('DynamoDbRecordDecoder on the peer capture', () => {
   it('passes INSERT and MODIFY images through, creation time in ms, clock for the record without one', () => {

@@ -8,8 +8,8 @@ import { RejectReason } from '../../../src/core/types.js';
 import { KinesisRecordDecoder, decodeKinesisRecords } from '../../../src/sources/kinesis.js';
 import { encodeKplAggregate } from '../../../src/sources/kpl-encode.js';
 import { SourceConfigError } from '../../../src/sources/errors.js';
-import { cloudWatchLogsPayload, createRng, dynamoDbCdcPayload, generateClickEvent, jsonBytes, makeKinesisEvent, ndjsonBytes, toAttributeMap } from '../../../src/local/sample-events.js';
-import { RecordingSink, loadPeerEvent, loadSampleEvent } from './recording-sink.js';
+import { cloudWatchLogsPayload, createRng, dynamoDbCdcPayload, generateClickEvent, jsonBytes, makeKinesisEvent, ndjsonBytes, toAttributeMap } from '../../../src/samples/sample-events.js';
+import { RecordingSink, loadPeerEvent, loadSampleEvent } from '../../helpers/recording-sink.js';
 
 const MiB = 1024 * 1024;
 const ARRIVAL_MS = Date.UTC(2026, 2, 2, 10, 0, 0);

@@ -7,8 +7,8 @@ import { KplEncodeError, KplFormatError } from '../../../src/sources/errors.js';
 import { KinesisRecordDecoder } from '../../../src/sources/kinesis.js';
 import { KplReader, hasKplMagic } from '../../../src/sources/kpl.js';
 import { aggregateKplRecords, encodeKplAggregate, type KplEntry } from '../../../src/sources/kpl-encode.js';
-import { createRng, makeKinesisEvent } from '../../../src/local/sample-events.js';
-import { RecordingSink } from './recording-sink.js';
+import { createRng, makeKinesisEvent } from '../../../src/samples/sample-events.js';
+import { RecordingSink } from '../../helpers/recording-sink.js';
 
 const entryArbitrary: fc.Arbitrary<KplEntry> = fc.record(
   {

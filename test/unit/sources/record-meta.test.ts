@@ -1,7 +1,7 @@
 import type { DynamoDBStreamEvent, KinesisStreamEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { rawDataOf, sequenceNumberOf, shardIdOf } from '../../../src/sources/record-meta.js';
-import { loadPeerEvent, loadSampleEvent } from './recording-sink.js';
+import { loadPeerEvent, loadSampleEvent } from '../../helpers/recording-sink.js';
 
 describe('record metadata for the sink layer', () => {
   it('reads shard and sequence number of a Kinesis record, and keeps what a replay needs', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { DDSketch, DDSKETCH_MAX_MAX_BINS } from '../../../../src/core/sketch/ddsketch.js';
 import { SketchArgumentError, SketchFormatError, SketchMismatchError, SketchValueError } from '../../../../src/core/sketch/errors.js';
-import { mulberry32, normal } from './prng.js';
+import { mulberry32, normal } from '../../../helpers/sketch-prng.js';
 
 const N = 100_000;
 const QUANTILES = [0, 0.5, 0.9, 0.95, 0.99, 1];

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { HyperLogLog } from '../../../../src/core/sketch/hyperloglog.js';
 import { SketchArgumentError, SketchFormatError, SketchMismatchError } from '../../../../src/core/sketch/errors.js';
 import { hash64 } from '../../../../src/core/hash.js';
-import { mulberry32 } from './prng.js';
+import { mulberry32 } from '../../../helpers/sketch-prng.js';
 
 const encoder = new TextEncoder();
 

@@ -31,7 +31,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { LOOPBACK, listenOnLoopback, type LocalServer } from './servers.js';
+import { LOOPBACK, listenOnLoopback, type LocalServer } from '../aws/servers.js';
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';

@@ -1,6 +1,6 @@
 /** Seeded PRNGs for reproducible sketch tests (not a test file: no `.test.ts`). */
 
-export { mulberry32 } from '../../../../src/local/prng.js';
+export { mulberry32 } from '../../src/samples/prng.js';
 
 /** Standard normal by Box-Muller. */
 export function normal(rand: () => number): number {

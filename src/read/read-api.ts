@@ -21,11 +21,11 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import config from '../../streamtally.config.json' with { type: 'json' };
 import type { MetricConfig } from '../core/types.js';
-import { DASHBOARD_ASSETS } from '../local/dashboard/assets.js';
-import type { DashboardAsset } from '../local/dashboard/files.js';
+import { DASHBOARD_ASSETS } from '../dashboard/assets.js';
+import type { DashboardAsset } from '../dashboard/files.js';
 import { ALL_METRICS } from '../sink/layout.js';
-import { CounterReader } from '../sink/reader.js';
-import { ROLLING_MINUTES, ReadArgumentError, type MetricSummary, type RollingMinutes } from '../sink/reader-types.js';
+import { CounterReader } from './counter-reader.js';
+import { ROLLING_MINUTES, ReadArgumentError, type MetricSummary, type RollingMinutes } from './types.js';
 
 /** Default span of a series when `from` is absent: this many windows before `to`. */
 export const DEFAULT_SERIES_WINDOWS = 60;

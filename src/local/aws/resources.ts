@@ -29,7 +29,7 @@ import {
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { FunctionSpec, KinesisStreamSpec, LocalTemplate, QueueSpec, ResourceRef, TableSpec } from './template.js';
+import type { FunctionSpec, KinesisStreamSpec, LocalTemplate, QueueSpec, ResourceRef, TableSpec } from '../template/template.js';
 
 /**
  * Physical names template.yaml gives its resources with the default parameters (Stage=dev). The unit

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   EXIT_USAGE, formatUsage, parseArgsOrExit, parseCommandLine, parseDurationMs, parseNonNegativeInteger, parsePositiveNumber,
   UsageError, type CliIo, type CommandSpec, type OptionSpec,
-} from '../../../src/local/args.js';
+} from '../../../src/cli/args.js';
 
 const SPEC = {
   name: 'npm run demo --',

@@ -6,17 +6,17 @@ import { createReadStream } from 'node:fs';
 import { access, constants as fsConstants } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { clientConfig } from './aws-clients.js';
+import { clientConfig } from '../local/aws/aws-clients.js';
 import {
   parseArgsOrExit, parseDurationMs, parseNonNegativeInteger, parsePositiveNumber, usageExit, UsageError,
   type CommandSpec, type OptionSpec,
 } from './args.js';
-import { mulberry32 } from './prng.js';
-import { ClickstreamGenerator } from './sample-events.js';
+import { mulberry32 } from '../samples/prng.js';
+import { ClickstreamGenerator } from '../samples/sample-events.js';
 import {
   KinesisProducer, MAX_RECORD_BYTES, MAX_REPORTED_DETAILS, ProducerError, StreamNotFoundError,
   type ProducerRecord, type PutSummary, type SkippedInput,
-} from './producer.js';
+} from '../producer/kinesis-producer.js';
 import { formatCount, formatDuration, ProgressLine, RateMeter, renderBar } from './progress.js';
 
 const DEFAULT_DEMO_RATE_PER_SEC = 100;

@@ -9,15 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { startDynalite, type LocalServer } from '../../../src/local/servers.js';
-import { clientConfig } from '../../../src/local/aws-clients.js';
-import { createReadApiHandler, loadMetricsForRead, type ReadApiHandler } from '../../../src/handlers/read-api.js';
-import { CounterReader } from '../../../src/sink/reader.js';
+import { startDynalite, type LocalServer } from '../../../src/local/aws/servers.js';
+import { clientConfig } from '../../../src/local/aws/aws-clients.js';
+import { createReadApiHandler, loadMetricsForRead, type ReadApiHandler } from '../../../src/read/read-api.js';
+import { CounterReader } from '../../../src/read/counter-reader.js';
 import { Attr, counterSk, statsPk } from '../../../src/sink/layout.js';
-import { DASHBOARD_ASSETS } from '../../../src/local/dashboard/assets.js';
-import { readDashboardAssets } from '../../../src/local/dashboard/files.js';
+import { DASHBOARD_ASSETS } from '../../../src/dashboard/assets.js';
+import { readDashboardAssets } from '../../../src/dashboard/files.js';
 import type { MetricConfig } from '../../../src/core/types.js';
-import { counterItem, createCountersTable } from '../../support/counters-table.js';
+import { counterItem, createCountersTable } from '../../helpers/counters-table.js';
 
 const MIN = 60_000;
 /** 2026-11-26T20:00:00Z; the handler's clock reads T0 + 2m30s. */
@@ -217,7 +217,7 @@ describe('read API handler', () => {
   });
 
   it('the embedded dashboard (assets.ts) matches the files on disk', () => {
-    // If this fails: npx tsx src/local/dashboard/generate-assets.ts
+    // If this fails: npx tsx src/dashboard/generate-assets.ts
     expect(DASHBOARD_ASSETS).toEqual(readDashboardAssets());
   });
 
@@ -236,7 +236,7 @@ describe('read API handler', () => {
     delete process.env.COUNTERS_TABLE;
     try {
       // Imported here: static imports run before this file sets POWERTOOLS_LOG_LEVEL, and its logger reads it.
-      const { handler: deployedHandler } = await import('../../../src/handlers/read-api.js');
+      const { handler: deployedHandler } = await import('../../../src/read/read-api.js');
       const res = await deployedHandler(event('/api/metrics'), context);
       expect(res.statusCode).toBe(500);
       expect(res.body).toContain('COUNTERS_TABLE is not set');

@@ -22,7 +22,7 @@ import {
   ndjsonBytes,
   type ClickEvent,
   type Rng,
-} from './sample-events.js';
+} from '../samples/sample-events.js';
 
 const EXIT_USAGE = 2;
 const KINDS = ['kinesis', 'ndjson', 'kpl', 'cdc', 'dynamodb'] as const;

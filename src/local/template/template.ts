@@ -4,7 +4,7 @@
  * exactly what `sam deploy` deploys. Parameter defaults (or overrides) are resolved, as are the
  * intrinsic functions the template uses (`!Ref`, `!Sub`, `!If`, `!GetAtt`, ...); references to
  * resources whose physical id only exists after creation (a queue URL, an ARN) stay as
- * {@link ResourceRef} and are resolved by `createLocalResources` (src/local/resources.ts).
+ * {@link ResourceRef} and are resolved by `createLocalResources` (src/local/aws/resources.ts).
  *
  * @example
  * const template = loadTemplate();                         // ./template.yaml, default parameters
@@ -178,7 +178,7 @@ const SAM_DEFAULT_TIMEOUT_SECONDS = 3;
 /** Kinesis keeps data 24 h unless RetentionPeriodHours says otherwise. */
 const KINESIS_DEFAULT_RETENTION_HOURS = 24;
 
-export const DEFAULT_TEMPLATE_PATH = resolvePath(dirname(fileURLToPath(import.meta.url)), '../../template.yaml');
+export const DEFAULT_TEMPLATE_PATH = resolvePath(dirname(fileURLToPath(import.meta.url)), '../../../template.yaml');
 
 // ------------------------------------------------------------------------------------------------
 // YAML with CloudFormation short-form tags

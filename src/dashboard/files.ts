@@ -1,7 +1,7 @@
 /**
  * The dashboard's static files and where they live on disk. The local read server serves them from disk
  * (edit and reload); the Lambda read API serves the copy embedded in `./assets.ts` (regenerate it with
- * `npx tsx src/local/dashboard/generate-assets.ts`; a test fails while the two differ).
+ * `npx tsx src/dashboard/generate-assets.ts`; a test fails while the two differ).
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

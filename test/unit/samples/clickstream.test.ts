@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../../src/local/prng.js';
-import { ClickstreamGenerator, clickstreamEvents, createRng, generateClickEvent, type ClickEvent } from '../../../src/local/sample-events.js';
+import { mulberry32 } from '../../../src/samples/prng.js';
+import { ClickstreamGenerator, clickstreamEvents, createRng, generateClickEvent, type ClickEvent } from '../../../src/samples/sample-events.js';
 
 const FIXED_NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 

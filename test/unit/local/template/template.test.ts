@@ -10,12 +10,12 @@ import {
   parseCloudFormationYaml,
   parseTemplate,
   type StreamEventSourceSpec,
-} from '../../../src/local/template.js';
-import { DEFAULT_LOCAL_NAMES } from '../../../src/local/resources.js';
+} from '../../../../src/local/template/template.js';
+import { DEFAULT_LOCAL_NAMES } from '../../../../src/local/aws/resources.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const TEMPLATE_PATH = resolve(ROOT, 'template.yaml');
 
 /**

@@ -7,7 +7,7 @@ import { parseDurationMs } from '../core/duration.js';
 import { DDSketch } from '../core/sketch/ddsketch.js';
 import { HyperLogLog } from '../core/sketch/hyperloglog.js';
 import { REJECT_REASON_NAMES, type AggregateName, type MetricConfig, type RejectReason } from '../core/types.js';
-import { ALL_METRICS, Attr, TOP_INDEX, counterPk, counterSk, parseCounterPk, parseCounterSk, statsPk, windowGroupKey } from './layout.js';
+import { ALL_METRICS, Attr, TOP_INDEX, counterPk, counterSk, parseCounterPk, parseCounterSk, statsPk, windowGroupKey } from '../sink/layout.js';
 import {
   CounterItemError,
   CounterReadError,
@@ -26,7 +26,7 @@ import {
   type TopEntry,
   type TopResult,
   type WindowSummary,
-} from './reader-types.js';
+} from './types.js';
 
 /** A week of 1m buckets: bounds one series response (~1 MB of JSON) and the Query pages behind it. */
 export const MAX_SERIES_WINDOWS = 10_080;

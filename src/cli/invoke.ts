@@ -9,13 +9,13 @@ import { pathToFileURL } from 'node:url';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { clientConfig } from './aws-clients.js';
+import { clientConfig } from '../local/aws/aws-clients.js';
 import { parseArgsOrExit, usageExit, type CommandSpec, type OptionSpec } from './args.js';
-import { createLambdaContext, resolveFunctionSettings } from './emulator/index.js';
-import { startLocalSqs } from './local-sqs.js';
-import { createLocalResources } from './resources.js';
-import { startDynalite, startKinesisLocal, type LocalServer } from './servers.js';
-import { loadTemplate } from './template.js';
+import { createLambdaContext, resolveFunctionSettings } from '../local/emulator/index.js';
+import { startLocalSqs } from '../local/local-sqs/local-sqs-server.js';
+import { createLocalResources } from '../local/aws/resources.js';
+import { startDynalite, startKinesisLocal, type LocalServer } from '../local/aws/servers.js';
+import { loadTemplate } from '../local/template/template.js';
 
 const SPEC = {
   name: 'npm run invoke --',

@@ -5,13 +5,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DynamoDBStreamEvent, KinesisStreamEvent } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DynamoDbRecordDecoder } from '../../src/sources/dynamodb.js';
-import { KinesisRecordDecoder } from '../../src/sources/kinesis.js';
-import { RecordingSink } from './sources/recording-sink.js';
+import { DynamoDbRecordDecoder } from '../../../src/sources/dynamodb.js';
+import { KinesisRecordDecoder } from '../../../src/sources/kinesis.js';
+import { RecordingSink } from '../../helpers/recording-sink.js';
 
-const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const TSX = resolve(REPO_ROOT, 'node_modules/.bin/tsx');
-const CLI = resolve(REPO_ROOT, 'src/local/events-cli.ts');
+const CLI = resolve(REPO_ROOT, 'src/cli/events.ts');
 const workDir = mkdtempSync(join(tmpdir(), 'streamtally-events-cli-'));
 
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));

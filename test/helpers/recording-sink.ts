@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AttributeMap, DynamoDbEventName, EventSink, RejectReason } from '../../../src/core/types.js';
+import type { AttributeMap, DynamoDbEventName, EventSink, RejectReason } from '../../src/core/types.js';
 
 export type SinkCall =
   | { kind: 'json'; recordIndex: number; text: string; fallbackTimeMs: number; arrivalMs: number }
@@ -62,7 +62,7 @@ export class RecordingSink implements EventSink {
   }
 }
 
-export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 export const PEER_EVENTS_DIR = resolve(REPO_ROOT, '../shared/fixtures/peer-events');
 export const EVENTS_DIR = resolve(REPO_ROOT, 'events');
 
