@@ -9,18 +9,23 @@ import { ConfigError, type ConfigProblem } from './core/errors.js';
 import { compileConfig, type CompiledConfig } from './core/metric-config.js';
 import type { StreamtallyConfig } from './core/types.js';
 import defaultMetricDefinitions from '../streamtally.config.json' with { type: 'json' };
+import { DEFAULT_MAX_DECOMPRESSED_BYTES } from './sources/constants.js';
+import { DEFAULT_WRITE_CONCURRENCY } from './sink/counter-writer.js';
 
-/** 16 MiB: a 1 MiB Kinesis record of CloudWatch Logs expands ~10x; beyond this it is a reject, not an OOM. */
-export const DEFAULT_MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024;
-export const DEFAULT_WRITE_CONCURRENCY = 16;
+
+export { DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_WRITE_CONCURRENCY };
 /** Time kept back from the Lambda deadline for the response and logging. */
 export const DEFAULT_DEADLINE_MARGIN_MS = 3_000;
 
-export interface RuntimeConfig {
+/** What the read API needs: the same table and metric definitions the analytics function uses. */
+export interface ReadRuntimeConfig {
   readonly countersTable: string;
-  readonly failureQueueUrl: string | undefined;
   readonly metrics: CompiledConfig;
   readonly metricsSource: string;
+}
+
+export interface RuntimeConfig extends ReadRuntimeConfig {
+  readonly failureQueueUrl: string | undefined;
   readonly maxDecompressedBytes: number;
   readonly writeConcurrency: number;
   readonly deadlineMarginMs: number;
@@ -56,6 +61,36 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, pro
   return n;
 }
 
+function countersTableOf(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): string {
+  const countersTable = env.COUNTERS_TABLE ?? '';
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(countersTable)) {
+    problems.push({ path: 'COUNTERS_TABLE', message: countersTable ? `"${countersTable}" is not a valid DynamoDB table name` : 'is not set: name the DynamoDB counters table (template.yaml sets it)' });
+  }
+  return countersTable;
+}
+
+function metricsOf(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): { compiled: CompiledConfig; source: string } | undefined {
+  try {
+    return loadMetricDefinitions(env.STREAMTALLY_CONFIG_FILE || undefined);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const p of err.problems) problems.push({ path: `${env.STREAMTALLY_CONFIG_FILE ? 'STREAMTALLY_CONFIG_FILE' : 'streamtally.config.json'} ${p.path}`, message: p.message });
+    return undefined;
+  }
+}
+
+/**
+ * The read API's configuration: COUNTERS_TABLE (required) and STREAMTALLY_CONFIG_FILE, read exactly as
+ * {@link loadRuntimeConfig} reads them, so the dashboard lists the metrics the analytics function counts.
+ */
+export function loadReadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): ReadRuntimeConfig {
+  const problems: ConfigProblem[] = [];
+  const countersTable = countersTableOf(env, problems);
+  const metrics = metricsOf(env, problems);
+  if (problems.length > 0 || !metrics) throw new ConfigError(problems, 'configuration');
+  return Object.freeze({ countersTable, metrics: metrics.compiled, metricsSource: metrics.source });
+}
+
 /**
  * Environment: COUNTERS_TABLE (required), FAILURE_QUEUE_URL (the failure destination; without it rejected
  * records are only logged), STREAMTALLY_CONFIG_FILE (JSON/YAML metric definitions; default: the bundled
@@ -63,10 +98,7 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, pro
  */
 export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
   const problems: ConfigProblem[] = [];
-  const countersTable = env.COUNTERS_TABLE ?? '';
-  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(countersTable)) {
-    problems.push({ path: 'COUNTERS_TABLE', message: countersTable ? `"${countersTable}" is not a valid DynamoDB table name` : 'is not set: name the DynamoDB counters table (template.yaml sets it)' });
-  }
+  const countersTable = countersTableOf(env, problems);
   const failureQueueUrl = env.FAILURE_QUEUE_URL || undefined;
   if (failureQueueUrl !== undefined && !/^https?:\/\/\S+$/.test(failureQueueUrl)) {
     problems.push({ path: 'FAILURE_QUEUE_URL', message: `must be an SQS queue URL (got ${JSON.stringify(failureQueueUrl)})` });
@@ -74,13 +106,7 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
   const maxDecompressedBytes = positiveInt(env, 'MAX_DECOMPRESSED_BYTES', DEFAULT_MAX_DECOMPRESSED_BYTES, problems);
   const writeConcurrency = positiveInt(env, 'WRITE_CONCURRENCY', DEFAULT_WRITE_CONCURRENCY, problems);
   const deadlineMarginMs = positiveInt(env, 'DEADLINE_MARGIN_MS', DEFAULT_DEADLINE_MARGIN_MS, problems);
-  let metrics: { compiled: CompiledConfig; source: string } | undefined;
-  try {
-    metrics = loadMetricDefinitions(env.STREAMTALLY_CONFIG_FILE || undefined);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const p of err.problems) problems.push({ path: `${env.STREAMTALLY_CONFIG_FILE ? 'STREAMTALLY_CONFIG_FILE' : 'streamtally.config.json'} ${p.path}`, message: p.message });
-  }
+  const metrics = metricsOf(env, problems);
   if (problems.length > 0 || !metrics) throw new ConfigError(problems, 'configuration');
   return Object.freeze({
     countersTable,

@@ -4,6 +4,7 @@
  * CLIs print usage and exit 2 on a {@link UsageError}, by convention and via {@link parseArgsOrExit}.
  */
 import { parseArgs } from 'node:util';
+import { parseDurationMs } from '../core/duration.js';
 
 /** Exit code for bad command-line arguments (the BSD `EX_USAGE` tradition uses 64; shells and npm use 2). */
 export const EXIT_USAGE = 2;
@@ -172,21 +173,19 @@ export function usageExit<O extends Readonly<Record<string, OptionSpec>>>(spec: 
   return io.exit(EXIT_USAGE);
 }
 
-const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
-
 /**
- * `500ms`, `60s`, `1.5m`, `2h` -> milliseconds; a bare number means seconds.
+ * `500ms`, `60s`, `5m`, `2h`, `1d` -> milliseconds: `<integer><ms|s|m|h|d>`, as in the metric definitions.
  *
  * @throws {UsageError} naming `optionName` when the text is not a positive duration.
- * @example parseDurationMs('90s', 'duration') // 90000
+ * @example parseDurationOption('90s', 'duration') // 90000
  */
-export function parseDurationMs(text: string, optionName: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2] ?? 's'] : Number.NaN;
-  if (!(ms > 0) || !Number.isFinite(ms)) {
-    throw new UsageError(`--${optionName} must be a positive duration such as 500ms, 60s, 5m or 1h, got "${text}"`);
+export function parseDurationOption(text: string, optionName: string): number {
+  // The metric definitions' grammar (src/core/duration.ts): one way to write a duration everywhere.
+  const ms = parseDurationMs(text.trim());
+  if (!(ms > 0)) {
+    throw new UsageError(`--${optionName} must be a positive duration such as 500ms, 60s, 5m, 1h or 1d, got "${text}"`);
   }
-  return Math.round(ms);
+  return ms;
 }
 
 /**

@@ -5,7 +5,6 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   DEFAULT_SHARD_ID,
   DEFAULT_START_MS,
@@ -23,8 +22,8 @@ import {
   type ClickEvent,
   type Rng,
 } from '../samples/sample-events.js';
+import { parseArgsOrExit, usageExit, UsageError, type CommandSpec, type OptionSpec } from './args.js';
 
-const EXIT_USAGE = 2;
 const KINDS = ['kinesis', 'ndjson', 'kpl', 'cdc', 'dynamodb'] as const;
 type Kind = (typeof KINDS)[number];
 /** Lambda's event source mappings deliver at most 10,000 records per batch (BatchSize quota). */
@@ -36,26 +35,25 @@ const NDJSON_EVENTS_PER_RECORD = 10;
 const PROGRESS_THRESHOLD = 20_000;
 const SHARD_ID_PATTERN = /^shardId-\d{12}$/;
 
-const USAGE = `Usage: npm run events -- --records N --out FILE [options]
-       npm run events -- --samples DIR
-
-Writes a Lambda event of realistic, seeded sample data (same seed, same file).
-
-Options:
-  --records N     number of events to generate (1..${MAX_RECORDS})
-  --out FILE      where to write the event JSON
-  --kind KIND     kinesis (one JSON event per record, default), ndjson (${NDJSON_EVENTS_PER_RECORD} events per record),
-                  kpl (KPL-aggregated records), cdc (DynamoDB changes carried in Kinesis),
-                  dynamodb (DynamoDB Streams order changes)
-  --seed N        PRNG seed, a non-negative integer (default 1)
-  --shard ID      Kinesis shard id (default ${DEFAULT_SHARD_ID})
-  --samples DIR   write every sample event (kinesis-clickstream.json, ...) into DIR
-  -h, --help      show this help
-`;
-
-class UsageError extends Error {
-  public override readonly name = 'UsageError';
-}
+const SPEC = {
+  name: 'npm run events --',
+  summary: 'Writes a Lambda event of realistic, seeded sample data (same seed, same file).',
+  options: {
+    records: { type: 'string', valueName: 'N', description: `number of events to generate (1..${MAX_RECORDS})` },
+    out: { type: 'string', valueName: 'FILE', description: 'where to write the event JSON' },
+    kind: {
+      type: 'string',
+      valueName: 'KIND',
+      default: 'kinesis',
+      description: `kinesis (one JSON event per record), ndjson (${NDJSON_EVENTS_PER_RECORD} events per record), kpl (KPL-aggregated records), cdc (DynamoDB changes carried in Kinesis), dynamodb (DynamoDB Streams order changes)`,
+    },
+    seed: { type: 'string', valueName: 'N', default: '1', description: 'PRNG seed, a non-negative integer' },
+    shard: { type: 'string', valueName: 'ID', default: DEFAULT_SHARD_ID, description: 'Kinesis shard id' },
+    samples: { type: 'string', valueName: 'DIR', description: 'write every sample event (kinesis-clickstream.json, ...) into DIR' },
+  },
+  notes: ['Either --records N --out FILE, or --samples DIR. Exit codes: 0 written, 2 bad arguments.'],
+  examples: ['npm run events -- --records 10000 --out /tmp/large.json --kind kpl', 'npm run events -- --samples events'],
+} as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
 interface CliOptions {
   records: number;
@@ -73,28 +71,8 @@ function parseCount(name: string, text: string, min: number, max: number): numbe
   return value;
 }
 
-function parseCli(argv: string[]): CliOptions | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        records: { type: 'string' },
-        out: { type: 'string' },
-        kind: { type: 'string', default: 'kinesis' },
-        seed: { type: 'string', default: '1' },
-        shard: { type: 'string', default: DEFAULT_SHARD_ID },
-        samples: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message, { cause: error });
-  }
-  const values = parsed.values;
-  if (values.help === true) return 'help';
+function parseCli(argv: string[]): CliOptions {
+  const { values } = parseArgsOrExit(SPEC, argv);
   const kind = values.kind as string;
   if (!(KINDS as readonly string[]).includes(kind)) throw new UsageError(`--kind must be one of ${KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
   const shard = values.shard as string;
@@ -174,17 +152,12 @@ function writeJson(path: string, value: unknown): number {
 }
 
 function main(argv: string[]): number {
-  let options: CliOptions | 'help';
+  let options: CliOptions;
   try {
     options = parseCli(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`error: ${error.message}\n\n${USAGE}`);
-    return EXIT_USAGE;
-  }
-  if (options === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
+    return usageExit(SPEC, error.message);
   }
   if (options.samples !== undefined) {
     const samples = buildSampleEvents();

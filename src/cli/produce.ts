@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { clientConfig } from '../local/aws/aws-clients.js';
 import {
-  parseArgsOrExit, parseDurationMs, parseNonNegativeInteger, parsePositiveNumber, usageExit, UsageError,
+  parseArgsOrExit, parseDurationOption, parseNonNegativeInteger, parsePositiveNumber, usageExit, UsageError,
   type CommandSpec, type OptionSpec,
 } from './args.js';
 import { mulberry32 } from '../samples/prng.js';
@@ -88,7 +88,7 @@ async function readArgs(argv: readonly string[]): Promise<ProduceArgs> {
       endpoint: values.endpoint,
       region: values.region,
       ratePerSec: rate ?? (values.file === undefined ? DEFAULT_DEMO_RATE_PER_SEC : undefined),
-      durationMs: values.duration === undefined ? undefined : parseDurationMs(values.duration, 'duration'),
+      durationMs: values.duration === undefined ? undefined : parseDurationOption(values.duration, 'duration'),
       count: values.count === undefined ? undefined : parsePositiveNumber(values.count, 'count'),
       file: values.file,
       keyField: keyField?.split('.'),

@@ -21,6 +21,8 @@ export interface AnalyticsDependencies {
   sqs: SQSClient;
   logger?: Logger;
   metrics?: Metrics;
+  /** Each batch's summary, after its writes settled (the local runner's status line). */
+  onBatch?: (summary: BatchSummary) => void;
 }
 
 /** Builds the handler from explicit dependencies (tests, the local runner) or from the environment. */
@@ -33,6 +35,7 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
     writer: new CounterWriter({ client: deps.dynamodb, tableName: config.countersTable, concurrency: config.writeConcurrency }),
     failureDestination: config.failureQueueUrl ? new FailureDestination({ client: deps.sqs, queueUrl: config.failureQueueUrl }) : undefined,
     maxDecompressedBytes: config.maxDecompressedBytes,
+    onBatch: deps.onBatch,
   });
   let warnedNoLane = false;
 

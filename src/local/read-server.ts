@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { MetricConfig } from '../core/types.js';
-import { createReadApiHandler, loadMetricsForRead } from '../read/read-api.js';
+import type { CompiledConfig } from '../core/metric-config.js';
+import { loadReadRuntimeConfig } from '../config.js';
+import { createReadApiHandler } from '../read/read-api.js';
 import { CounterReader } from '../read/counter-reader.js';
 import { createAwsClients } from './aws/aws-clients.js';
 import { LOOPBACK, listenOnLoopback } from './aws/servers.js';
@@ -24,7 +25,8 @@ const MAX_URL_LENGTH = 8_192;
 export interface ReadServerOptions {
   client: DynamoDBClient;
   tableName: string;
-  metrics?: ReadonlyArray<MetricConfig>;
+  /** Default: loaded by src/config.ts from the environment, as the deployed read API does. */
+  metrics?: CompiledConfig;
   /** 0 (default) picks a free port. */
   port?: number;
   clock?: () => number;
@@ -103,7 +105,7 @@ function toEvent(req: IncomingMessage, requestId: string, nowMs: number): APIGat
  */
 export async function startReadServer(options: ReadServerOptions): Promise<ReadServer> {
   const logger = options.logger ?? new Logger({ serviceName: 'streamtally', logLevel: 'WARN' });
-  const reader = new CounterReader({ client: options.client, tableName: options.tableName, metrics: options.metrics ?? loadMetricsForRead() });
+  const reader = new CounterReader({ client: options.client, tableName: options.tableName, metrics: options.metrics ?? loadReadRuntimeConfig({ COUNTERS_TABLE: options.tableName, ...process.env }).metrics });
   const handler = createReadApiHandler({ reader, assets: diskAssets(), clock: options.clock, logger }, logger);
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

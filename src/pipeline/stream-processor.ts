@@ -53,10 +53,9 @@ export interface ProcessorOptions {
   /** Where rejected records go; undefined only for local experiments (they are then returned for logging). */
   failureDestination: FailureDestination | undefined;
   maxDecompressedBytes: number;
+  /** Called with each batch's summary once its writes settled (the local runner's status line uses it). */
+  onBatch?: (summary: BatchSummary) => void;
 }
-
-/** Running totals of every processor in this process, for a live status line (the local runner). */
-export const processTotals = { batches: 0, recordsIn: 0, eventsCounted: 0, rejected: 0, counterWrites: 0, notDurable: 0 };
 
 const NO_SEND: SendResult = { sent: 0, failed: 0, firstFailedRecord: -1, errors: [] };
 
@@ -68,6 +67,7 @@ export class StreamProcessor {
   private readonly dynamoDecoder = new DynamoDbRecordDecoder();
   private readonly writer: CounterWriter;
   private readonly failureDestination: FailureDestination | undefined;
+  private readonly onBatch: ((summary: BatchSummary) => void) | undefined;
   /** The batch in progress; the next one starts after it (see `process`). */
   private tail: Promise<void> = Promise.resolve();
   /** Rejects of the last batch when no failure destination is configured. */
@@ -79,6 +79,7 @@ export class StreamProcessor {
     this.kinesisDecoder = new KinesisRecordDecoder({ maxDecompressedBytes: options.maxDecompressedBytes });
     this.writer = options.writer;
     this.failureDestination = options.failureDestination;
+    this.onBatch = options.onBatch;
   }
 
   /**
@@ -142,12 +143,7 @@ export class StreamProcessor {
       windowFinal: event.isFinalInvokeForWindow === true,
     };
     if (event.window) response.state = nextWindowState(event.state, summary);
-    processTotals.batches++;
-    processTotals.recordsIn += summary.recordsIn;
-    processTotals.eventsCounted += summary.eventsCounted;
-    processTotals.rejected += summary.rejected;
-    processTotals.counterWrites += writes.written;
-    if (checkpoint !== undefined) processTotals.notDurable++;
+    this.onBatch?.(summary);
     return { response, summary };
   }
 

@@ -62,14 +62,14 @@ export interface SkippedInput {
   reason: string;
 }
 
-export type RejectReason = 'oversized' | 'invalid_partition_key';
+export type UnsendableReason = 'oversized' | 'invalid_partition_key';
 
 /** A record refused before sending: it could never succeed. */
-export interface RejectedRecord {
+export interface UnsendableRecord {
   /** Position in the input (the put() array, or the produce() source), counted from 0. */
   index: number;
   line?: number;
-  reason: RejectReason;
+  reason: UnsendableReason;
   message: string;
 }
 
@@ -96,7 +96,7 @@ export interface PutSummary {
   /** Records whose partition key is empty or longer than {@link MAX_PARTITION_KEY_LENGTH}, rejected without sending. */
   invalidPartitionKey: number;
   /** The first {@link MAX_REPORTED_DETAILS} rejections. */
-  rejected: RejectedRecord[];
+  rejected: UnsendableRecord[];
   /** Inputs the source reported as skipped (produce() only). */
   skipped: number;
   skippedInputs: SkippedInput[];
@@ -447,7 +447,7 @@ function mergeByIndex(a: readonly PendingRecord[], b: readonly PendingRecord[]):
   return merged;
 }
 
-function reject(summary: PutSummary, rejected: RejectedRecord): void {
+function reject(summary: PutSummary, rejected: UnsendableRecord): void {
   if (rejected.line === undefined) delete rejected.line;
   if (summary.rejected.length < MAX_REPORTED_DETAILS) summary.rejected.push(rejected);
 }

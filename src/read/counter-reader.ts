@@ -3,10 +3,11 @@
  * Nothing here writes; every read is a paginated Query (`top()` on the byWindow GSI, see there).
  */
 import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
-import { parseDurationMs } from '../core/duration.js';
+import type { CompiledConfig, CompiledMetric } from '../core/metric-config.js';
+import { FOLDED_STAT as FOLDED } from '../core/reject-log.js';
 import { DDSketch } from '../core/sketch/ddsketch.js';
 import { HyperLogLog } from '../core/sketch/hyperloglog.js';
-import { REJECT_REASON_NAMES, type AggregateName, type MetricConfig, type RejectReason } from '../core/types.js';
+import { REJECT_REASON_NAMES, type AggregateName, type RejectReason } from '../core/types.js';
 import { ALL_METRICS, Attr, TOP_INDEX, counterPk, counterSk, parseCounterPk, parseCounterSk, statsPk, windowGroupKey } from '../sink/layout.js';
 import {
   CounterItemError,
@@ -34,8 +35,6 @@ export const MAX_SERIES_WINDOWS = 10_080;
 export const MAX_TOP_LIMIT = 1_000;
 const MINUTE_MS = 60_000;
 const TOO_LATE = REJECT_REASON_NAMES[7];
-/** Stats name of events folded into `__other__` over a metric's group cap (core/aggregator.ts FOLDED_STAT). */
-const FOLDED = 'folded';
 /** The aggregator buckets `__stats__#__all__` (records no metric could read) by 1m of arrival time. */
 const UNATTRIBUTED_STATS_WINDOW: WindowSummary = { label: '1m', sizeMs: MINUTE_MS };
 const QUANTILE_NAMES: ReadonlyArray<QuantileName> = ['p50', 'p90', 'p95', 'p99'];
@@ -45,7 +44,8 @@ const COUNTER_PROJECTION = [Attr.sk, Attr.count, Attr.sum, Attr.min, Attr.max, A
 export interface CounterReaderOptions {
   client: DynamoDBClient;
   tableName: string;
-  metrics: ReadonlyArray<MetricConfig>;
+  /** The compiled metric definitions (src/config.ts loads them for both functions; validated once there). */
+  metrics: CompiledConfig;
   /** Strongly consistent reads cost twice the RCUs; the dashboard does not need them. Default false. */
   consistentRead?: boolean;
 }
@@ -131,7 +131,7 @@ class Accumulator {
  * naming the argument; DynamoDB failures surface as {@link CounterReadError} with the SDK error as cause.
  *
  * @example
- * const reader = new CounterReader({ client: new DynamoDBClient({}), tableName: 'counters', metrics: config.metrics });
+ * const reader = new CounterReader({ client: new DynamoDBClient({}), tableName: 'counters', metrics: loadReadRuntimeConfig().metrics });
  * const { points } = await reader.series('page_views', '1m', ['DE', '/home'], Date.now() - 3_600_000, Date.now());
  * const last5 = await reader.rolling('page_views', ['DE', '/home'], 5, Date.now());
  */
@@ -148,8 +148,8 @@ export class CounterReader {
     this.consistentRead = opts.consistentRead ?? false;
     this.metricsByName = new Map();
     this.summaries = [];
-    for (let i = 0; i < opts.metrics.length; i++) {
-      const metric = readableMetric(opts.metrics[i]);
+    for (let i = 0; i < opts.metrics.metrics.length; i++) {
+      const metric = readableMetric(opts.metrics.metrics[i], opts.metrics.pathTexts);
       this.metricsByName.set(metric.summary.name, metric);
       this.summaries.push(metric.summary);
     }
@@ -432,22 +432,15 @@ export class CounterReader {
   }
 }
 
-function readableMetric(config: MetricConfig): ReadableMetric {
-  const windows: WindowSummary[] = [];
-  const windowSizeMs = new Map<string, number>();
-  for (const label of config.windows) {
-    const sizeMs = parseDurationMs(label);
-    if (!(sizeMs > 0)) throw new ReadArgumentError('windows', `Metric ${config.name}: window ${JSON.stringify(label)} is not a duration such as "1m" or "1h".`);
-    windows.push({ label, sizeMs });
-    windowSizeMs.set(label, sizeMs);
-  }
-  if (windows.length === 0) throw new ReadArgumentError('windows', `Metric ${config.name} declares no window.`);
-  windows.sort((a, b) => a.sizeMs - b.sizeMs);
+function readableMetric(config: CompiledMetric, pathTexts: ReadonlyArray<string>): ReadableMetric {
+  // Compiled windows are validated and sorted finest first.
+  const windows: WindowSummary[] = config.windows.map((w) => ({ label: w.label, sizeMs: w.sizeMs }));
+  const windowSizeMs = new Map<string, number>(windows.map((w) => [w.label, w.sizeMs]));
   const aggregates: AggregateName[] = [...config.aggregates];
   const has = (a: AggregateName): boolean => aggregates.includes(a);
-  const summary: MetricSummary = { name: config.name, dimensions: [...(config.dimensions ?? [])], aggregates, windows };
-  if (config.value !== undefined) summary.value = config.value;
-  if (config.distinctField !== undefined) summary.distinctField = config.distinctField;
+  const summary: MetricSummary = { name: config.name, dimensions: [...config.dimensionNames], aggregates, windows };
+  if (config.valuePath >= 0) summary.value = pathTexts[config.valuePath];
+  if (config.distinctPath >= 0) summary.distinctField = pathTexts[config.distinctPath];
   return {
     summary,
     windowSizeMs,

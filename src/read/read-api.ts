@@ -12,19 +12,16 @@
  * Times are epoch milliseconds or ISO-8601. `dims` lists the metric's dimension values in its declared
  * order, separated by `|`; a literal `|`, `#` or `%` in a value is written `%7C`, `%23`, `%25` (URL-encoded
  * once more: `%257C`). A bad parameter answers 400 with `{ error, parameter, message, allowed? }`.
- * The local read server (src/local/read-server.ts) serves the same routes through this handler.
+ * The deployed entry point is src/handlers/read-api.ts; the local read server (src/local/read-server.ts)
+ * serves the same routes through {@link createReadApiHandler}.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import config from '../../streamtally.config.json' with { type: 'json' };
-import type { MetricConfig } from '../core/types.js';
-import { DASHBOARD_ASSETS } from '../dashboard/assets.js';
 import type { DashboardAsset } from '../dashboard/files.js';
 import { ALL_METRICS } from '../sink/layout.js';
-import { CounterReader } from './counter-reader.js';
+import type { CounterReader } from './counter-reader.js';
 import { ROLLING_MINUTES, ReadArgumentError, type MetricSummary, type RollingMinutes } from './types.js';
 
 /** Default span of a series when `from` is absent: this many windows before `to`. */
@@ -46,14 +43,6 @@ export interface ReadApiDeps {
 export type ReadApiHandler = middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>;
 
 type Query = Readonly<Record<string, string | undefined>>;
-
-/**
- * The metric definitions the read API serves: `streamtally.config.json` at the repository root, bundled
- * into the Lambda by esbuild (the same file the analytics function reads).
- */
-export function loadMetricsForRead(): MetricConfig[] {
-  return [...(config as { metrics: MetricConfig[] }).metrics];
-}
 
 /**
  * Builds the Middy-wrapped handler. `deps` may be a factory, called once on the first request, so that
@@ -214,12 +203,3 @@ function json(statusCode: number, body: unknown, extraHeaders: Record<string, st
     body: JSON.stringify(body),
   };
 }
-
-/** The deployed function: table from COUNTERS_TABLE, metrics from the bundled config, real AWS. */
-function depsFromEnvironment(): ReadApiDeps {
-  const tableName = process.env.COUNTERS_TABLE;
-  if (!tableName) throw new Error('COUNTERS_TABLE is not set: set it to the counters table name (template.yaml does this for the deployed function).');
-  return { reader: new CounterReader({ client: new DynamoDBClient({}), tableName, metrics: loadMetricsForRead() }), assets: DASHBOARD_ASSETS };
-}
-
-export const handler: ReadApiHandler = createReadApiHandler(depsFromEnvironment);

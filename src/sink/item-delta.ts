@@ -3,6 +3,7 @@
  * Merging is done in the writer's read-modify-write, so min, max and sketches stay exact, not only the
  * additive count and sum.
  */
+import { FOLDED_STAT } from '../core/reject-log.js';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { CellDelta, StatsDelta } from '../core/aggregator.js';
 import { DDSketch } from '../core/sketch/ddsketch.js';
@@ -114,7 +115,7 @@ export function statsItemDelta(stats: StatsDelta): ItemDelta {
       for (const [reason, n] of Object.entries(stats.counts)) {
         const key = Attr.rejectPrefix + reason;
         item[key] = N(num(current, key) + n);
-        if (reason !== 'folded') total += n;
+        if (reason !== FOLDED_STAT) total += n;
       }
       item[Attr.count] = N(total);
       return item;

@@ -5,11 +5,7 @@
 
 /** The decoder was constructed with options it cannot work with. */
 export class SourceConfigError extends Error {
-  public override readonly name = 'SourceConfigError';
-
-  public constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
+  override name = 'SourceConfigError';
 }
 
 /**
@@ -17,27 +13,15 @@ export class SourceConfigError extends Error {
  * Kinesis decoder, which turns it into an `Undecodable` reject; it never reaches callers of `decode()`.
  */
 export class KplFormatError extends Error {
-  public override readonly name = 'KplFormatError';
-
-  public constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
+  override name = 'KplFormatError';
 }
 
 /** The KPL encoder was given input it cannot encode (empty list, over-long partition key, over the size cap). */
 export class KplEncodeError extends Error {
-  public override readonly name = 'KplEncodeError';
-
-  public constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
+  override name = 'KplEncodeError';
 }
 
 /** Protobuf bytes that do not follow the wire format (truncated varint or field, unsupported wire type). */
 export class ProtobufFormatError extends Error {
-  public override readonly name = 'ProtobufFormatError';
-
-  public constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
+  override name = 'ProtobufFormatError';
 }

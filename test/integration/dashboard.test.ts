@@ -4,6 +4,7 @@
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
+import { compileConfig } from '../../src/core/metric-config.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,7 +148,7 @@ describe.skipIf(chromiumMissing)('dashboard in headless Chromium', () => {
     server = await startReadServer({
       client,
       tableName: TABLE,
-      metrics: METRICS,
+      metrics: compileConfig({ metrics: METRICS }),
       clock: () => nowMs,
       logger: new Logger({ serviceName: 'streamtally-test', logLevel: 'SILENT' }),
     });

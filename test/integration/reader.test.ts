@@ -5,6 +5,7 @@
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
+import { compileConfig } from '../../src/core/metric-config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient, PutItemCommand, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { startDynalite, type LocalServer } from '../../src/local/aws/servers.js';
@@ -88,7 +89,7 @@ describe('CounterReader against dynalite', () => {
     dynalite = await startDynalite();
     client = new DynamoDBClient(clientConfig({ endpoint: dynalite.endpoint }));
     await createCountersTable(client, table);
-    reader = new CounterReader({ client, tableName: table, metrics: TEST_METRICS });
+    reader = new CounterReader({ client, tableName: table, metrics: compileConfig({ metrics: TEST_METRICS }) });
     const put = (seed: SeedCounter): Promise<void> => putCounter(client, table, TEST_METRICS, seed);
 
     // views, DE /home: five 1m buckets T0..T0+4m with values; count i+1, latencies chosen per bucket.
@@ -249,7 +250,7 @@ describe('CounterReader against dynalite', () => {
   it('top: a Query on the byWindow index reads only the window\'s groups, ranked and limited', async () => {
     // Prepare: metric `wide`, 2 adjacent 1m windows x 60 groups each; counts differ per window and tie in pairs.
     const metrics: MetricConfig[] = [{ name: 'wide', dimensions: ['k'], aggregates: ['count'], windows: ['1m'] }];
-    const wide = new CounterReader({ client, tableName: table, metrics });
+    const wide = new CounterReader({ client, tableName: table, metrics: compileConfig({ metrics }) });
     const W1 = T0 + 200 * MIN;
     const W2 = W1 + MIN;
     const key = (i: number): string => 'g' + String(i).padStart(2, '0');
@@ -261,7 +262,7 @@ describe('CounterReader against dynalite', () => {
     await Promise.all(puts);
     const sent: Array<Record<string, unknown>> = [];
     const spy = { send: (command: { input: Record<string, unknown> }) => (sent.push(command.input), client.send(command as never)) } as unknown as DynamoDBClient;
-    const spied = new CounterReader({ client: spy, tableName: table, metrics });
+    const spied = new CounterReader({ client: spy, tableName: table, metrics: compileConfig({ metrics }) });
 
     // Act
     const top5 = await spied.top('wide', '1m', W1, undefined, 5);
@@ -368,7 +369,7 @@ describe('CounterReader against dynalite', () => {
   });
 
   it('a missing table surfaces as CounterReadError with the SDK error as cause', async () => {
-    const lost = new CounterReader({ client, tableName: 'no-such-table', metrics: TEST_METRICS });
+    const lost = new CounterReader({ client, tableName: 'no-such-table', metrics: compileConfig({ metrics: TEST_METRICS }) });
     const err = await lost.series('plain', '1m', [], T0, T0 + MIN).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(CounterReadError);
     expect((err as Error).message).toMatch(/ResourceNotFoundException.*COUNTERS_TABLE/);

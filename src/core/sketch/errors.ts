@@ -7,40 +7,25 @@
 
 /** Base class of every error thrown by `src/core/sketch`. */
 export class SketchError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SketchError';
-  }
+  override name = 'SketchError';
 }
 
 /** A constructor parameter or query argument is out of its documented range (precision, alpha, maxBins, q). */
 export class SketchArgumentError extends SketchError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SketchArgumentError';
-  }
+  override name = 'SketchArgumentError';
 }
 
 /** A value or count given to `add` cannot be recorded (NaN, +/-Infinity, a count that is not a positive integer). */
 export class SketchValueError extends SketchError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SketchValueError';
-  }
+  override name = 'SketchValueError';
 }
 
 /** Serialized bytes are truncated, corrupt, of another sketch kind or of an unknown format version. */
 export class SketchFormatError extends SketchError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SketchFormatError';
-  }
+  override name = 'SketchFormatError';
 }
 
 /** Two sketches cannot be merged because their parameters differ (HyperLogLog precision, DDSketch alpha). */
 export class SketchMismatchError extends SketchError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SketchMismatchError';
-  }
+  override name = 'SketchMismatchError';
 }

@@ -11,8 +11,8 @@ export class StreamSourceError extends Error {
 }
 
 /** The on-failure destination rejected a record or is not supported. */
-export class FailureDestinationError extends Error {
-  override name = 'FailureDestinationError';
+export class OnFailureDestinationError extends Error {
+  override name = 'OnFailureDestinationError';
 }
 
 /** The function ran longer than its timeout, as Lambda reports it: `Task timed out after N seconds`. */

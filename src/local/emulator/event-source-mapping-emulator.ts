@@ -11,7 +11,7 @@ import { DEFAULT_RETRY_BASE_DELAY_MS, DEFAULT_RETRY_MAX_DELAY_MS, FAKE_ACCOUNT_I
 import { DynamoDbStreamReader } from './dynamodb-stream-reader.js';
 import { EsmSettingsError } from './errors.js';
 import { resolveEsmSettings, type EventSourceMappingSettings, type ResolvedEsmSettings } from './esm-settings.js';
-import { SqsFailureDestination, type FailureDestination } from './failure-destination.js';
+import { SqsOnFailureDestination, type OnFailureDestination } from './on-failure-destination.js';
 import { KinesisStreamReader } from './kinesis-stream-reader.js';
 import { resolveFunctionSettings, type FunctionSettings, type ResolvedFunctionSettings } from './lambda-context.js';
 import { ShardPoller } from './shard-poller.js';
@@ -32,7 +32,7 @@ export interface EventSourceMappingEmulatorOptions {
     readonly sqs?: SQSClient;
   };
   /** Replaces the SQS destination built from DestinationConfig (e.g. to collect records in memory). */
-  readonly failureDestination?: FailureDestination;
+  readonly failureDestination?: OnFailureDestination;
   /** The execution role in Kinesis records' `invokeIdentityArn`. */
   readonly invokeIdentityArn?: string;
   readonly clock?: Clock;
@@ -72,7 +72,7 @@ export class EventSourceMappingEmulator {
   readonly #stats: EmulatorStats;
   readonly #options: EventSourceMappingEmulatorOptions;
   readonly #reader: StreamReader;
-  readonly #destination: FailureDestination | undefined;
+  readonly #destination: OnFailureDestination | undefined;
   readonly #sleeper: Sleeper;
   readonly #clock: Clock;
   readonly #log: EmulatorLogger;
@@ -147,12 +147,12 @@ export class EventSourceMappingEmulator {
     return new DynamoDbStreamReader(clients.dynamodbStreams, { stream: source.stream, region: this.function.region, dynamodb: clients.dynamodb });
   }
 
-  #createDestination(): FailureDestination | undefined {
+  #createDestination(): OnFailureDestination | undefined {
     if (this.#options.failureDestination) return this.#options.failureDestination;
     const destination = this.settings.onFailureDestination;
     if (!destination) return undefined;
     if (!this.#options.clients.sqs) throw new EsmSettingsError('DestinationConfig.OnFailure is set: pass clients.sqs to send failure records.');
-    return new SqsFailureDestination(this.#options.clients.sqs, destination);
+    return new SqsOnFailureDestination(this.#options.clients.sqs, destination);
   }
 
   #createPoller(shardId: string, startPosition: IteratorPosition, checkpoint: string | undefined): ShardPoller {

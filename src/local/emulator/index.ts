@@ -1,7 +1,7 @@
 /** Event-source-mapping emulator: Lambda's Kinesis / DynamoDB Streams polling, locally. */
 export { EventSourceMappingEmulator, type EventSourceMappingEmulatorOptions } from './event-source-mapping-emulator.js';
 export { resolveEsmSettings, type EventSourceMappingSettings, type ResolvedEsmSettings, type StartingPosition } from './esm-settings.js';
-export { SqsFailureDestination, buildFailureRecord, type FailureDestination, type StreamFailureRecord, type StreamBatchInfo, type FailureCondition } from './failure-destination.js';
+export { SqsOnFailureDestination, buildFailureRecord, type OnFailureDestination, type StreamFailureRecord, type StreamBatchInfo, type FailureCondition } from './on-failure-destination.js';
 export { createLambdaContext, resolveFunctionSettings, type FunctionSettings, type ResolvedFunctionSettings } from './lambda-context.js';
 export { windowFor, windowIso } from './tumbling-window.js';
 export * from './errors.js';

@@ -13,7 +13,7 @@ import {
 } from './constants.js';
 import { ExpiredIteratorError } from './errors.js';
 import type { ResolvedEsmSettings } from './esm-settings.js';
-import { buildFailureRecord, type FailureCondition, type FailureDestination } from './failure-destination.js';
+import { buildFailureRecord, type FailureCondition, type OnFailureDestination } from './on-failure-destination.js';
 import { invokeHandler, type InvocationOutcome } from './invoker.js';
 import type { ResolvedFunctionSettings } from './lambda-context.js';
 import type { Sleeper } from './sleeper.js';
@@ -28,7 +28,7 @@ export interface ShardPollerDeps {
   readonly settings: ResolvedEsmSettings;
   readonly fn: ResolvedFunctionSettings;
   readonly handler: StreamHandler;
-  readonly destination: FailureDestination | undefined;
+  readonly destination: OnFailureDestination | undefined;
   readonly stats: EmulatorStats;
   readonly clock: Clock;
   readonly log: EmulatorLogger;

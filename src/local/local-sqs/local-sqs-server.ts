@@ -83,6 +83,8 @@ type JournalEntry =
   | { op: 'purge' };
 
 class SqsError extends Error {
+  override name = 'SqsError';
+
   constructor(
     readonly type: string,
     readonly queryCode: string,

@@ -18,7 +18,7 @@ import {
   resolveEsmSettings,
   type EventSourceMappingEmulatorOptions,
   type EventSourceMappingSettings,
-  type FailureDestination,
+  type OnFailureDestination,
   type StreamFailureRecord,
 } from '../../../src/local/emulator/index.js';
 
@@ -81,7 +81,7 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
 }
 
 /** In-memory stand-in, used only when moto_server (for SQS) is not installed. */
-class MemoryDestination implements FailureDestination {
+class MemoryDestination implements OnFailureDestination {
   readonly records: StreamFailureRecord[] = [];
   async send(record: StreamFailureRecord): Promise<void> {
     this.records.push(record);

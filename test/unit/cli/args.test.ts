@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  EXIT_USAGE, formatUsage, parseArgsOrExit, parseCommandLine, parseDurationMs, parseNonNegativeInteger, parsePositiveNumber,
+  EXIT_USAGE, formatUsage, parseArgsOrExit, parseCommandLine, parseDurationOption, parseNonNegativeInteger, parsePositiveNumber,
   UsageError, type CliIo, type CommandSpec, type OptionSpec,
 } from '../../../src/cli/args.js';
 
@@ -126,13 +126,13 @@ describe('parseArgsOrExit', () => {
 
 describe('value parsers', () => {
   it.each([
-    ['500ms', 500], ['60s', 60_000], ['1.5m', 90_000], ['2h', 7_200_000], ['30', 30_000], [' 10s ', 10_000],
-  ])('parseDurationMs(%j) = %d', (text, ms) => {
-    expect(parseDurationMs(text, 'duration')).toBe(ms);
+    ['500ms', 500], ['60s', 60_000], ['90s', 90_000], ['2h', 7_200_000], ['1d', 86_400_000], [' 10s ', 10_000],
+  ])('parseDurationOption(%j) = %d (the metric definitions\' grammar)', (text, ms) => {
+    expect(parseDurationOption(text, 'duration')).toBe(ms);
   });
 
-  it.each(['', '0s', '-5s', '10 minutes', '5d', 'abc', '1e3s'])('parseDurationMs(%j) is a UsageError naming the option', (text) => {
-    expect(() => parseDurationMs(text, 'duration')).toThrow(/^--duration must be a positive duration/);
+  it.each(['', '0s', '-5s', '10 minutes', '1.5m', '30', 'abc', '1e3s'])('parseDurationOption(%j) is a UsageError naming the option', (text) => {
+    expect(() => parseDurationOption(text, 'duration')).toThrow(/^--duration must be a positive duration/);
   });
 
   it('parsePositiveNumber takes integers, and fractions only when allowed', () => {

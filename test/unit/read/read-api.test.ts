@@ -5,13 +5,17 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDBClient, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { startDynalite, type LocalServer } from '../../../src/local/aws/servers.js';
 import { clientConfig } from '../../../src/local/aws/aws-clients.js';
-import { createReadApiHandler, loadMetricsForRead, type ReadApiHandler } from '../../../src/read/read-api.js';
+import { createReadApiHandler, type ReadApiHandler } from '../../../src/read/read-api.js';
+import { compileConfig } from '../../../src/core/metric-config.js';
 import { CounterReader } from '../../../src/read/counter-reader.js';
 import { Attr, counterSk, statsPk } from '../../../src/sink/layout.js';
 import { DASHBOARD_ASSETS } from '../../../src/dashboard/assets.js';
@@ -108,7 +112,7 @@ describe('read API handler', () => {
       'r:too_late': { N: '2' },
       'r:invalid_value': { N: '3' },
     });
-    const reader = new CounterReader({ client, tableName: TABLE, metrics: METRICS });
+    const reader = new CounterReader({ client, tableName: TABLE, metrics: compileConfig({ metrics: METRICS }) });
     handler = createReadApiHandler({ reader, assets: DASHBOARD_ASSETS, clock: () => NOW, logger: silent }, silent);
   });
 
@@ -222,7 +226,7 @@ describe('read API handler', () => {
   });
 
   it('a failing read answers 500 without leaking the cause', async () => {
-    const lost = createReadApiHandler({ reader: new CounterReader({ client, tableName: 'missing', metrics: METRICS }), assets: DASHBOARD_ASSETS, logger: silent }, silent);
+    const lost = createReadApiHandler({ reader: new CounterReader({ client, tableName: 'missing', metrics: compileConfig({ metrics: METRICS }) }), assets: DASHBOARD_ASSETS, logger: silent }, silent);
     const res = await lost(event('/api/series', { metric: 'plain' }), context);
     expect(res.statusCode).toBe(500);
     expect(JSON.parse(res.body ?? '{}')).toEqual({ error: 'internal', message: expect.stringContaining('req-1') });
@@ -230,18 +234,42 @@ describe('read API handler', () => {
   });
 
   it('the deployed handler reads streamtally.config.json and explains a missing COUNTERS_TABLE', async () => {
-    expect(loadMetricsForRead().length).toBeGreaterThan(0);
-    expect(() => new CounterReader({ client, tableName: TABLE, metrics: loadMetricsForRead() })).not.toThrow();
     const saved = process.env.COUNTERS_TABLE;
     delete process.env.COUNTERS_TABLE;
     try {
       // Imported here: static imports run before this file sets POWERTOOLS_LOG_LEVEL, and its logger reads it.
-      const { handler: deployedHandler } = await import('../../../src/read/read-api.js');
+      const { handler: deployedHandler } = await import('../../../src/handlers/read-api.js');
       const res = await deployedHandler(event('/api/metrics'), context);
       expect(res.statusCode).toBe(500);
-      expect(res.body).toContain('COUNTERS_TABLE is not set');
+      expect(res.body).toMatch(/COUNTERS_TABLE: is not set/);
     } finally {
       if (saved !== undefined) process.env.COUNTERS_TABLE = saved;
+    }
+  });
+
+  it('the deployed handler lists the metrics of STREAMTALLY_CONFIG_FILE, loaded as the analytics function loads them', async () => {
+    // Prepare: a metrics file that shares no metric name with the bundled one.
+    const dir = mkdtempSync(join(tmpdir(), 'streamtally-read-config-'));
+    const file = join(dir, 'metrics.yaml');
+    writeFileSync(file, 'metrics:\n  - name: checkout_latency\n    dimensions: [region]\n    value: ms\n    aggregates: [count, p95]\n    windows: [1m, 1h]\n');
+    const saved = { table: process.env.COUNTERS_TABLE, file: process.env.STREAMTALLY_CONFIG_FILE };
+    process.env.COUNTERS_TABLE = TABLE;
+    process.env.STREAMTALLY_CONFIG_FILE = file;
+    try {
+      vi.resetModules();
+      const { handler: deployedHandler } = await import('../../../src/handlers/read-api.js');
+      // Act
+      const res = await deployedHandler(event('/api/metrics'), context);
+      // Assess
+      expect(res.statusCode).toBe(200);
+      const body = JSON.parse(res.body ?? '{}') as { metrics: Array<{ name: string; dimensions: string[]; value?: string }> };
+      expect(body.metrics.map((m) => m.name)).toEqual(['checkout_latency']);
+      expect(body.metrics[0]).toMatchObject({ dimensions: ['region'], value: 'ms' });
+    } finally {
+      if (saved.table === undefined) delete process.env.COUNTERS_TABLE;
+      else process.env.COUNTERS_TABLE = saved.table;
+      if (saved.file === undefined) delete process.env.STREAMTALLY_CONFIG_FILE;
+      else process.env.STREAMTALLY_CONFIG_FILE = saved.file;
     }
   });
 });

@@ -3,7 +3,7 @@
  * discarded (retries or record age exhausted). It carries pointers to the records, not the records.
  */
 import { GetQueueUrlCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { FailureDestinationError } from './errors.js';
+import { OnFailureDestinationError } from './errors.js';
 import type { SourceKind, SourceRecord } from './types.js';
 
 export type FailureCondition = 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
@@ -78,7 +78,7 @@ export function buildFailureRecord(input: FailureRecordInput): StreamFailureReco
   return record;
 }
 
-export interface FailureDestination {
+export interface OnFailureDestination {
   send(record: StreamFailureRecord): Promise<void>;
 }
 
@@ -88,10 +88,10 @@ const SQS_ARN = /^arn:aws[a-z-]*:sqs:([a-z0-9-]+):(\d{12}):(.+)$/;
  * Sends failure records to an SQS queue, given its URL or ARN (an ARN is resolved with GetQueueUrl once).
  *
  * @example
- * const destination = new SqsFailureDestination(clients.sqs, queueUrl);
+ * const destination = new SqsOnFailureDestination(clients.sqs, queueUrl);
  * await destination.send(buildFailureRecord(input));
  */
-export class SqsFailureDestination implements FailureDestination {
+export class SqsOnFailureDestination implements OnFailureDestination {
   readonly #sqs: SQSClient;
   readonly #destination: string;
   #queueUrl: Promise<string> | undefined;
@@ -108,7 +108,7 @@ export class SqsFailureDestination implements FailureDestination {
       await this.#sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(record) }));
     } catch (err) {
       this.#queueUrl = undefined;
-      throw new FailureDestinationError(`Could not send the failure record to ${this.#destination}; check that the queue exists.`, { cause: err });
+      throw new OnFailureDestinationError(`Could not send the failure record to ${this.#destination}; check that the queue exists.`, { cause: err });
     }
   }
 
@@ -121,7 +121,7 @@ export class SqsFailureDestination implements FailureDestination {
       this.#queueUrl = this.#sqs
         .send(new GetQueueUrlCommand({ QueueName: arn[3], QueueOwnerAWSAccountId: arn[2] }))
         .then((out) => {
-          if (!out.QueueUrl) throw new FailureDestinationError(`GetQueueUrl returned no URL for ${this.#destination}.`);
+          if (!out.QueueUrl) throw new OnFailureDestinationError(`GetQueueUrl returned no URL for ${this.#destination}.`);
           return out.QueueUrl;
         });
     }
