@@ -21,7 +21,10 @@ export default defineConfig({
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
-      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'], exclude: [...BROWSER, ...LOCALSTACK] } },
+      {
+        extends: true,
+        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], exclude: [...BROWSER, ...LOCALSTACK] },
+      },
       { extends: true, test: { name: 'browser', include: BROWSER } },
       { extends: true, test: { name: 'localstack', include: LOCALSTACK } },
     ],

@@ -54,7 +54,11 @@ export function buildBatch(count: number, seed = 20_260_302): BenchBatch {
  * The same records with fresh, higher sequence numbers: what the next delivery of new data looks like
  * to the idempotent writer (a re-sent batch with the old numbers would be skipped as already applied).
  */
-export function withFreshSequenceNumbers(records: ReadonlyArray<KinesisStreamRecord>, sequence: KinesisSequence, shardId = DEFAULT_SHARD_ID): KinesisStreamEvent {
+export function withFreshSequenceNumbers(
+  records: ReadonlyArray<KinesisStreamRecord>,
+  sequence: KinesisSequence,
+  shardId = DEFAULT_SHARD_ID,
+): KinesisStreamEvent {
   const out = new Array<KinesisStreamRecord>(records.length);
   for (let k = 0; k < records.length; k++) {
     const sequenceNumber = sequence.next();

@@ -68,7 +68,15 @@ export function matches(event: unknown, filter: CompiledFilter, paths: string[][
   const value = getPath(event, paths[filter.path]);
   if (filter.op === FilterOp.Exists) return value !== undefined;
   if (filter.op === FilterOp.NotExists) return value === undefined;
-  return filter.values.some((v) => (v.kind === 'string' ? value === v.text : v.kind === 'number' ? value === v.number : v.kind === 'boolean' ? value === v.boolean : value === null));
+  return filter.values.some((v) =>
+    v.kind === 'string'
+      ? value === v.text
+      : v.kind === 'number'
+        ? value === v.number
+        : v.kind === 'boolean'
+          ? value === v.boolean
+          : value === null,
+  );
 }
 
 export function dimensionString(value: unknown): string | undefined {
@@ -78,7 +86,10 @@ export function dimensionString(value: unknown): string | undefined {
 }
 
 /** The conventional aggregation, driven by the same compiled config as the core. */
-export function aggregateBaseline(records: ReadonlyArray<KinesisStreamRecord>, config: CompiledConfig): Map<string, BaselineCell> {
+export function aggregateBaseline(
+  records: ReadonlyArray<KinesisStreamRecord>,
+  config: CompiledConfig,
+): Map<string, BaselineCell> {
   const cells = new Map<string, BaselineCell>();
   for (const record of records) {
     let event: unknown;
@@ -96,7 +107,13 @@ export function aggregateBaseline(records: ReadonlyArray<KinesisStreamRecord>, c
   return cells;
 }
 
-function countBaseline(cells: Map<string, BaselineCell>, event: unknown, metric: CompiledMetric, config: CompiledConfig, arrivalMs: number): void {
+function countBaseline(
+  cells: Map<string, BaselineCell>,
+  event: unknown,
+  metric: CompiledMetric,
+  config: CompiledConfig,
+  arrivalMs: number,
+): void {
   const ts = metric.eventTimePath >= 0 ? getPath(event, config.paths[metric.eventTimePath]) : undefined;
   const timeMs = typeof ts === 'string' ? Date.parse(ts) : arrivalMs;
   if (Number.isNaN(timeMs)) return;
@@ -230,7 +247,10 @@ export class DecodeOnlyCase {
    * With the core's aggregator the decoder does no search for DynamoDB change records (the aggregator's
    * scan reads `eventSource`); this sink cannot, so detection is off to time the same decoder work.
    */
-  private readonly decoder = new KinesisRecordDecoder({ maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES, detectDynamoDbChanges: false });
+  private readonly decoder = new KinesisRecordDecoder({
+    maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+    detectDynamoDbChanges: false,
+  });
   private readonly sink: DiagnosticSink;
   constructor(config: CompiledConfig, mode: DiagnosticMode) {
     this.sink = new DiagnosticSink(mode, config.paths);

@@ -6,7 +6,15 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import { buildBatch } from './batch.js';
 import { compileBenchConfig } from './bench-config.js';
 import { BaselineCase, CoreCase, DecodeOnlyCase, FloorCase } from './cases.js';
-import { INTERLEAVED_ROUNDS, heapAfterBatches, measureAllocation, medianRatio, timeInterleaved, type Allocation, type Timing } from './measure.js';
+import {
+  INTERLEAVED_ROUNDS,
+  heapAfterBatches,
+  measureAllocation,
+  medianRatio,
+  timeInterleaved,
+  type Allocation,
+  type Timing,
+} from './measure.js';
 
 export const BATCH_SIZES = [1, 100, 1_000, 10_000] as const;
 export const FULL_BATCH = 10_000;
@@ -69,7 +77,11 @@ function measureCase(spec: CaseSpec, timing: Timing): CaseResult {
  * baseline means faster than it; vs floor, how many floors the case costs. Returns the cases `report`
  * selects, each also measured for allocation.
  */
-function measureSideBySide(group: CaseSpec[], report: (spec: CaseSpec) => boolean, log: (line: string) => void): CaseResult[] {
+function measureSideBySide(
+  group: CaseSpec[],
+  report: (spec: CaseSpec) => boolean,
+  log: (line: string) => void,
+): CaseResult[] {
   const reported = group.filter(report);
   log(`  measuring ${reported.map((spec) => spec.name).join(', ')} @ ${group[0].records} records, side by side...`);
   const { timings, cpuPerRound } = timeInterleaved(group.map((spec) => spec.run));
@@ -151,7 +163,13 @@ export function runCoreBenchmark(log: (line: string) => void = () => {}): CoreRe
   const flat = heapAfterBatches(() => core.run(records), HEAP_CHECK_FIRST, HEAP_CHECK_LAST);
   return {
     results: ordered,
-    heapFlat: { records: FULL_BATCH, heapAtFirst: flat.first, heapAtLast: flat.last, first: HEAP_CHECK_FIRST, last: HEAP_CHECK_LAST },
+    heapFlat: {
+      records: FULL_BATCH,
+      heapAtFirst: flat.first,
+      heapAtLast: flat.last,
+      first: HEAP_CHECK_FIRST,
+      last: HEAP_CHECK_LAST,
+    },
     payloadBytesPerRecord: full.payloadBytes / FULL_BATCH,
     nonAsciiRecords: full.nonAsciiRecords,
     escapedRecords: full.escapedRecords,
@@ -164,7 +182,17 @@ function fmt(n: number | null, digits: number): string {
 }
 
 export function formatCoreTable(report: CoreReport): string {
-  const head = ['case', 'records', 'ms/batch', 'cpu ms/batch', 'records/s', 'ns/record', 'B alloc/record', 'x vs baseline', 'x floor'];
+  const head = [
+    'case',
+    'records',
+    'ms/batch',
+    'cpu ms/batch',
+    'records/s',
+    'ns/record',
+    'B alloc/record',
+    'x vs baseline',
+    'x floor',
+  ];
   const rows = report.results.map((r) => [
     r.name,
     String(r.records),
@@ -177,22 +205,37 @@ export function formatCoreTable(report: CoreReport): string {
     r.ratioVsFloor === null ? '-' : r.ratioVsFloor.toFixed(2),
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
-  const line = (cells: string[]): string => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
   out.push('');
-  out.push(`ratios of process CPU time: the cases of one batch size ran side by side (${INTERLEAVED_ROUNDS} rounds, one sample of each per round),`);
-  out.push(`and each ratio is the median over the rounds of that round's ratio (diag rows: with a baseline and floor of their own).`);
+  out.push(
+    `ratios of process CPU time: the cases of one batch size ran side by side (${INTERLEAVED_ROUNDS} rounds, one sample of each per round),`,
+  );
+  out.push(
+    `and each ratio is the median over the rounds of that round's ratio (diag rows: with a baseline and floor of their own).`,
+  );
   out.push(`"x vs baseline" = baseline / case (higher is faster), "x floor" = case / floor.`);
   const core = report.results.find((r) => r.name === 'core' && r.records === FULL_BATCH)!;
   const speedup = core.ratioVsBaseline ?? 0;
   const vsFloor = core.ratioVsFloor ?? Infinity;
-  out.push(`target core >= ${TARGET_SPEEDUP_VS_BASELINE}x baseline @ ${FULL_BATCH}: ${speedup.toFixed(2)}x -> ${speedup >= TARGET_SPEEDUP_VS_BASELINE ? 'MET' : 'MISSED'}`);
-  out.push(`target core <= ${TARGET_RATIO_VS_FLOOR}x floor @ ${FULL_BATCH}: ${vsFloor.toFixed(2)}x -> ${vsFloor <= TARGET_RATIO_VS_FLOOR ? 'MET' : 'MISSED'}`);
+  out.push(
+    `target core >= ${TARGET_SPEEDUP_VS_BASELINE}x baseline @ ${FULL_BATCH}: ${speedup.toFixed(2)}x -> ${speedup >= TARGET_SPEEDUP_VS_BASELINE ? 'MET' : 'MISSED'}`,
+  );
+  out.push(
+    `target core <= ${TARGET_RATIO_VS_FLOOR}x floor @ ${FULL_BATCH}: ${vsFloor.toFixed(2)}x -> ${vsFloor <= TARGET_RATIO_VS_FLOOR ? 'MET' : 'MISSED'}`,
+  );
   const bytes = core.bytesAllocatedPerRecord;
-  out.push(`target < ${TARGET_BYTES_PER_RECORD} B allocated/record (core @ ${FULL_BATCH}): ${bytes === null ? 'unmeasured (a GC ran in the window)' : `${bytes.toFixed(1)} B -> ${bytes < TARGET_BYTES_PER_RECORD ? 'MET' : 'MISSED'}`}`);
+  out.push(
+    `target < ${TARGET_BYTES_PER_RECORD} B allocated/record (core @ ${FULL_BATCH}): ${bytes === null ? 'unmeasured (a GC ran in the window)' : `${bytes.toFixed(1)} B -> ${bytes < TARGET_BYTES_PER_RECORD ? 'MET' : 'MISSED'}`}`,
+  );
   const h = report.heapFlat;
-  out.push(`heap after gc, core @ ${h.records}: batch ${h.first} ${(h.heapAtFirst / 1048576).toFixed(2)} MiB, batch ${h.last} ${(h.heapAtLast / 1048576).toFixed(2)} MiB (delta ${((h.heapAtLast - h.heapAtFirst) / 1024).toFixed(1)} KiB)`);
-  out.push(`input: ${report.payloadBytesPerRecord.toFixed(0)} B JSON/record, ${report.nonAsciiRecords} non-ASCII and ${report.escapedRecords} escaped payloads of ${FULL_BATCH}; cells in batch: ${report.consumedCells}`);
+  out.push(
+    `heap after gc, core @ ${h.records}: batch ${h.first} ${(h.heapAtFirst / 1048576).toFixed(2)} MiB, batch ${h.last} ${(h.heapAtLast / 1048576).toFixed(2)} MiB (delta ${((h.heapAtLast - h.heapAtFirst) / 1024).toFixed(1)} KiB)`,
+  );
+  out.push(
+    `input: ${report.payloadBytesPerRecord.toFixed(0)} B JSON/record, ${report.nonAsciiRecords} non-ASCII and ${report.escapedRecords} escaped payloads of ${FULL_BATCH}; cells in batch: ${report.consumedCells}`,
+  );
   return out.join('\n');
 }
 

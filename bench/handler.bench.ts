@@ -59,7 +59,11 @@ interface CommandCounts {
 }
 
 function countingClient(endpoint: string): { client: DynamoDBClient; counts: CommandCounts } {
-  const client = new DynamoDBClient({ endpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new DynamoDBClient({
+    endpoint,
+    region: REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const counts: CommandCounts = { writes: 0, reads: 0, items: new Set() };
   client.middlewareStack.add(
     (next, context) => async (args) => {
@@ -80,7 +84,9 @@ function countingClient(endpoint: string): { client: DynamoDBClient; counts: Com
 }
 
 async function startDynaliteProcess(): Promise<{ endpoint: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'dynalite-process.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'dynalite-process.ts')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout! });
   const endpoint = await new Promise<string>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`dynalite process exited with code ${code} before it was ready`)));
@@ -107,7 +113,12 @@ function fakeContext(functionName: string): Context {
 }
 
 /** The conventional handler: JSON.parse each record, one UpdateItem ADD per record per metric window. */
-async function conventionalHandler(event: KinesisStreamEvent, client: DynamoDBClient, tableName: string, config: CompiledConfig): Promise<{ batchItemFailures: [] }> {
+async function conventionalHandler(
+  event: KinesisStreamEvent,
+  client: DynamoDBClient,
+  tableName: string,
+  config: CompiledConfig,
+): Promise<{ batchItemFailures: [] }> {
   const updates: UpdateItemCommandInput[] = [];
   for (const record of event.Records) {
     const body: unknown = JSON.parse(Buffer.from(record.kinesis.data, 'base64').toString());
@@ -121,7 +132,10 @@ async function conventionalHandler(event: KinesisStreamEvent, client: DynamoDBCl
         const start = Math.floor(timeMs / window.sizeMs) * window.sizeMs;
         updates.push({
           TableName: tableName,
-          Key: { pk: { S: `${metric.name}#${dims.join('|')}` }, sk: { S: `${window.label}#${new Date(start).toISOString()}` } },
+          Key: {
+            pk: { S: `${metric.name}#${dims.join('|')}` },
+            sk: { S: `${window.label}#${new Date(start).toISOString()}` },
+          },
           UpdateExpression: 'ADD c :one, s :v',
           ExpressionAttributeValues: { ':one': { N: '1' }, ':v': { N: String(value) } },
         });
@@ -170,8 +184,13 @@ export async function runHandlerBenchmark(log: (line: string) => void = () => {}
   const config = compileBenchConfig();
   const batch = buildBatch(HANDLER_BATCH);
   const expectedItems = new CoreCase(config).runWithCells(batch.records);
-  const sequence = new KinesisSequence(createRng(DEFAULT_START_MS), BigInt('49700000000000000000000000000000000000000000000000000000'));
-  const events = Array.from({ length: 1 + STREAMTALLY_TIMED_BATCHES }, () => withFreshSequenceNumbers(batch.records, sequence));
+  const sequence = new KinesisSequence(
+    createRng(DEFAULT_START_MS),
+    BigInt('49700000000000000000000000000000000000000000000000000000'),
+  );
+  const events = Array.from({ length: 1 + STREAMTALLY_TIMED_BATCHES }, () =>
+    withFreshSequenceNumbers(batch.records, sequence),
+  );
 
   const { endpoint, child } = await startDynaliteProcess();
   const configFile = join(tmpdir(), `streamtally-bench-metrics-${process.pid}.json`);
@@ -184,8 +203,15 @@ export async function runHandlerBenchmark(log: (line: string) => void = () => {}
     await createCountersTable(streamtally.client, 'streamtally-bench-counters');
     await createCountersTable(conventional.client, 'conventional-bench-counters');
 
-    const runtime = loadRuntimeConfig({ COUNTERS_TABLE: 'streamtally-bench-counters', STREAMTALLY_CONFIG_FILE: configFile });
-    const sqs = new SQSClient({ endpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const runtime = loadRuntimeConfig({
+      COUNTERS_TABLE: 'streamtally-bench-counters',
+      STREAMTALLY_CONFIG_FILE: configFile,
+    });
+    const sqs = new SQSClient({
+      endpoint,
+      region: REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     const handler = createAnalyticsHandler({
       config: runtime,
       dynamodb: streamtally.client,
@@ -197,7 +223,14 @@ export async function runHandlerBenchmark(log: (line: string) => void = () => {}
     const invocations: InvocationResult[] = [];
     for (let b = 0; b < events.length; b++) {
       log(`  streamtally handler batch ${b} (${b === 0 ? 'warm-up, creates the items' : 'timed, updates them'})...`);
-      const r = await invoke('streamtally', b, streamtally.counts, expectedItems, () => handler(events[b] as never, context) as Promise<{ batchItemFailures: unknown[] }>, HANDLER_BATCH);
+      const r = await invoke(
+        'streamtally',
+        b,
+        streamtally.counts,
+        expectedItems,
+        () => handler(events[b] as never, context) as Promise<{ batchItemFailures: unknown[] }>,
+        HANDLER_BATCH,
+      );
       invocations.push(r);
     }
 
@@ -206,7 +239,16 @@ export async function runHandlerBenchmark(log: (line: string) => void = () => {}
     await conventionalHandler(warm.event, conventional.client, 'conventional-bench-counters', config);
     for (let b = 1; b <= CONVENTIONAL_TIMED_BATCHES; b++) {
       log(`  conventional handler batch ${b} (~40,000 UpdateItem calls)...`);
-      invocations.push(await invoke('conventional', b, conventional.counts, expectedItems, () => conventionalHandler(batch.event, conventional.client, 'conventional-bench-counters', config), HANDLER_BATCH));
+      invocations.push(
+        await invoke(
+          'conventional',
+          b,
+          conventional.counts,
+          expectedItems,
+          () => conventionalHandler(batch.event, conventional.client, 'conventional-bench-counters', config),
+          HANDLER_BATCH,
+        ),
+      );
     }
     streamtally.client.destroy();
     conventional.client.destroy();
@@ -220,7 +262,18 @@ export async function runHandlerBenchmark(log: (line: string) => void = () => {}
 }
 
 export function formatHandlerTable(report: HandlerReport): string {
-  const head = ['handler', 'batch', 'records', 'CPU ms', 'wall ms', 'writes', 'distinct items', 'reads', 'counter items', 'failures'];
+  const head = [
+    'handler',
+    'batch',
+    'records',
+    'CPU ms',
+    'wall ms',
+    'writes',
+    'distinct items',
+    'reads',
+    'counter items',
+    'failures',
+  ];
   const rows = report.invocations.map((r) => [
     r.handler,
     r.batch === 0 && r.handler === 'streamtally' ? '0 (warm-up)' : String(r.batch),
@@ -234,7 +287,8 @@ export function formatHandlerTable(report: HandlerReport): string {
     String(r.batchItemFailures),
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
-  const line = (cells: string[]): string => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line), ''];
   const timed = report.invocations.filter((r) => r.handler === 'streamtally' && r.batch > 0);
   const conv = report.invocations.filter((r) => r.handler === 'conventional');
@@ -242,10 +296,16 @@ export function formatHandlerTable(report: HandlerReport): string {
   if (timed.length > 0 && conv.length > 0) {
     const s = median(timed.map((r) => r.cpuMs));
     const c = median(conv.map((r) => r.cpuMs));
-    out.push(`median handler CPU per batch: streamtally ${s.toFixed(1)} ms, conventional ${c.toFixed(1)} ms (${(c / s).toFixed(1)}x)`);
-    out.push(`writes per batch: streamtally ${median(timed.map((r) => r.writes))} (= counter items: ${timed.every((r) => r.writes === r.expectedCounterItems && r.distinctItemsWritten === r.writes) ? 'yes' : 'NO'}), conventional ${median(conv.map((r) => r.writes))}`);
+    out.push(
+      `median handler CPU per batch: streamtally ${s.toFixed(1)} ms, conventional ${c.toFixed(1)} ms (${(c / s).toFixed(1)}x)`,
+    );
+    out.push(
+      `writes per batch: streamtally ${median(timed.map((r) => r.writes))} (= counter items: ${timed.every((r) => r.writes === r.expectedCounterItems && r.distinctItemsWritten === r.writes) ? 'yes' : 'NO'}), conventional ${median(conv.map((r) => r.writes))}`,
+    );
   }
-  out.push('"counter items" = cells the aggregator produces for the batch; "reads" = BatchGetItem/GetItem calls; dynalite runs in a child process.');
+  out.push(
+    '"counter items" = cells the aggregator produces for the batch; "reads" = BatchGetItem/GetItem calls; dynalite runs in a child process.',
+  );
   return out.join('\n');
 }
 

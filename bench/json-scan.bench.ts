@@ -47,7 +47,8 @@ function runJsonParse(records: Buffer[]): number {
     if (typeof event.latencyMs === 'number') checksum += event.latencyMs;
     if (typeof event.country === 'string') checksum += event.country.length;
     if (typeof event.ts === 'string') checksum += event.ts.length;
-    if (event.device !== null && typeof event.device === 'object' && typeof event.device.os === 'string') checksum += event.device.os.length;
+    if (event.device !== null && typeof event.device === 'object' && typeof event.device.os === 'string')
+      checksum += event.device.os.length;
   }
   return checksum;
 }

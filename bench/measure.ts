@@ -27,7 +27,10 @@ export function consumed(): number {
 
 export function gcNow(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('global.gc is missing: run the benchmark through `npm run bench` (it re-executes node with --expose-gc)');
+  if (!gc)
+    throw new Error(
+      'global.gc is missing: run the benchmark through `npm run bench` (it re-executes node with --expose-gc)',
+    );
   gc();
   gc();
 }
@@ -73,7 +76,13 @@ function median(values: ReadonlyArray<number>): number {
 }
 
 function timing(wall: number[], cpu: number[], batchesPerSample: number): Timing {
-  return { msPerBatch: median(wall), cpuMsPerBatch: median(cpu), batchesPerSample, minMs: Math.min(...wall), maxMs: Math.max(...wall) };
+  return {
+    msPerBatch: median(wall),
+    cpuMsPerBatch: median(cpu),
+    batchesPerSample,
+    minMs: Math.min(...wall),
+    maxMs: Math.max(...wall),
+  };
 }
 
 /** Rounds of `timeInterleaved`: every case is sampled once per round. */
@@ -138,7 +147,8 @@ export function measureAllocation(run: () => number, recordsPerBatch: number): A
   const batches = Math.min(cap, Math.max(2, Math.floor(ALLOCATION_WINDOW_BYTES / perBatch)));
   const w = allocationWindow(run, batches);
   const n = batches * recordsPerBatch;
-  if (w.gcs > 0) return { heapBytesPerRecord: undefined, externalBytesPerRecord: undefined, batches, gcsInWindow: w.gcs };
+  if (w.gcs > 0)
+    return { heapBytesPerRecord: undefined, externalBytesPerRecord: undefined, batches, gcsInWindow: w.gcs };
   return { heapBytesPerRecord: w.heap / n, externalBytesPerRecord: w.external / n, batches, gcsInWindow: 0 };
 }
 

@@ -41,7 +41,9 @@ await session.post('Profiler.enable');
 await session.post('Profiler.setSamplingInterval', { interval: 100 });
 await session.post('Profiler.start');
 for (let k = 0; k < batches; k++) sink += core.run(batch.records);
-const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: { nodes: ProfileNode[]; samples: number[] } };
+const { profile } = (await session.post('Profiler.stop')) as unknown as {
+  profile: { nodes: ProfileNode[]; samples: number[] };
+};
 
 const self = new Map<string, number>();
 let total = 0;
@@ -52,13 +54,20 @@ for (const node of profile.nodes) {
   self.set(key, (self.get(key) ?? 0) + hits);
 }
 console.log(`CPU self time, core @ ${RECORDS} records x ${batches} batches (${total} samples):`);
-for (const [key, hits] of [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`  ${((100 * hits) / total).toFixed(1).padStart(5)} %  ${key}`);
+for (const [key, hits] of [...self].sort((a, b) => b[1] - a[1]).slice(0, TOP))
+  console.log(`  ${((100 * hits) / total).toFixed(1).padStart(5)} %  ${key}`);
 
 await session.post('HeapProfiler.enable');
-await session.post('HeapProfiler.startSampling', { samplingInterval: 32, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+await session.post('HeapProfiler.startSampling', {
+  samplingInterval: 32,
+  includeObjectsCollectedByMajorGC: true,
+  includeObjectsCollectedByMinorGC: true,
+});
 const heapBatches = Math.max(1, Math.floor(batches / 10));
 for (let k = 0; k < heapBatches; k++) sink += core.run(batch.records);
-const { profile: heap } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: HeapNode } };
+const { profile: heap } = (await session.post('HeapProfiler.stopSampling')) as unknown as {
+  profile: { head: HeapNode };
+};
 const bytes = new Map<string, number>();
 let allocated = 0;
 const walk = (node: HeapNode): void => {
@@ -71,7 +80,10 @@ const walk = (node: HeapNode): void => {
 };
 walk(heap.head);
 const records = heapBatches * RECORDS;
-console.log(`\nSampled allocation, core @ ${RECORDS} records x ${heapBatches} batches: ~${(allocated / records).toFixed(1)} B/record`);
-for (const [key, n] of [...bytes].sort((a, b) => b[1] - a[1]).slice(0, TOP)) console.log(`  ${(n / records).toFixed(1).padStart(7)} B/record  ${key}`);
+console.log(
+  `\nSampled allocation, core @ ${RECORDS} records x ${heapBatches} batches: ~${(allocated / records).toFixed(1)} B/record`,
+);
+for (const [key, n] of [...bytes].sort((a, b) => b[1] - a[1]).slice(0, TOP))
+  console.log(`  ${(n / records).toFixed(1).padStart(7)} B/record  ${key}`);
 session.disconnect();
 console.log(`\n(consumed ${sink})`);

@@ -19,7 +19,16 @@ async function main(): Promise<void> {
   };
   const machine = `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'})`;
   if (!json) console.log(`streamtally benchmark: ${machine}\n`);
-  else console.log(JSON.stringify({ section: 'machine', node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, flags: process.execArgv }));
+  else
+    console.log(
+      JSON.stringify({
+        section: 'machine',
+        node: process.version,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        flags: process.execArgv,
+      }),
+    );
 
   log('core benchmark (decode + aggregate one Kinesis batch)...');
   const core = runCoreBenchmark(log);
@@ -31,12 +40,17 @@ async function main(): Promise<void> {
     const { runHandlerBenchmark, formatHandlerTable, handlerJsonLines } = await import('./handler.bench.js');
     const handler = await runHandlerBenchmark(log);
     if (json) for (const line of handlerJsonLines(handler)) console.log(line);
-    else console.log(`## Handler: one 10,000-record batch through the Lambda handler\n\n${formatHandlerTable(handler)}\n`);
+    else
+      console.log(`## Handler: one 10,000-record batch through the Lambda handler\n\n${formatHandlerTable(handler)}\n`);
   }
 }
 
 if (typeof (globalThis as { gc?: unknown }).gc !== 'function') {
-  const child = spawnSync(process.execPath, [...NODE_FLAGS, '--import', 'tsx', process.argv[1], ...process.argv.slice(2)], { stdio: 'inherit' });
+  const child = spawnSync(
+    process.execPath,
+    [...NODE_FLAGS, '--import', 'tsx', process.argv[1], ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
   process.exit(child.status ?? 1);
 } else {
   await main();

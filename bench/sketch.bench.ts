@@ -85,7 +85,9 @@ const latencies = makeLatencies(VALUE_COUNT);
 const hashOut = new Uint32Array(4);
 const counters = new Uint32Array(4096);
 
-console.log(`node ${process.version}, ${VALUE_COUNT.toLocaleString('en')} values per add sample${gc ? '' : ' (run with --expose-gc for allocation figures)'}`);
+console.log(
+  `node ${process.version}, ${VALUE_COUNT.toLocaleString('en')} values per add sample${gc ? '' : ' (run with --expose-gc for allocation figures)'}`,
+);
 
 report(
   'baseline: Uint32Array[i & 4095]++',
@@ -164,57 +166,90 @@ for (const [label, sketch] of [
   ['100 distinct', hllSmall],
 ] as const) {
   const bytes = sketch.serialize();
-  report(`HLL ${label}: serialize`, measure(FLUSH_REPEATS, () => {
-    let n = 0;
-    for (let i = 0; i < FLUSH_REPEATS; i++) n += sketch.serialize().length;
-    return n;
-  }), `(${bytes.length} bytes)`);
-  report(`HLL ${label}: deserialize`, measure(FLUSH_REPEATS, () => {
-    let n = 0;
-    for (let i = 0; i < FLUSH_REPEATS; i++) n += HyperLogLog.deserialize(bytes).precision;
-    return n;
-  }));
-  report(`HLL ${label}: mergeSerialized`, measure(FLUSH_REPEATS, () => {
-    for (let i = 0; i < FLUSH_REPEATS; i++) hllTarget.mergeSerialized(bytes);
-    return hllTarget.precision;
-  }));
-  report(`HLL ${label}: merge`, measure(FLUSH_REPEATS, () => {
-    for (let i = 0; i < FLUSH_REPEATS; i++) hllTarget.merge(sketch);
-    return hllTarget.precision;
-  }));
+  report(
+    `HLL ${label}: serialize`,
+    measure(FLUSH_REPEATS, () => {
+      let n = 0;
+      for (let i = 0; i < FLUSH_REPEATS; i++) n += sketch.serialize().length;
+      return n;
+    }),
+    `(${bytes.length} bytes)`,
+  );
+  report(
+    `HLL ${label}: deserialize`,
+    measure(FLUSH_REPEATS, () => {
+      let n = 0;
+      for (let i = 0; i < FLUSH_REPEATS; i++) n += HyperLogLog.deserialize(bytes).precision;
+      return n;
+    }),
+  );
+  report(
+    `HLL ${label}: mergeSerialized`,
+    measure(FLUSH_REPEATS, () => {
+      for (let i = 0; i < FLUSH_REPEATS; i++) hllTarget.mergeSerialized(bytes);
+      return hllTarget.precision;
+    }),
+  );
+  report(
+    `HLL ${label}: merge`,
+    measure(FLUSH_REPEATS, () => {
+      for (let i = 0; i < FLUSH_REPEATS; i++) hllTarget.merge(sketch);
+      return hllTarget.precision;
+    }),
+  );
 }
-report('HLL p=12: estimate', measure(FLUSH_REPEATS, () => {
-  let x = 0;
-  for (let i = 0; i < FLUSH_REPEATS; i++) x += hllFull.estimate();
-  return x;
-}));
+report(
+  'HLL p=12: estimate',
+  measure(FLUSH_REPEATS, () => {
+    let x = 0;
+    for (let i = 0; i < FLUSH_REPEATS; i++) x += hllFull.estimate();
+    return x;
+  }),
+);
 
 const ddTypical = new DDSketch(0.01);
 for (let i = 0; i < 100_000; i++) ddTypical.add(latencies[i]);
 const ddTarget = new DDSketch(0.01);
 const ddBytes = ddTypical.serialize();
-report('DDSketch 100k lognormal: serialize', measure(FLUSH_REPEATS, () => {
-  let n = 0;
-  for (let i = 0; i < FLUSH_REPEATS; i++) n += ddTypical.serialize().length;
-  return n;
-}), `(${ddBytes.length} bytes, ${ddTypical.binCount()} bins)`);
-report('DDSketch 100k lognormal: deserialize', measure(FLUSH_REPEATS, () => {
-  let n = 0;
-  for (let i = 0; i < FLUSH_REPEATS; i++) n += DDSketch.deserialize(ddBytes).count;
-  return n;
-}));
-report('DDSketch 100k lognormal: mergeSerialized', measure(FLUSH_REPEATS, () => {
-  for (let i = 0; i < FLUSH_REPEATS; i++) ddTarget.mergeSerialized(ddBytes);
-  return ddTarget.count;
-}));
-report('DDSketch 100k lognormal: merge', measure(FLUSH_REPEATS, () => {
-  for (let i = 0; i < FLUSH_REPEATS; i++) ddTarget.merge(ddTypical);
-  return ddTarget.count;
-}));
-report('DDSketch: 4 quantiles (p50/p90/p95/p99)', measure(FLUSH_REPEATS, () => {
-  let x = 0;
-  for (let i = 0; i < FLUSH_REPEATS; i++) x += ddTypical.quantile(0.5) + ddTypical.quantile(0.9) + ddTypical.quantile(0.95) + ddTypical.quantile(0.99);
-  return x;
-}));
+report(
+  'DDSketch 100k lognormal: serialize',
+  measure(FLUSH_REPEATS, () => {
+    let n = 0;
+    for (let i = 0; i < FLUSH_REPEATS; i++) n += ddTypical.serialize().length;
+    return n;
+  }),
+  `(${ddBytes.length} bytes, ${ddTypical.binCount()} bins)`,
+);
+report(
+  'DDSketch 100k lognormal: deserialize',
+  measure(FLUSH_REPEATS, () => {
+    let n = 0;
+    for (let i = 0; i < FLUSH_REPEATS; i++) n += DDSketch.deserialize(ddBytes).count;
+    return n;
+  }),
+);
+report(
+  'DDSketch 100k lognormal: mergeSerialized',
+  measure(FLUSH_REPEATS, () => {
+    for (let i = 0; i < FLUSH_REPEATS; i++) ddTarget.mergeSerialized(ddBytes);
+    return ddTarget.count;
+  }),
+);
+report(
+  'DDSketch 100k lognormal: merge',
+  measure(FLUSH_REPEATS, () => {
+    for (let i = 0; i < FLUSH_REPEATS; i++) ddTarget.merge(ddTypical);
+    return ddTarget.count;
+  }),
+);
+report(
+  'DDSketch: 4 quantiles (p50/p90/p95/p99)',
+  measure(FLUSH_REPEATS, () => {
+    let x = 0;
+    for (let i = 0; i < FLUSH_REPEATS; i++)
+      x += ddTypical.quantile(0.5) + ddTypical.quantile(0.9) + ddTypical.quantile(0.95) + ddTypical.quantile(0.99);
+    return x;
+  }),
+);
 
 if (sink === 42) console.log('');

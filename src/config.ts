@@ -12,7 +12,6 @@ import defaultMetricDefinitions from '../streamtally.config.json' with { type: '
 import { DEFAULT_MAX_DECOMPRESSED_BYTES } from './sources/constants.js';
 import { DEFAULT_WRITE_CONCURRENCY } from './sink/counter-writer.js';
 
-
 export { DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_WRITE_CONCURRENCY };
 /** Time kept back from the Lambda deadline for the response and logging. */
 export const DEFAULT_DEADLINE_MARGIN_MS = 3_000;
@@ -32,20 +31,46 @@ export interface RuntimeConfig extends ReadRuntimeConfig {
 }
 
 /** Reads a metric definitions file (JSON or YAML) and compiles it; errors name the file and the field. */
-export function loadMetricDefinitions(path: string | undefined, cwd = process.cwd()): { compiled: CompiledConfig; source: string; definitions: StreamtallyConfig } {
-  if (!path) return { compiled: compileConfig(defaultMetricDefinitions, 'bundled streamtally.config.json'), source: 'bundled streamtally.config.json', definitions: defaultMetricDefinitions as StreamtallyConfig };
+export function loadMetricDefinitions(
+  path: string | undefined,
+  cwd = process.cwd(),
+): { compiled: CompiledConfig; source: string; definitions: StreamtallyConfig } {
+  if (!path)
+    return {
+      compiled: compileConfig(defaultMetricDefinitions, 'bundled streamtally.config.json'),
+      source: 'bundled streamtally.config.json',
+      definitions: defaultMetricDefinitions as StreamtallyConfig,
+    };
   const file = isAbsolute(path) ? path : resolve(cwd, path);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([{ path: 'STREAMTALLY_CONFIG_FILE', message: `cannot read ${file}: ${(err as Error).message}; point it at a JSON or YAML metric definitions file` }], 'environment', { cause: err });
+    throw new ConfigError(
+      [
+        {
+          path: 'STREAMTALLY_CONFIG_FILE',
+          message: `cannot read ${file}: ${(err as Error).message}; point it at a JSON or YAML metric definitions file`,
+        },
+      ],
+      'environment',
+      { cause: err },
+    );
   }
   let parsed: unknown;
   try {
     parsed = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ConfigError([{ path: file, message: `is not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}` }], 'metric definitions', { cause: err });
+    throw new ConfigError(
+      [
+        {
+          path: file,
+          message: `is not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+        },
+      ],
+      'metric definitions',
+      { cause: err },
+    );
   }
   return { compiled: compileConfig(parsed, file), source: file, definitions: parsed as StreamtallyConfig };
 }
@@ -64,17 +89,29 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, pro
 function countersTableOf(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): string {
   const countersTable = env.COUNTERS_TABLE ?? '';
   if (!/^[A-Za-z0-9_.-]{3,255}$/.test(countersTable)) {
-    problems.push({ path: 'COUNTERS_TABLE', message: countersTable ? `"${countersTable}" is not a valid DynamoDB table name` : 'is not set: name the DynamoDB counters table (template.yaml sets it)' });
+    problems.push({
+      path: 'COUNTERS_TABLE',
+      message: countersTable
+        ? `"${countersTable}" is not a valid DynamoDB table name`
+        : 'is not set: name the DynamoDB counters table (template.yaml sets it)',
+    });
   }
   return countersTable;
 }
 
-function metricsOf(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): { compiled: CompiledConfig; source: string } | undefined {
+function metricsOf(
+  env: NodeJS.ProcessEnv,
+  problems: ConfigProblem[],
+): { compiled: CompiledConfig; source: string } | undefined {
   try {
     return loadMetricDefinitions(env.STREAMTALLY_CONFIG_FILE || undefined);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    for (const p of err.problems) problems.push({ path: `${env.STREAMTALLY_CONFIG_FILE ? 'STREAMTALLY_CONFIG_FILE' : 'streamtally.config.json'} ${p.path}`, message: p.message });
+    for (const p of err.problems)
+      problems.push({
+        path: `${env.STREAMTALLY_CONFIG_FILE ? 'STREAMTALLY_CONFIG_FILE' : 'streamtally.config.json'} ${p.path}`,
+        message: p.message,
+      });
     return undefined;
   }
 }
@@ -101,7 +138,10 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
   const countersTable = countersTableOf(env, problems);
   const failureQueueUrl = env.FAILURE_QUEUE_URL || undefined;
   if (failureQueueUrl !== undefined && !/^https?:\/\/\S+$/.test(failureQueueUrl)) {
-    problems.push({ path: 'FAILURE_QUEUE_URL', message: `must be an SQS queue URL (got ${JSON.stringify(failureQueueUrl)})` });
+    problems.push({
+      path: 'FAILURE_QUEUE_URL',
+      message: `must be an SQS queue URL (got ${JSON.stringify(failureQueueUrl)})`,
+    });
   }
   const maxDecompressedBytes = positiveInt(env, 'MAX_DECOMPRESSED_BYTES', DEFAULT_MAX_DECOMPRESSED_BYTES, problems);
   const writeConcurrency = positiveInt(env, 'WRITE_CONCURRENCY', DEFAULT_WRITE_CONCURRENCY, problems);

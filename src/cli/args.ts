@@ -34,10 +34,14 @@ export interface CommandSpec<O extends Readonly<Record<string, OptionSpec>>> {
 }
 
 type ValueOf<S extends OptionSpec> = S['type'] extends 'boolean'
-  ? S extends { multiple: true } ? boolean[] : boolean
+  ? S extends { multiple: true }
+    ? boolean[]
+    : boolean
   : S extends { multiple: true }
     ? string[]
-    : S extends { required: true } | { default: string } ? string : string | undefined;
+    : S extends { required: true } | { default: string }
+      ? string
+      : string | undefined;
 
 export type ParsedValues<O extends Readonly<Record<string, OptionSpec>>> = { -readonly [K in keyof O]: ValueOf<O[K]> };
 
@@ -72,7 +76,11 @@ export function parseCommandLine<O extends Readonly<Record<string, OptionSpec>>>
     help: { type: 'boolean', short: 'h' },
   };
   for (const [name, option] of Object.entries(spec.options)) {
-    options[name] = { type: option.type, ...(option.short ? { short: option.short } : {}), ...(option.multiple ? { multiple: true } : {}) };
+    options[name] = {
+      type: option.type,
+      ...(option.short ? { short: option.short } : {}),
+      ...(option.multiple ? { multiple: true } : {}),
+    };
   }
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
@@ -85,7 +93,8 @@ export function parseCommandLine<O extends Readonly<Record<string, OptionSpec>>>
   for (const [name, option] of Object.entries(spec.options)) {
     const value = parsed.values[name];
     if (value === undefined) {
-      if (option.required && !help) throw new UsageError(`missing required option --${name} ${option.valueName ?? 'VALUE'}`);
+      if (option.required && !help)
+        throw new UsageError(`missing required option --${name} ${option.valueName ?? 'VALUE'}`);
       values[name] = option.default ?? (option.type === 'boolean' && !option.multiple ? false : undefined);
     } else if (option.type === 'string' && typeof value === 'string' && value.startsWith('--')) {
       // parseArgs takes `--stream --rate` as stream="--rate"; that is almost always a forgotten value.
@@ -127,7 +136,8 @@ export function formatUsage<O extends Readonly<Record<string, OptionSpec>>>(spec
   const width = Math.max(...rows.map(([left]) => left.length));
   const lines = [`Usage: ${synopsis.join(' ')}`, '', spec.summary, '', 'Options:'];
   for (const [left, right] of rows) lines.push(`  ${left.padEnd(width)}  ${right}`);
-  if (spec.positionals) lines.push('', `Arguments:`, `  ${spec.positionals.valueName}  ${spec.positionals.description}`);
+  if (spec.positionals)
+    lines.push('', `Arguments:`, `  ${spec.positionals.valueName}  ${spec.positionals.description}`);
   if (spec.notes?.length) lines.push('', ...spec.notes);
   if (spec.examples?.length) lines.push('', 'Examples:', ...spec.examples.map((example) => `  ${example}`));
   return `${lines.join('\n')}\n`;
@@ -168,7 +178,11 @@ export function parseArgsOrExit<O extends Readonly<Record<string, OptionSpec>>>(
 }
 
 /** Prints `error: <message>` and the usage to stderr, then exits {@link EXIT_USAGE}. For checks done after parsing. */
-export function usageExit<O extends Readonly<Record<string, OptionSpec>>>(spec: CommandSpec<O>, message: string, io: CliIo = PROCESS_IO): never {
+export function usageExit<O extends Readonly<Record<string, OptionSpec>>>(
+  spec: CommandSpec<O>,
+  message: string,
+  io: CliIo = PROCESS_IO,
+): never {
   io.stderr.write(`error: ${message}\n\n${formatUsage(spec)}`);
   return io.exit(EXIT_USAGE);
 }
@@ -197,7 +211,8 @@ export function parseDurationOption(text: string, optionName: string): number {
 export function parsePositiveNumber(text: string, optionName: string, allowFraction = false): number {
   const value = Number(text.trim());
   const ok = text.trim() !== '' && Number.isFinite(value) && value > 0 && (allowFraction || Number.isInteger(value));
-  if (!ok) throw new UsageError(`--${optionName} must be a positive ${allowFraction ? 'number' : 'integer'}, got "${text}"`);
+  if (!ok)
+    throw new UsageError(`--${optionName} must be a positive ${allowFraction ? 'number' : 'integer'}, got "${text}"`);
   return value;
 }
 

@@ -49,10 +49,17 @@ const SPEC = {
     },
     seed: { type: 'string', valueName: 'N', default: '1', description: 'PRNG seed, a non-negative integer' },
     shard: { type: 'string', valueName: 'ID', default: DEFAULT_SHARD_ID, description: 'Kinesis shard id' },
-    samples: { type: 'string', valueName: 'DIR', description: 'write every sample event (kinesis-clickstream.json, ...) into DIR' },
+    samples: {
+      type: 'string',
+      valueName: 'DIR',
+      description: 'write every sample event (kinesis-clickstream.json, ...) into DIR',
+    },
   },
   notes: ['Either --records N --out FILE, or --samples DIR. Exit codes: 0 written, 2 bad arguments.'],
-  examples: ['npm run events -- --records 10000 --out /tmp/large.json --kind kpl', 'npm run events -- --samples events'],
+  examples: [
+    'npm run events -- --records 10000 --out /tmp/large.json --kind kpl',
+    'npm run events -- --samples events',
+  ],
 } as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
 interface CliOptions {
@@ -74,17 +81,27 @@ function parseCount(name: string, text: string, min: number, max: number): numbe
 function parseCli(argv: string[]): CliOptions {
   const { values } = parseArgsOrExit(SPEC, argv);
   const kind = values.kind as string;
-  if (!(KINDS as readonly string[]).includes(kind)) throw new UsageError(`--kind must be one of ${KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
+  if (!(KINDS as readonly string[]).includes(kind))
+    throw new UsageError(`--kind must be one of ${KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
   const shard = values.shard as string;
-  if (!SHARD_ID_PATTERN.test(shard)) throw new UsageError(`--shard must look like shardId-000000000000, got ${JSON.stringify(shard)}`);
+  if (!SHARD_ID_PATTERN.test(shard))
+    throw new UsageError(`--shard must look like shardId-000000000000, got ${JSON.stringify(shard)}`);
   const seed = parseCount('seed', values.seed as string, 0, 0xffffffff);
   if (values.samples !== undefined) {
-    if (values.records !== undefined || values.out !== undefined) throw new UsageError('--samples writes fixed files: do not combine it with --records or --out');
+    if (values.records !== undefined || values.out !== undefined)
+      throw new UsageError('--samples writes fixed files: do not combine it with --records or --out');
     return { records: 0, out: '', kind: kind as Kind, seed, shard, samples: values.samples };
   }
   if (values.records === undefined) throw new UsageError('--records is required');
   if (values.out === undefined || values.out === '') throw new UsageError('--out is required');
-  return { records: parseCount('records', values.records, 1, MAX_RECORDS), out: values.out, kind: kind as Kind, seed, shard, samples: undefined };
+  return {
+    records: parseCount('records', values.records, 1, MAX_RECORDS),
+    out: values.out,
+    kind: kind as Kind,
+    seed,
+    shard,
+    samples: undefined,
+  };
 }
 
 /** Reports progress on stderr in quarters, for counts large enough to take a noticeable time. */
@@ -119,17 +136,27 @@ function buildLargeEvent(options: Pick<CliOptions, 'records' | 'kind' | 'seed' |
   switch (options.kind) {
     case 'kinesis': {
       const events = clickEvents(rng, options.records);
-      return makeKinesisEvent(events.map(jsonBytes), { rng, shardId, ...arrival, partitionKeys: events.map((e) => e.user.id), sequence: new KinesisSequence(rng) });
+      return makeKinesisEvent(events.map(jsonBytes), {
+        rng,
+        shardId,
+        ...arrival,
+        partitionKeys: events.map((e) => e.user.id),
+        sequence: new KinesisSequence(rng),
+      });
     }
     case 'ndjson': {
       const events = clickEvents(rng, options.records);
       const payloads: Buffer[] = [];
-      for (let k = 0; k < events.length; k += NDJSON_EVENTS_PER_RECORD) payloads.push(ndjsonBytes(events.slice(k, k + NDJSON_EVENTS_PER_RECORD)));
+      for (let k = 0; k < events.length; k += NDJSON_EVENTS_PER_RECORD)
+        payloads.push(ndjsonBytes(events.slice(k, k + NDJSON_EVENTS_PER_RECORD)));
       return makeKinesisEvent(payloads, { rng, shardId, ...arrival });
     }
     case 'kpl': {
       const events = clickEvents(rng, options.records);
-      const packed = kplPayloads(events, events.map((e) => e.user.id));
+      const packed = kplPayloads(
+        events,
+        events.map((e) => e.user.id),
+      );
       return makeKinesisEvent(packed.payloads, { rng, shardId, ...arrival, partitionKeys: packed.partitionKeys });
     }
     case 'cdc': {
@@ -169,12 +196,18 @@ function main(argv: string[]): number {
   }
   const event = buildLargeEvent(options) as { Records: unknown[] };
   const bytes = writeJson(options.out, event);
-  process.stdout.write(`wrote ${options.out}: ${event.Records.length.toLocaleString('en-US')} Lambda records (${options.kind}, ${options.records.toLocaleString('en-US')} events, seed ${options.seed}), ${bytes.toLocaleString('en-US')} bytes\n`);
+  process.stdout.write(
+    `wrote ${options.out}: ${event.Records.length.toLocaleString('en-US')} Lambda records (${options.kind}, ${options.records.toLocaleString('en-US')} events, seed ${options.seed}), ${bytes.toLocaleString('en-US')} bytes\n`,
+  );
   if (event.Records.length > LAMBDA_MAX_BATCH_RECORDS) {
-    process.stderr.write(`note: Lambda delivers at most ${LAMBDA_MAX_BATCH_RECORDS.toLocaleString('en-US')} records per batch; this file is for benchmarks and the local runner\n`);
+    process.stderr.write(
+      `note: Lambda delivers at most ${LAMBDA_MAX_BATCH_RECORDS.toLocaleString('en-US')} records per batch; this file is for benchmarks and the local runner\n`,
+    );
   }
   if (bytes > LAMBDA_MAX_SYNC_PAYLOAD_BYTES) {
-    process.stderr.write(`note: ${bytes.toLocaleString('en-US')} bytes is over Lambda's 6 MB invocation payload quota; sam local invoke may refuse it\n`);
+    process.stderr.write(
+      `note: ${bytes.toLocaleString('en-US')} bytes is over Lambda's 6 MB invocation payload quota; sam local invoke may refuse it\n`,
+    );
   }
   return 0;
 }

@@ -8,14 +8,26 @@ import { createInterface } from 'node:readline';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { clientConfig } from '../local/aws/aws-clients.js';
 import {
-  parseArgsOrExit, parseDurationOption, parseNonNegativeInteger, parsePositiveNumber, usageExit, UsageError,
-  type CommandSpec, type OptionSpec,
+  parseArgsOrExit,
+  parseDurationOption,
+  parseNonNegativeInteger,
+  parsePositiveNumber,
+  usageExit,
+  UsageError,
+  type CommandSpec,
+  type OptionSpec,
 } from './args.js';
 import { mulberry32 } from '../samples/prng.js';
 import { ClickstreamGenerator } from '../samples/sample-events.js';
 import {
-  KinesisProducer, MAX_RECORD_BYTES, MAX_REPORTED_DETAILS, ProducerError, StreamNotFoundError,
-  type ProducerRecord, type PutSummary, type SkippedInput,
+  KinesisProducer,
+  MAX_RECORD_BYTES,
+  MAX_REPORTED_DETAILS,
+  ProducerError,
+  StreamNotFoundError,
+  type ProducerRecord,
+  type PutSummary,
+  type SkippedInput,
 } from '../producer/kinesis-producer.js';
 import { formatCount, formatDuration, ProgressLine, RateMeter, renderBar } from './progress.js';
 
@@ -27,18 +39,50 @@ const UTF8_BOM = '\uFEFF';
 
 const SPEC = {
   name: 'npm run produce --',
-  summary: 'Push events to a Kinesis data stream with PutRecords: demo clickstream events, or an NDJSON file line by line.',
+  summary:
+    'Push events to a Kinesis data stream with PutRecords: demo clickstream events, or an NDJSON file line by line.',
   options: {
     stream: { type: 'string', required: true, valueName: 'NAME', description: 'Kinesis stream to write to' },
-    endpoint: { type: 'string', valueName: 'URL', description: 'Kinesis endpoint, e.g. http://127.0.0.1:4567 (default: AWS, default credential chain)' },
+    endpoint: {
+      type: 'string',
+      valueName: 'URL',
+      description: 'Kinesis endpoint, e.g. http://127.0.0.1:4567 (default: AWS, default credential chain)',
+    },
     region: { type: 'string', valueName: 'REGION', description: 'AWS region (default: AWS_REGION, else us-east-1)' },
-    rate: { type: 'string', valueName: 'N', description: `records per second (default: ${DEFAULT_DEMO_RATE_PER_SEC} for demo events, unlimited with --file)` },
-    duration: { type: 'string', valueName: 'DURATION', description: 'stop after this long: 500ms, 60s, 5m, 1h (default: no limit)' },
-    count: { type: 'string', valueName: 'N', description: 'stop after N records (default: no limit; the whole file with --file)' },
-    file: { type: 'string', valueName: 'PATH', description: 'read events from this NDJSON file, one JSON value per line, instead of generating them' },
-    'partition-key': { type: 'string', valueName: 'FIELD', description: 'take the partition key from this dotted field, e.g. user.id (default: a random key)' },
-    seed: { type: 'string', valueName: 'N', description: `seed for demo events and random keys (default: ${DEFAULT_SEED})` },
-    'one-per-key': { type: 'boolean', description: 'at most one record per partition key in each call: strict order per key, slower with few keys' },
+    rate: {
+      type: 'string',
+      valueName: 'N',
+      description: `records per second (default: ${DEFAULT_DEMO_RATE_PER_SEC} for demo events, unlimited with --file)`,
+    },
+    duration: {
+      type: 'string',
+      valueName: 'DURATION',
+      description: 'stop after this long: 500ms, 60s, 5m, 1h (default: no limit)',
+    },
+    count: {
+      type: 'string',
+      valueName: 'N',
+      description: 'stop after N records (default: no limit; the whole file with --file)',
+    },
+    file: {
+      type: 'string',
+      valueName: 'PATH',
+      description: 'read events from this NDJSON file, one JSON value per line, instead of generating them',
+    },
+    'partition-key': {
+      type: 'string',
+      valueName: 'FIELD',
+      description: 'take the partition key from this dotted field, e.g. user.id (default: a random key)',
+    },
+    seed: {
+      type: 'string',
+      valueName: 'N',
+      description: `seed for demo events and random keys (default: ${DEFAULT_SEED})`,
+    },
+    'one-per-key': {
+      type: 'boolean',
+      description: 'at most one record per partition key in each call: strict order per key, slower with few keys',
+    },
   },
   notes: [
     'Without --duration or --count, demo events are sent until Ctrl-C. With --file, a line that is not JSON',
@@ -79,7 +123,10 @@ async function readArgs(argv: readonly string[]): Promise<ProduceArgs> {
       try {
         await access(values.file, fsConstants.R_OK);
       } catch (err) {
-        throw new UsageError(`cannot read --file ${values.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+        throw new UsageError(
+          `cannot read --file ${values.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+          { cause: err },
+        );
       }
     }
     const rate = values.rate === undefined ? undefined : parsePositiveNumber(values.rate, 'rate', true);
@@ -105,8 +152,12 @@ async function readArgs(argv: readonly string[]): Promise<ProduceArgs> {
 function randomKeys(seed: number): () => string {
   const random = mulberry32(seed ^ 0x5bd1e995);
   return () => {
-    const high = Math.floor(random() * 0x100000000).toString(16).padStart(8, '0');
-    const low = Math.floor(random() * 0x100000000).toString(16).padStart(8, '0');
+    const high = Math.floor(random() * 0x100000000)
+      .toString(16)
+      .padStart(8, '0');
+    const low = Math.floor(random() * 0x100000000)
+      .toString(16)
+      .padStart(8, '0');
     return high + low;
   };
 }
@@ -119,7 +170,8 @@ function keyAt(value: unknown, path: readonly string[]): string | undefined {
     current = (current as Record<string, unknown>)[path[i]];
   }
   if (typeof current === 'string') return current.length > 0 ? current : undefined;
-  if (typeof current === 'number' || typeof current === 'boolean' || typeof current === 'bigint') return String(current);
+  if (typeof current === 'number' || typeof current === 'boolean' || typeof current === 'bigint')
+    return String(current);
   return undefined;
 }
 
@@ -143,7 +195,11 @@ async function* demoSource(args: ProduceArgs, stats: SourceStats): AsyncGenerato
 }
 
 /** Streams the file line by line: readline pauses the file while lines wait, so memory stays flat. */
-async function* ndjsonSource(path: string, args: ProduceArgs, stats: SourceStats): AsyncGenerator<ProducerRecord | SkippedInput> {
+async function* ndjsonSource(
+  path: string,
+  args: ProduceArgs,
+  stats: SourceStats,
+): AsyncGenerator<ProducerRecord | SkippedInput> {
   const input = createReadStream(path, { encoding: 'utf8' });
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   const nextKey = randomKeys(args.seed);
@@ -163,7 +219,11 @@ async function* ndjsonSource(path: string, args: ProduceArgs, stats: SourceStats
       try {
         event = JSON.parse(text);
       } catch (err) {
-        yield { skipped: true, line: lineNumber, reason: `not JSON (${err instanceof Error ? err.message : String(err)})` };
+        yield {
+          skipped: true,
+          line: lineNumber,
+          reason: `not JSON (${err instanceof Error ? err.message : String(err)})`,
+        };
         continue;
       }
       let partitionKey = args.keyField ? keyAt(event, args.keyField) : undefined;
@@ -184,35 +244,60 @@ function endpointLabel(args: ProduceArgs, client: KinesisClient): string {
   return `AWS Kinesis in ${typeof client.config.region === 'string' ? client.config.region : (args.region ?? 'the default region')}`;
 }
 
-function printSummary(summary: PutSummary, stats: SourceStats, args: ProduceArgs, where: string, out: NodeJS.WritableStream): void {
+function printSummary(
+  summary: PutSummary,
+  stats: SourceStats,
+  args: ProduceArgs,
+  where: string,
+  out: NodeJS.WritableStream,
+): void {
   const seconds = summary.elapsedMs / 1_000;
   const rate = seconds > 0 ? summary.sent / seconds : 0;
   const lines = [
     `stream ${args.streamName} at ${where}`,
     `  sent        ${formatCount(summary.sent)} records in ${formatCount(summary.calls)} PutRecords call${summary.calls === 1 ? '' : 's'}, ${formatDuration(summary.elapsedMs)} (${formatCount(rate)}/s)`,
     `  retries     ${formatCount(summary.retries)}${summary.outOfOrder > 0 ? ` (${formatCount(summary.outOfOrder)} records landed before an earlier retried record with their key; --one-per-key prevents this)` : ''}`,
-    `  failed      ${formatCount(summary.failed)}${Object.keys(summary.failedByCode).length ? ` (${Object.entries(summary.failedByCode).map(([code, n]) => `${code}: ${n}`).join(', ')})` : ''}`,
+    `  failed      ${formatCount(summary.failed)}${
+      Object.keys(summary.failedByCode).length
+        ? ` (${Object.entries(summary.failedByCode)
+            .map(([code, n]) => `${code}: ${n}`)
+            .join(', ')})`
+        : ''
+    }`,
   ];
   for (const failure of summary.failures.slice(0, MAX_PRINTED_DETAILS)) {
-    lines.push(`    ${failure.line !== undefined ? `line ${failure.line}` : `record ${failure.index + 1}`}: ${failure.errorCode} after ${failure.attempts} attempts: ${failure.errorMessage}`);
+    lines.push(
+      `    ${failure.line !== undefined ? `line ${failure.line}` : `record ${failure.index + 1}`}: ${failure.errorCode} after ${failure.attempts} attempts: ${failure.errorMessage}`,
+    );
   }
   lines.push(`  oversized   ${formatCount(summary.oversized)}`);
   for (const rejected of summary.rejected.filter((r) => r.reason === 'oversized').slice(0, MAX_PRINTED_DETAILS)) {
-    lines.push(`    ${rejected.line !== undefined ? `line ${rejected.line}` : `record ${rejected.index + 1}`}: ${rejected.message}; not sent`);
+    lines.push(
+      `    ${rejected.line !== undefined ? `line ${rejected.line}` : `record ${rejected.index + 1}`}: ${rejected.message}; not sent`,
+    );
   }
   if (summary.invalidPartitionKey > 0) {
     lines.push(`  invalid key ${formatCount(summary.invalidPartitionKey)}`);
-    for (const rejected of summary.rejected.filter((r) => r.reason === 'invalid_partition_key').slice(0, MAX_PRINTED_DETAILS)) {
-      lines.push(`    ${rejected.line !== undefined ? `line ${rejected.line}` : `record ${rejected.index + 1}`}: ${rejected.message}; not sent`);
+    for (const rejected of summary.rejected
+      .filter((r) => r.reason === 'invalid_partition_key')
+      .slice(0, MAX_PRINTED_DETAILS)) {
+      lines.push(
+        `    ${rejected.line !== undefined ? `line ${rejected.line}` : `record ${rejected.index + 1}`}: ${rejected.message}; not sent`,
+      );
     }
   }
   if (args.file !== undefined) {
     lines.push(`  skipped     ${formatCount(summary.skipped)}`);
-    for (const skipped of summary.skippedInputs.slice(0, MAX_PRINTED_DETAILS)) lines.push(`    line ${skipped.line}: ${skipped.reason}`);
+    for (const skipped of summary.skippedInputs.slice(0, MAX_PRINTED_DETAILS))
+      lines.push(`    line ${skipped.line}: ${skipped.reason}`);
   }
   const detailed = Math.max(summary.failed, summary.oversized + summary.invalidPartitionKey, summary.skipped);
-  if (detailed > MAX_PRINTED_DETAILS) lines.push(`  (details shown for the first ${Math.min(MAX_PRINTED_DETAILS, MAX_REPORTED_DETAILS)} of each kind)`);
-  if (stats.keyFallbacks > 0) lines.push(`  note: ${formatCount(stats.keyFallbacks)} records had no usable ${args.keyField?.join('.')} and were sent with a random partition key`);
+  if (detailed > MAX_PRINTED_DETAILS)
+    lines.push(`  (details shown for the first ${Math.min(MAX_PRINTED_DETAILS, MAX_REPORTED_DETAILS)} of each kind)`);
+  if (stats.keyFallbacks > 0)
+    lines.push(
+      `  note: ${formatCount(stats.keyFallbacks)} records had no usable ${args.keyField?.join('.')} and were sent with a random partition key`,
+    );
   out.write(`${lines.join('\n')}\n`);
 }
 
@@ -237,7 +322,9 @@ async function main(argv: readonly string[]): Promise<number> {
     onProgress: (p) => {
       const rate = meter.record(p.sent, p.elapsedMs);
       const bar = args.count !== undefined ? `${renderBar(p.sent / args.count)} ` : '';
-      progress.update(`${bar}sent ${formatCount(p.sent)} (${formatCount(rate)}/s)  failed ${formatCount(p.failed)}  retries ${formatCount(p.retries)}  skipped ${formatCount(p.skipped + p.oversized)}  ${formatDuration(p.elapsedMs)}`);
+      progress.update(
+        `${bar}sent ${formatCount(p.sent)} (${formatCount(rate)}/s)  failed ${formatCount(p.failed)}  retries ${formatCount(p.retries)}  skipped ${formatCount(p.skipped + p.oversized)}  ${formatDuration(p.elapsedMs)}`,
+      );
     },
   });
   const source = args.file === undefined ? demoSource(args, stats) : ndjsonSource(args.file, args, stats);
@@ -245,21 +332,31 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`sending demo events to ${args.streamName} at ${args.ratePerSec}/s; Ctrl-C to stop\n`);
   }
   try {
-    const summary = await producer.produce(source, { ratePerSec: args.ratePerSec, durationMs: args.durationMs, maxRecords: args.count, signal: abort.signal });
+    const summary = await producer.produce(source, {
+      ratePerSec: args.ratePerSec,
+      durationMs: args.durationMs,
+      maxRecords: args.count,
+      signal: abort.signal,
+    });
     progress.clear();
     printSummary(summary, stats, args, where, process.stdout);
     return summary.failed > 0 ? 1 : 0;
   } catch (err) {
     progress.clear();
     if (err instanceof StreamNotFoundError) {
-      process.stderr.write(`error: stream ${args.streamName} not found at ${where}: create it (npm start does) or pass --stream\n`);
+      process.stderr.write(
+        `error: stream ${args.streamName} not found at ${where}: create it (npm start does) or pass --stream\n`,
+      );
       return 1;
     }
     if (err instanceof ProducerError) {
       const cause = err.cause as (NodeJS.ErrnoException & { name?: string }) | undefined;
       let hint = '';
-      if (cause?.code === 'ECONNREFUSED') hint = `\nnothing answers at ${where}: start the local servers (npm start) or fix --endpoint`;
-      if (cause?.name === 'CredentialsProviderError') hint = '\nset up AWS credentials (AWS_PROFILE, aws configure, or an instance role), or pass --endpoint for a local server';
+      if (cause?.code === 'ECONNREFUSED')
+        hint = `\nnothing answers at ${where}: start the local servers (npm start) or fix --endpoint`;
+      if (cause?.name === 'CredentialsProviderError')
+        hint =
+          '\nset up AWS credentials (AWS_PROFILE, aws configure, or an instance role), or pass --endpoint for a local server';
       process.stderr.write(`error: ${err.message}${hint}\n`);
       return 1;
     }

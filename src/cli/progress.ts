@@ -92,7 +92,8 @@ export class ProgressLine {
     if (this.tty) {
       // A line longer than the terminal wraps, and `\r` then redraws only its last row.
       // Some pseudo-terminals report 0 columns; treat that like an unknown width.
-      const columns = this.output.columns !== undefined && this.output.columns > 0 ? this.output.columns : DEFAULT_COLUMNS;
+      const columns =
+        this.output.columns !== undefined && this.output.columns > 0 ? this.output.columns : DEFAULT_COLUMNS;
       const width = columns - 1;
       this.output.write(`\r${text.length > width ? text.slice(0, width) : text}${CLEAR_TO_EOL}`);
       this.drawn = true;
@@ -115,7 +116,9 @@ export function renderBar(fraction: number, width = 20): string {
 
 /** Counts with thousands separators, independent of the machine's locale: `12,345`. */
 export function formatCount(value: number): string {
-  return Math.round(value).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return Math.round(value)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** `850 ms`, `12.3 s`, `4m05s`, `1h02m`. */

@@ -16,17 +16,46 @@ const FORCE_QUIT_AFTER_MS = 2_000;
 
 const SPEC = {
   name: 'npm start --',
-  summary: 'Run streamtally locally: AWS-API servers, the template\'s resources, event-source emulation, a demo producer and the dashboard.',
+  summary:
+    "Run streamtally locally: AWS-API servers, the template's resources, event-source emulation, a demo producer and the dashboard.",
   options: {
-    'no-demo': { type: 'boolean', description: 'do not run the demo producer (push events yourself with npm run produce)' },
+    'no-demo': {
+      type: 'boolean',
+      description: 'do not run the demo producer (push events yourself with npm run produce)',
+    },
     rate: { type: 'string', valueName: 'N', description: `demo events per second (default ${DEFAULT_RATE_PER_SEC})` },
     port: { type: 'string', valueName: 'PORT', description: 'dashboard port on 127.0.0.1 (default: a free port)' },
-    'data-dir': { type: 'string', valueName: 'DIR', description: 'keep stream, table and queue data here between runs (default: in memory)' },
-    endpoint: { type: 'string', valueName: 'URL', description: 'use a running LocalStack, moto_server or AWS endpoint instead of starting servers' },
-    config: { type: 'string', valueName: 'FILE', description: 'metric definitions (JSON or YAML; default: streamtally.config.json)' },
-    template: { type: 'string', valueName: 'FILE', description: 'SAM template to read resources and event sources from (default: template.yaml)' },
-    chaos: { type: 'string', valueName: 'N', description: 'every Nth invocation crashes after the handler wrote its counters (response lost), to watch retries and bisection keep counters exact' },
-    'log-level': { type: 'string', valueName: 'LEVEL', description: 'handler log level: DEBUG, INFO, WARN, ERROR (default WARN, to keep the terminal readable)' },
+    'data-dir': {
+      type: 'string',
+      valueName: 'DIR',
+      description: 'keep stream, table and queue data here between runs (default: in memory)',
+    },
+    endpoint: {
+      type: 'string',
+      valueName: 'URL',
+      description: 'use a running LocalStack, moto_server or AWS endpoint instead of starting servers',
+    },
+    config: {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'metric definitions (JSON or YAML; default: streamtally.config.json)',
+    },
+    template: {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'SAM template to read resources and event sources from (default: template.yaml)',
+    },
+    chaos: {
+      type: 'string',
+      valueName: 'N',
+      description:
+        'every Nth invocation crashes after the handler wrote its counters (response lost), to watch retries and bisection keep counters exact',
+    },
+    'log-level': {
+      type: 'string',
+      valueName: 'LEVEL',
+      description: 'handler log level: DEBUG, INFO, WARN, ERROR (default WARN, to keep the terminal readable)',
+    },
   },
   notes: ['Ctrl-C stops everything. Exit codes: 0 clean stop, 1 a start-up error, 2 bad arguments.'],
   examples: ['npm start', 'npm start -- --no-demo --port 8080', 'npm start -- --endpoint http://127.0.0.1:4566'],
@@ -40,11 +69,14 @@ async function main(): Promise<void> {
   // Node 20 users are told in the README that Lambda runs Node 22; the SDK's notice adds nothing here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values } = parseArgsOrExit(SPEC, process.argv.slice(2));
-  const ratePerSec = values.rate === undefined ? DEFAULT_RATE_PER_SEC : parsePositiveNumber(values.rate, '--rate', true);
+  const ratePerSec =
+    values.rate === undefined ? DEFAULT_RATE_PER_SEC : parsePositiveNumber(values.rate, '--rate', true);
   const port = values.port === undefined ? DEFAULT_DASHBOARD_PORT : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) usageExit(SPEC, `--port must be a port number from 0 to 65535 (got ${values.port})`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    usageExit(SPEC, `--port must be a port number from 0 to 65535 (got ${values.port})`);
   const logLevel = (values['log-level'] ?? 'WARN').toUpperCase();
-  if (!['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'].includes(logLevel)) usageExit(SPEC, `--log-level must be DEBUG, INFO, WARN or ERROR (got ${values['log-level']})`);
+  if (!['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'].includes(logLevel))
+    usageExit(SPEC, `--log-level must be DEBUG, INFO, WARN or ERROR (got ${values['log-level']})`);
   const chaosEvery = values.chaos === undefined ? 0 : parsePositiveNumber(values.chaos, '--chaos');
   if (values.endpoint !== undefined) {
     try {
@@ -108,8 +140,12 @@ async function main(): Promise<void> {
     return;
   }
   const { endpoints, totals } = stack;
-  say(`endpoints: kinesis=${endpoints.kinesis ?? 'aws'} dynamodb=${endpoints.dynamodb ?? 'aws'} sqs=${endpoints.sqs ?? 'aws'} counters=${stack.countersTable} failures=${stack.failureQueueUrl ?? ''}`);
-  say(`\ndashboard: ${stack.readServer.url}/\npush events: npm run produce -- --stream ${stack.streamName} --endpoint ${endpoints.kinesis ?? '(AWS)'}\nCtrl-C to stop.\n`);
+  say(
+    `endpoints: kinesis=${endpoints.kinesis ?? 'aws'} dynamodb=${endpoints.dynamodb ?? 'aws'} sqs=${endpoints.sqs ?? 'aws'} counters=${stack.countersTable} failures=${stack.failureQueueUrl ?? ''}`,
+  );
+  say(
+    `\ndashboard: ${stack.readServer.url}/\npush events: npm run produce -- --stream ${stack.streamName} --endpoint ${endpoints.kinesis ?? '(AWS)'}\nCtrl-C to stop.\n`,
+  );
   const emulators = stack.emulators;
   running.timer = setInterval(() => {
     let iteratorAgeMs = 0;
@@ -120,7 +156,9 @@ async function main(): Promise<void> {
       batches += e.stats.batches;
       recordsIn += e.stats.recordsIn;
     }
-    status.update(`produced ${totals.produced} | records in ${recordsIn} | batches ${batches} | iterator age ${iteratorAgeMs} ms | counted ${totals.eventsCounted} | rejected ${totals.rejected} | counter writes ${totals.counterWrites}`);
+    status.update(
+      `produced ${totals.produced} | records in ${recordsIn} | batches ${batches} | iterator age ${iteratorAgeMs} ms | counted ${totals.eventsCounted} | rejected ${totals.rejected} | counter writes ${totals.counterWrites}`,
+    );
   }, STATUS_REFRESH_MS);
 }
 

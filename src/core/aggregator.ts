@@ -14,13 +14,27 @@ import { ByteInterner, growFloat64, growInt32 } from './byte-interner.js';
 import { hash64 } from './hash.js';
 import { parseIsoTimestampInto } from './iso-time.js';
 import { JsonFieldScanner, ValueKind, skipWhitespace } from './json-scan.js';
-import { FilterOp, MAX_WINDOWS_PER_METRIC, TimeFormatCode, type CompiledConfig, type CompiledMetric, type CompiledWindow, type FilterValue } from './metric-config.js';
+import {
+  FilterOp,
+  MAX_WINDOWS_PER_METRIC,
+  TimeFormatCode,
+  type CompiledConfig,
+  type CompiledMetric,
+  type CompiledWindow,
+  type FilterValue,
+} from './metric-config.js';
 import { KeyTable } from './key-table.js';
 import { DDSketch } from './sketch/ddsketch.js';
 import { HyperLogLog } from './sketch/hyperloglog.js';
 import { ImageFields } from './image-fields.js';
 import { FOLDED_STAT, RejectLog, type RejectEntry, type StatsDelta } from './reject-log.js';
-import { DYNAMODB_EVENT_SOURCE, RejectReason, type AttributeMap, type DynamoDbEventName, type EventSink } from './types.js';
+import {
+  DYNAMODB_EVENT_SOURCE,
+  RejectReason,
+  type AttributeMap,
+  type DynamoDbEventName,
+  type EventSink,
+} from './types.js';
 
 export { FOLDED_STAT, type RejectEntry, type StatsDelta };
 
@@ -207,7 +221,14 @@ export class Aggregator implements EventSink {
    * hot path: one payload of one or more whitespace-separated JSON values (NDJSON). Kept tiny so the
    * decoder's call inlines and the two epoch-ms arguments go straight into `times` unboxed.
    */
-  ingestJson(bytes: Uint8Array, start: number, end: number, recordIndex: number, fallbackTimeMs: number, arrivalMs: number): void {
+  ingestJson(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    recordIndex: number,
+    fallbackTimeMs: number,
+    arrivalMs: number,
+  ): void {
     const times = this.times;
     times[T_ARRIVAL] = arrivalMs;
     times[T_FALLBACK] = fallbackTimeMs;
@@ -231,7 +252,13 @@ export class Aggregator implements EventSink {
    * the result is false, so the decoder can read it as a change. The check rides on the scan the payload
    * gets anyway, instead of a search of every payload's bytes.
    */
-  ingestJsonUnlessChange(bytes: Uint8Array, start: number, end: number, recordIndex: number, times: Float64Array): boolean {
+  ingestJsonUnlessChange(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    recordIndex: number,
+    times: Float64Array,
+  ): boolean {
     this.times[T_FALLBACK] = times[0];
     this.times[T_ARRIVAL] = times[1];
     return this.ingestValues(bytes, start, end, recordIndex, true);
@@ -241,7 +268,13 @@ export class Aggregator implements EventSink {
    * hot path: the JSON values of one payload; times[T_ARRIVAL] and times[T_FALLBACK] are set. With
    * `divertChange`, returns false without ingesting anything when the payload is one DynamoDB change record.
    */
-  private ingestValues(bytes: Uint8Array, start: number, end: number, recordIndex: number, divertChange: boolean): boolean {
+  private ingestValues(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    recordIndex: number,
+    divertChange: boolean,
+  ): boolean {
     this.curIsImage = false;
     this.curBytes = bytes;
     this.curKinds = this.scanner.kinds;
@@ -267,7 +300,13 @@ export class Aggregator implements EventSink {
         continue;
       }
       pos = skipWhitespace(bytes, next, end);
-      if (divertChange && valueStart === first && pos >= end && this.fieldEquals(this.eventSourcePath, CHANGE_EVENT_SOURCE)) return false;
+      if (
+        divertChange &&
+        valueStart === first &&
+        pos >= end &&
+        this.fieldEquals(this.eventSourcePath, CHANGE_EVENT_SOURCE)
+      )
+        return false;
       this.eventsIn++;
       this.evaluateEvent(recordIndex, NOT_A_CHANGE);
     }
@@ -288,7 +327,12 @@ export class Aggregator implements EventSink {
     this.times[T_FALLBACK] = fallbackTimeMs;
     const image = eventName === 'REMOVE' ? oldImage : newImage;
     if (image === undefined || image === null) {
-      if (this.anyImageMetricReadsFields()) this.reject(recordIndex, RejectReason.MissingImage, `${eventName} record without ${eventName === 'REMOVE' ? 'OldImage' : 'NewImage'}`);
+      if (this.anyImageMetricReadsFields())
+        this.reject(
+          recordIndex,
+          RejectReason.MissingImage,
+          `${eventName} record without ${eventName === 'REMOVE' ? 'OldImage' : 'NewImage'}`,
+        );
       return;
     }
     const fields = this.image;
@@ -417,7 +461,13 @@ export class Aggregator implements EventSink {
         }
         timeMs = times[T_EVENT];
         if (Number.isNaN(timeMs)) {
-          this.addReject(recordIndex, RejectReason.InvalidEventTime, metric.index, `${metric.name}: unreadable ${this.config.pathTexts[tp]}`, arrivalMs);
+          this.addReject(
+            recordIndex,
+            RejectReason.InvalidEventTime,
+            metric.index,
+            `${metric.name}: unreadable ${this.config.pathTexts[tp]}`,
+            arrivalMs,
+          );
           return false;
         }
       }
@@ -425,11 +475,23 @@ export class Aggregator implements EventSink {
     const finest = metric.windows[0];
     const finestStart = Math.floor(timeMs / finest.sizeMs) * finest.sizeMs;
     if (arrivalMs > finestStart + finest.sizeMs + metric.allowedLatenessMs) {
-      this.addReject(recordIndex, RejectReason.TooLate, metric.index, `${metric.name}: event time ${timeMs} closed more than the allowed lateness before arrival ${arrivalMs}`, arrivalMs);
+      this.addReject(
+        recordIndex,
+        RejectReason.TooLate,
+        metric.index,
+        `${metric.name}: event time ${timeMs} closed more than the allowed lateness before arrival ${arrivalMs}`,
+        arrivalMs,
+      );
       return false;
     }
     if (timeMs > arrivalMs + metric.futureSkewMs) {
-      this.addReject(recordIndex, RejectReason.TooEarly, metric.index, `${metric.name}: event time ${timeMs} is more than the allowed future skew after arrival ${arrivalMs}`, arrivalMs);
+      this.addReject(
+        recordIndex,
+        RejectReason.TooEarly,
+        metric.index,
+        `${metric.name}: event time ${timeMs} is more than the allowed future skew after arrival ${arrivalMs}`,
+        arrivalMs,
+      );
       return false;
     }
 
@@ -438,12 +500,24 @@ export class Aggregator implements EventSink {
     if (metric.needsValue) {
       const vp = metric.valuePath;
       if (this.curKinds[vp] !== ValueKind.Number) {
-        this.addReject(recordIndex, RejectReason.InvalidValue, metric.index, `${metric.name}: ${this.config.pathTexts[vp]} is not a number`, arrivalMs);
+        this.addReject(
+          recordIndex,
+          RejectReason.InvalidValue,
+          metric.index,
+          `${metric.name}: ${this.config.pathTexts[vp]} is not a number`,
+          arrivalMs,
+        );
         return false;
       }
       value = this.numberAt(vp);
       if (!Number.isFinite(value)) {
-        this.addReject(recordIndex, RejectReason.InvalidValue, metric.index, `${metric.name}: ${this.config.pathTexts[vp]} is not finite`, arrivalMs);
+        this.addReject(
+          recordIndex,
+          RejectReason.InvalidValue,
+          metric.index,
+          `${metric.name}: ${this.config.pathTexts[vp]} is not finite`,
+          arrivalMs,
+        );
         return false;
       }
     }
@@ -455,7 +529,13 @@ export class Aggregator implements EventSink {
     for (let d = 0; d < dims.length; d++) {
       const id = this.dimensionId(dims[d]);
       if (id < 0) {
-        this.addReject(recordIndex, RejectReason.InvalidDimension, metric.index, `${metric.name}: ${this.config.pathTexts[dims[d]]} is an object or an array`, arrivalMs);
+        this.addReject(
+          recordIndex,
+          RejectReason.InvalidDimension,
+          metric.index,
+          `${metric.name}: ${this.config.pathTexts[dims[d]]} is an object or an array`,
+          arrivalMs,
+        );
         return false;
       }
       tuple[d + 1] = id;
@@ -475,7 +555,11 @@ export class Aggregator implements EventSink {
       const cacheSlot = group * MAX_WINDOWS_PER_METRIC + w;
       let cell: number;
       let created = false;
-      if (cacheSlot < this.cellCacheCell.length && this.cellCacheBatch[cacheSlot] === this.batchSerial && this.cellCacheStart[cacheSlot] === windowStart) {
+      if (
+        cacheSlot < this.cellCacheCell.length &&
+        this.cellCacheBatch[cacheSlot] === this.batchSerial &&
+        this.cellCacheStart[cacheSlot] === windowStart
+      ) {
         cell = this.cellCacheCell[cacheSlot];
       } else {
         cell = this.cellKeys.indexOfAt(group, w, times, T_WINDOW_START);
@@ -532,7 +616,13 @@ export class Aggregator implements EventSink {
     this.cellCacheCell[cacheSlot] = cell;
   }
 
-  private otherCell(metric: CompiledMetric, dimCount: number, w: number, windowStart: number, recordIndex: number): number {
+  private otherCell(
+    metric: CompiledMetric,
+    dimCount: number,
+    w: number,
+    windowStart: number,
+    recordIndex: number,
+  ): number {
     const tuple = this.groupScratch;
     tuple[0] = metric.index;
     for (let d = 0; d < dimCount; d++) tuple[d + 1] = this.otherId;
@@ -680,7 +770,12 @@ export class Aggregator implements EventSink {
     }
     let n: number;
     if (kind === ValueKind.Number) n = this.numberAt(path);
-    else if (kind === ValueKind.String) n = Number(this.curIsImage ? new TextDecoder().decode(this.curBytes.subarray(this.curStarts[path], this.curEnds[path])) : this.scanner.stringAt(this.curBytes, path));
+    else if (kind === ValueKind.String)
+      n = Number(
+        this.curIsImage
+          ? new TextDecoder().decode(this.curBytes.subarray(this.curStarts[path], this.curEnds[path]))
+          : this.scanner.stringAt(this.curBytes, path),
+      );
     else return Number.NaN;
     if (!Number.isFinite(n)) return Number.NaN;
     return format === TimeFormatCode.EpochSeconds ? Math.round(n * 1000) : Math.round(n);
@@ -697,8 +792,20 @@ export class Aggregator implements EventSink {
   // ---------------------------------------------------------------------------------------------
   // Rejects and statistics (cold path)
 
-  private addReject(recordIndex: number, reason: RejectReason, metricIndex: number, detail: string, arrivalMs: number): void {
-    this.rejectLog.reject(recordIndex, reason, metricIndex, detail, Number.isNaN(arrivalMs) ? this.times[T_ARRIVAL] : arrivalMs);
+  private addReject(
+    recordIndex: number,
+    reason: RejectReason,
+    metricIndex: number,
+    detail: string,
+    arrivalMs: number,
+  ): void {
+    this.rejectLog.reject(
+      recordIndex,
+      reason,
+      metricIndex,
+      detail,
+      Number.isNaN(arrivalMs) ? this.times[T_ARRIVAL] : arrivalMs,
+    );
   }
 
   private addStat(recordIndex: number, metricIndex: number, name: string, arrivalMs: number): void {

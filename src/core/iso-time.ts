@@ -43,16 +43,27 @@ export function parseIsoTimestampMs(bytes: Uint8Array, start: number, end: numbe
  * because epoch ms are beyond the Smi range: returned from a call V8 does not inline, each one was a
  * 16-byte HeapNumber (32.5 B/record of the core's 82 B/record in the bench's sampled heap profile).
  */
-export function parseIsoTimestampInto(bytes: Uint8Array, start: number, end: number, out: Float64Array, at: number): boolean {
+export function parseIsoTimestampInto(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  out: Float64Array,
+  at: number,
+): boolean {
   const len = end - start;
   if (len < 16) return false;
   const year = digits(bytes, start, 4);
   const month = digits(bytes, start + 5, 2);
   const day = digits(bytes, start + 8, 2);
   const sep = bytes[start + 10];
-  if (year < 0 || month < 1 || month > 12 || day < 1 || bytes[start + 4] !== 0x2d || bytes[start + 7] !== 0x2d) return false;
+  if (year < 0 || month < 1 || month > 12 || day < 1 || bytes[start + 4] !== 0x2d || bytes[start + 7] !== 0x2d)
+    return false;
   if (sep !== 0x54 && sep !== 0x74 && sep !== 0x20) return false;
-  if (day > DAYS_IN_MONTH[month - 1] || (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)))) return false;
+  if (
+    day > DAYS_IN_MONTH[month - 1] ||
+    (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)))
+  )
+    return false;
   const hour = digits(bytes, start + 11, 2);
   const minute = digits(bytes, start + 14, 2);
   if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || bytes[start + 13] !== 0x3a) return false;
@@ -98,6 +109,12 @@ export function parseIsoTimestampInto(bytes: Uint8Array, start: number, end: num
     return false;
   }
   if (pos !== end) return false;
-  out[at] = daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + millis - offsetMinutes * 60_000;
+  out[at] =
+    daysFromCivil(year, month, day) * 86_400_000 +
+    hour * 3_600_000 +
+    minute * 60_000 +
+    second * 1000 +
+    millis -
+    offsetMinutes * 60_000;
   return true;
 }

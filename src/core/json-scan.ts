@@ -66,7 +66,6 @@ const KIND_NULL = 5;
 const KIND_OBJECT = 6;
 const KIND_ARRAY = 7;
 
-
 /** 1 for bytes that end the plain run inside a string: quote, backslash, controls, non-ASCII. */
 const STRING_SPECIAL = new Uint8Array(256);
 /** The byte a short escape (`\n`, ...) stands for, 0 where the escape is invalid; `u` handled apart. */
@@ -114,13 +113,22 @@ function escapeLength(bytes: Uint8Array, pos: number, end: number): number {
   const e = bytes[pos + 1];
   if (SHORT_ESCAPE[e] !== 0) return 2;
   if (e !== LOWER_U || pos + 5 >= end) return -1;
-  return (HEX_VALUE[bytes[pos + 2]] | HEX_VALUE[bytes[pos + 3]] | HEX_VALUE[bytes[pos + 4]] | HEX_VALUE[bytes[pos + 5]]) === 255
+  return (HEX_VALUE[bytes[pos + 2]] |
+    HEX_VALUE[bytes[pos + 3]] |
+    HEX_VALUE[bytes[pos + 4]] |
+    HEX_VALUE[bytes[pos + 5]]) ===
+    255
     ? -1
     : 6;
 }
 
 function hex4(bytes: Uint8Array, pos: number): number {
-  return (HEX_VALUE[bytes[pos]] << 12) | (HEX_VALUE[bytes[pos + 1]] << 8) | (HEX_VALUE[bytes[pos + 2]] << 4) | HEX_VALUE[bytes[pos + 3]];
+  return (
+    (HEX_VALUE[bytes[pos]] << 12) |
+    (HEX_VALUE[bytes[pos + 1]] << 8) |
+    (HEX_VALUE[bytes[pos + 2]] << 4) |
+    HEX_VALUE[bytes[pos + 3]]
+  );
 }
 
 /** If a `\uDC00`..`\uDFFF` escape starts at `pos` (before `end`), its code unit; otherwise -1. */
@@ -157,9 +165,19 @@ function scanNumber(bytes: Uint8Array, pos: number, end: number): number {
 }
 
 /** Whether the literal's remaining ASCII letters (3, or 4 when `b4` >= 0) follow the byte at `pos`. */
-function literalAt(bytes: Uint8Array, pos: number, end: number, b1: number, b2: number, b3: number, b4: number): boolean {
+function literalAt(
+  bytes: Uint8Array,
+  pos: number,
+  end: number,
+  b1: number,
+  b2: number,
+  b3: number,
+  b4: number,
+): boolean {
   if (b4 < 0) return pos + 3 < end && bytes[pos + 1] === b1 && bytes[pos + 2] === b2 && bytes[pos + 3] === b3;
-  return pos + 4 < end && bytes[pos + 1] === b1 && bytes[pos + 2] === b2 && bytes[pos + 3] === b3 && bytes[pos + 4] === b4;
+  return (
+    pos + 4 < end && bytes[pos + 1] === b1 && bytes[pos + 2] === b2 && bytes[pos + 3] === b3 && bytes[pos + 4] === b4
+  );
 }
 
 /**
@@ -342,7 +360,8 @@ export class JsonFieldScanner {
     // byte instead of a search of the state's edges. Measured with the bench config over its 10,000
     // records (ms per batch, min of 40, loaded machine): 9.9 -> 8.5 for the scan.
     this.transition = new Int32Array(stateCount * 256).fill(-1);
-    for (let s = 0; s < stateCount; s++) for (const [byte, target] of nodeEdges[s]) this.transition[(s << 8) | byte] = target;
+    for (let s = 0; s < stateCount; s++)
+      for (const [byte, target] of nodeEdges[s]) this.transition[(s << 8) | byte] = target;
     // A key longer than every wanted key cannot match, so unescaping may stop when this fills up.
     this.keyScratch = new Uint8Array(maxKeyBytes + 4);
     this.unitScratch = new Uint16Array(256);
@@ -445,7 +464,8 @@ export class JsonFieldScanner {
     let slot = root >= 0 ? node * PREDICTED_MEMBERS : -1;
     for (;;) {
       if (pos >= end || bytes[pos] !== QUOTE) return -1;
-      const keyClose = slot >= 0 ? this.scanPredictedKey(bytes, pos + 1, end, root, slot) : this.scanKey(bytes, pos + 1, end, root);
+      const keyClose =
+        slot >= 0 ? this.scanPredictedKey(bytes, pos + 1, end, root, slot) : this.scanKey(bytes, pos + 1, end, root);
       if (slot >= 0 && ++slot === (node + 1) * PREDICTED_MEMBERS) slot = -1; // members past the predicted ones walk the trie
       if (keyClose < 0) return -1;
       pos = skipWhitespace(bytes, keyClose + 1, end);
@@ -556,10 +576,12 @@ export class JsonFieldScanner {
    * @throws RangeError if `kinds[i]` is not `ValueKind.String`.
    */
   stringAt(bytes: Uint8Array, i: number): string {
-    if (this.kinds[i] !== KIND_STRING) throw new RangeError(`path ${i} holds no string (kind ${this.kinds[i]}); check kinds[i] first`);
+    if (this.kinds[i] !== KIND_STRING)
+      throw new RangeError(`path ${i} holds no string (kind ${this.kinds[i]}); check kinds[i] first`);
     const start = this.starts[i];
     const end = this.ends[i];
-    if (this.unitScratch.length < end - start) this.unitScratch = new Uint16Array(Math.max(end - start, this.unitScratch.length * 2));
+    if (this.unitScratch.length < end - start)
+      this.unitScratch = new Uint16Array(Math.max(end - start, this.unitScratch.length * 2));
     const units = this.unitScratch;
     let u = 0;
     let p = start;
@@ -738,13 +760,15 @@ export class JsonFieldScanner {
 
   private recordEnd(node: number, end: number): void {
     const terminalPaths = this.terminalPaths;
-    for (let t = this.nodeTerminalStart[node], last = this.nodeTerminalStart[node + 1]; t < last; t++) this.ends[terminalPaths[t]] = end;
+    for (let t = this.nodeTerminalStart[node], last = this.nodeTerminalStart[node + 1]; t < last; t++)
+      this.ends[terminalPaths[t]] = end;
   }
 
   /** A repeated key replaces the earlier value: forget everything captured at or below it. */
   private clearSubtree(node: number): void {
     const subtreePaths = this.subtreePaths;
-    for (let t = this.nodeSubtreeStart[node], last = this.nodeSubtreeStart[node + 1]; t < last; t++) this.kinds[subtreePaths[t]] = 0;
+    for (let t = this.nodeSubtreeStart[node], last = this.nodeSubtreeStart[node + 1]; t < last; t++)
+      this.kinds[subtreePaths[t]] = 0;
   }
 
   private numberSlow(bytes: Uint8Array, i: number): number {

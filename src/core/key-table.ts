@@ -85,7 +85,11 @@ export class KeyTable {
 
   /** Hash of (a, b, cScratch[0]); the float64 key is read through its bits, not passed as an argument. */
   private hashOfScratch(a: number, b: number): number {
-    let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35) ^ Math.imul(this.cBits[0], 0x27d4eb2f) ^ Math.imul(this.cBits[1], 0x165667b1);
+    let h =
+      Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^
+      Math.imul(b + 0x7f4a7c15, 0xc2b2ae35) ^
+      Math.imul(this.cBits[0], 0x27d4eb2f) ^
+      Math.imul(this.cBits[1], 0x165667b1);
     h ^= h >>> 15;
     h = Math.imul(h, 0x2c1b3c6d);
     return h ^ (h >>> 12);

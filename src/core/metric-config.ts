@@ -21,7 +21,18 @@ export const DEFAULT_RETENTION_WINDOWS = 1_440;
 const MIN_DEFAULT_RETENTION_MS = 86_400_000;
 const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
 const PATH_PATTERN = /^[^.]+(\.[^.]+)*$/;
-const AGGREGATES: ReadonlySet<string> = new Set(['count', 'sum', 'min', 'max', 'mean', 'distinct', 'p50', 'p90', 'p95', 'p99']);
+const AGGREGATES: ReadonlySet<string> = new Set([
+  'count',
+  'sum',
+  'min',
+  'max',
+  'mean',
+  'distinct',
+  'p50',
+  'p90',
+  'p95',
+  'p99',
+]);
 const QUANTILE_OF: Readonly<Record<string, number>> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
 const EVENT_NAMES: ReadonlySet<string> = new Set(['INSERT', 'MODIFY', 'REMOVE']);
 const TIME_FORMATS: ReadonlySet<string> = new Set(['iso8601', 'epoch_s', 'epoch_ms']);
@@ -96,10 +107,20 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function filterValue(value: unknown): FilterValue | undefined {
-  if (typeof value === 'string') return { kind: 'string', text: value, bytes: encoder.encode(value), number: Number.NaN, boolean: false };
-  if (typeof value === 'number' && Number.isFinite(value)) return { kind: 'number', text: String(value), bytes: encoder.encode(String(value)), number: value, boolean: false };
-  if (typeof value === 'boolean') return { kind: 'boolean', text: String(value), bytes: encoder.encode(String(value)), number: Number.NaN, boolean: value };
-  if (value === null) return { kind: 'null', text: 'null', bytes: encoder.encode('null'), number: Number.NaN, boolean: false };
+  if (typeof value === 'string')
+    return { kind: 'string', text: value, bytes: encoder.encode(value), number: Number.NaN, boolean: false };
+  if (typeof value === 'number' && Number.isFinite(value))
+    return { kind: 'number', text: String(value), bytes: encoder.encode(String(value)), number: value, boolean: false };
+  if (typeof value === 'boolean')
+    return {
+      kind: 'boolean',
+      text: String(value),
+      bytes: encoder.encode(String(value)),
+      number: Number.NaN,
+      boolean: value,
+    };
+  if (value === null)
+    return { kind: 'null', text: 'null', bytes: encoder.encode('null'), number: Number.NaN, boolean: false };
   return undefined;
 }
 
@@ -158,7 +179,22 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
 
   const metrics: CompiledMetric[] = [];
   const names = new Set<string>();
-  const knownKeys = new Set(['name', 'source', 'filter', 'eventTime', 'dimensions', 'value', 'distinctField', 'aggregates', 'windows', 'allowedLateness', 'futureSkew', 'retention', 'maxGroupsPerWindow', 'description']);
+  const knownKeys = new Set([
+    'name',
+    'source',
+    'filter',
+    'eventTime',
+    'dimensions',
+    'value',
+    'distinctField',
+    'aggregates',
+    'windows',
+    'allowedLateness',
+    'futureSkew',
+    'retention',
+    'maxGroupsPerWindow',
+    'description',
+  ]);
 
   for (let m = 0; m < rawMetrics.length; m++) {
     const at = `metrics[${m}]`;
@@ -171,7 +207,10 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
 
     const name = raw.name;
     if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
-      problem(`${at}.name`, 'must start with a letter and use only letters, digits, "_", ".", ":" or "-" (at most 128 characters)');
+      problem(
+        `${at}.name`,
+        'must start with a letter and use only letters, digits, "_", ".", ":" or "-" (at most 128 characters)',
+      );
     } else if (names.has(name)) {
       problem(`${at}.name`, `duplicate metric name "${name}"`);
     } else {
@@ -195,10 +234,12 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
         const list = Array.isArray(clause.eventName) ? clause.eventName : [clause.eventName];
         let mask = 0;
         for (const e of list) {
-          if (typeof e !== 'string' || !EVENT_NAMES.has(e)) problem(`${fat}.eventName`, `must list INSERT, MODIFY or REMOVE (got ${JSON.stringify(e)})`);
+          if (typeof e !== 'string' || !EVENT_NAMES.has(e))
+            problem(`${fat}.eventName`, `must list INSERT, MODIFY or REMOVE (got ${JSON.stringify(e)})`);
           else mask |= e === 'INSERT' ? 1 : e === 'MODIFY' ? 2 : 4;
         }
-        if (source === 'kinesis') problem(`${fat}.eventName`, 'only applies to DynamoDB records: set "source" to "dynamodb" or "both"');
+        if (source === 'kinesis')
+          problem(`${fat}.eventName`, 'only applies to DynamoDB records: set "source" to "dynamodb" or "both"');
         filters.push({ op: FilterOp.EventName, path: -1, values: [], eventNameMask: mask });
         continue;
       }
@@ -226,7 +267,12 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
         filters.push({ op: FilterOp.In, path, values, eventNameMask: 0 });
       } else {
         if (typeof clause.exists !== 'boolean') problem(`${fat}.exists`, 'must be true or false');
-        filters.push({ op: clause.exists === false ? FilterOp.NotExists : FilterOp.Exists, path, values: [], eventNameMask: 0 });
+        filters.push({
+          op: clause.exists === false ? FilterOp.NotExists : FilterOp.Exists,
+          path,
+          values: [],
+          eventNameMask: 0,
+        });
       }
     }
 
@@ -239,7 +285,12 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
         eventTimePath = fieldPath(raw.eventTime.field, `${at}.eventTime.field`);
         const format = (raw.eventTime.format ?? 'iso8601') as TimeFormat;
         if (!TIME_FORMATS.has(format)) problem(`${at}.eventTime.format`, 'must be "iso8601", "epoch_s" or "epoch_ms"');
-        eventTimeFormat = format === 'epoch_s' ? TimeFormatCode.EpochSeconds : format === 'epoch_ms' ? TimeFormatCode.EpochMillis : TimeFormatCode.Iso8601;
+        eventTimeFormat =
+          format === 'epoch_s'
+            ? TimeFormatCode.EpochSeconds
+            : format === 'epoch_ms'
+              ? TimeFormatCode.EpochMillis
+              : TimeFormatCode.Iso8601;
       }
     }
 
@@ -248,7 +299,8 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
     if (raw.dimensions !== undefined) {
       if (!Array.isArray(raw.dimensions)) problem(`${at}.dimensions`, 'must be a list of field paths');
       else {
-        if (raw.dimensions.length > MAX_DIMENSIONS) problem(`${at}.dimensions`, `at most ${MAX_DIMENSIONS} dimensions (got ${raw.dimensions.length})`);
+        if (raw.dimensions.length > MAX_DIMENSIONS)
+          problem(`${at}.dimensions`, `at most ${MAX_DIMENSIONS} dimensions (got ${raw.dimensions.length})`);
         for (let d = 0; d < raw.dimensions.length; d++) {
           const p = fieldPath(raw.dimensions[d], `${at}.dimensions[${d}]`);
           if (p >= 0) {
@@ -262,29 +314,47 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
 
     const aggregates: AggregateName[] = [];
     if (!Array.isArray(raw.aggregates) || raw.aggregates.length === 0) {
-      problem(`${at}.aggregates`, 'must be a non-empty list of count, sum, min, max, mean, distinct, p50, p90, p95, p99');
+      problem(
+        `${at}.aggregates`,
+        'must be a non-empty list of count, sum, min, max, mean, distinct, p50, p90, p95, p99',
+      );
     } else {
       for (let a = 0; a < raw.aggregates.length; a++) {
         const agg: unknown = raw.aggregates[a];
-        if (typeof agg !== 'string' || !AGGREGATES.has(agg)) problem(`${at}.aggregates[${a}]`, `unknown aggregate ${JSON.stringify(agg)}; use count, sum, min, max, mean, distinct, p50, p90, p95 or p99`);
+        if (typeof agg !== 'string' || !AGGREGATES.has(agg))
+          problem(
+            `${at}.aggregates[${a}]`,
+            `unknown aggregate ${JSON.stringify(agg)}; use count, sum, min, max, mean, distinct, p50, p90, p95 or p99`,
+          );
         else if (!aggregates.includes(agg as AggregateName)) aggregates.push(agg as AggregateName);
       }
     }
     const quantiles = aggregates.filter((a) => a in QUANTILE_OF).map((a) => QUANTILE_OF[a]);
-    const needsValue = aggregates.some((a) => a === 'sum' || a === 'min' || a === 'max' || a === 'mean') || quantiles.length > 0;
+    const needsValue =
+      aggregates.some((a) => a === 'sum' || a === 'min' || a === 'max' || a === 'mean') || quantiles.length > 0;
     const valuePath = raw.value === undefined ? -1 : fieldPath(raw.value, `${at}.value`);
-    if (needsValue && raw.value === undefined) problem(`${at}.value`, 'is required by sum, min, max, mean and quantile aggregates: name the numeric field to aggregate');
+    if (needsValue && raw.value === undefined)
+      problem(
+        `${at}.value`,
+        'is required by sum, min, max, mean and quantile aggregates: name the numeric field to aggregate',
+      );
     const hasDistinct = aggregates.includes('distinct');
     const distinctPath = raw.distinctField === undefined ? -1 : fieldPath(raw.distinctField, `${at}.distinctField`);
-    if (hasDistinct && raw.distinctField === undefined) problem(`${at}.distinctField`, 'is required by the "distinct" aggregate: name the field whose distinct values to count');
+    if (hasDistinct && raw.distinctField === undefined)
+      problem(
+        `${at}.distinctField`,
+        'is required by the "distinct" aggregate: name the field whose distinct values to count',
+      );
 
     const windows: CompiledWindow[] = [];
     const retention = raw.retention;
-    if (retention !== undefined && !isRecord(retention)) problem(`${at}.retention`, 'must map window labels to durations, e.g. {"1m": "2d"}');
+    if (retention !== undefined && !isRecord(retention))
+      problem(`${at}.retention`, 'must map window labels to durations, e.g. {"1m": "2d"}');
     if (!Array.isArray(raw.windows) || raw.windows.length === 0) {
       problem(`${at}.windows`, 'must be a non-empty list of window sizes such as ["1m", "5m", "1h"]');
     } else {
-      if (raw.windows.length > MAX_WINDOWS_PER_METRIC) problem(`${at}.windows`, `at most ${MAX_WINDOWS_PER_METRIC} window sizes`);
+      if (raw.windows.length > MAX_WINDOWS_PER_METRIC)
+        problem(`${at}.windows`, `at most ${MAX_WINDOWS_PER_METRIC} window sizes`);
       for (let w = 0; w < raw.windows.length; w++) {
         const text: unknown = raw.windows[w];
         const sizeMs = typeof text === 'string' ? parseDurationMs(text) : Number.NaN;
@@ -305,7 +375,8 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
       }
       if (isRecord(retention)) {
         for (const key of Object.keys(retention)) {
-          if (!raw.windows.includes(key) && !windows.some((w) => w.label === key)) problem(`${at}.retention.${key}`, 'names a window size the metric does not list');
+          if (!raw.windows.includes(key) && !windows.some((w) => w.label === key))
+            problem(`${at}.retention.${key}`, 'names a window size the metric does not list');
         }
       }
     }
@@ -314,7 +385,8 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
     let maxGroupsPerWindow = DEFAULT_MAX_GROUPS_PER_WINDOW;
     if (raw.maxGroupsPerWindow !== undefined) {
       const v = raw.maxGroupsPerWindow;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_GROUPS_PER_WINDOW_LIMIT) problem(`${at}.maxGroupsPerWindow`, `must be an integer from 1 to ${MAX_GROUPS_PER_WINDOW_LIMIT}`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_GROUPS_PER_WINDOW_LIMIT)
+        problem(`${at}.maxGroupsPerWindow`, `must be an integer from 1 to ${MAX_GROUPS_PER_WINDOW_LIMIT}`);
       else maxGroupsPerWindow = v;
     }
 

@@ -110,7 +110,14 @@ export interface EventSink {
    * `fallbackTimeMs` is used when a metric has no event-time field or the event lacks it
    * (Kinesis arrival time, or a CloudWatch Logs event's timestamp).
    */
-  ingestJson(bytes: Uint8Array, start: number, end: number, recordIndex: number, fallbackTimeMs: number, arrivalMs: number): void;
+  ingestJson(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    recordIndex: number,
+    fallbackTimeMs: number,
+    arrivalMs: number,
+  ): void;
   /** A DynamoDB change (from DynamoDB Streams, or carried in Kinesis). */
   ingestImage(
     eventName: DynamoDbEventName,

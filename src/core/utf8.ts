@@ -72,7 +72,12 @@ export function utf8InvalidSubpartLength(bytes: Uint8Array, pos: number, end: nu
 export function utf8CodePoint(bytes: Uint8Array, pos: number, length: number): number {
   if (length === 2) return ((bytes[pos] & 0x1f) << 6) | (bytes[pos + 1] & 0x3f);
   if (length === 3) return ((bytes[pos] & 0x0f) << 12) | ((bytes[pos + 1] & 0x3f) << 6) | (bytes[pos + 2] & 0x3f);
-  return ((bytes[pos] & 0x07) << 18) | ((bytes[pos + 1] & 0x3f) << 12) | ((bytes[pos + 2] & 0x3f) << 6) | (bytes[pos + 3] & 0x3f);
+  return (
+    ((bytes[pos] & 0x07) << 18) |
+    ((bytes[pos + 1] & 0x3f) << 12) |
+    ((bytes[pos + 2] & 0x3f) << 6) |
+    (bytes[pos + 3] & 0x3f)
+  );
 }
 
 /**

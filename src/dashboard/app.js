@@ -114,7 +114,10 @@
       cursor: { drag: { x: false, y: false } },
       // Counts, distinct counts and latencies all read best from zero up.
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-      axes: [{ stroke: '#6b7485', grid: { stroke: '#eef0f3' } }, { stroke: '#6b7485', grid: { stroke: '#eef0f3' }, size: 60 }],
+      axes: [
+        { stroke: '#6b7485', grid: { stroke: '#eef0f3' } },
+        { stroke: '#6b7485', grid: { stroke: '#eef0f3' }, size: 60 },
+      ],
       series: [{}].concat(
         series.map(([label, color]) => ({
           label,
@@ -134,10 +137,16 @@
     state.valuesChart = null;
     const countEl = $('count-chart');
     countEl.replaceChildren();
-    state.countChart = new uPlot(chartOptions('count', [['events', '#4f46e5']], countEl.clientWidth || 800, true), [[], []], countEl);
+    state.countChart = new uPlot(
+      chartOptions('count', [['events', '#4f46e5']], countEl.clientWidth || 800, true),
+      [[], []],
+      countEl,
+    );
 
     const m = state.metric;
-    state.valueFields = m.aggregates.includes('distinct') ? [['distinct', 'distinct', '#0891b2']] : VALUE_LINES.filter(([f]) => m.aggregates.includes(f));
+    state.valueFields = m.aggregates.includes('distinct')
+      ? [['distinct', 'distinct', '#0891b2']]
+      : VALUE_LINES.filter(([f]) => m.aggregates.includes(f));
     const card = $('values-card');
     card.hidden = state.valueFields.length === 0;
     if (!card.hidden) {
@@ -146,7 +155,11 @@
       const valuesEl = $('values-chart');
       valuesEl.replaceChildren();
       const lines = state.valueFields.map(([, label, color]) => [label, color]);
-      state.valuesChart = new uPlot(chartOptions('values', lines, valuesEl.clientWidth || 800, false), [[]].concat(lines.map(() => [])), valuesEl);
+      state.valuesChart = new uPlot(
+        chartOptions('values', lines, valuesEl.clientWidth || 800, false),
+        [[]].concat(lines.map(() => [])),
+        valuesEl,
+      );
     }
   }
 
@@ -196,8 +209,10 @@
       api('top', { metric: state.metric.name, window: coarsest.label, start: current, limit: 50 }),
       api('top', { metric: state.metric.name, window: coarsest.label, start: current - coarsest.sizeMs, limit: 50 }),
     ]);
-    for (const entry of a.entries.concat(b.entries)) state.groups.set(groupKey(entry.dimensionValues), entry.dimensionValues);
-    if (!state.group && a.entries.concat(b.entries).length > 0) state.group = (a.entries[0] || b.entries[0]).dimensionValues;
+    for (const entry of a.entries.concat(b.entries))
+      state.groups.set(groupKey(entry.dimensionValues), entry.dimensionValues);
+    if (!state.group && a.entries.concat(b.entries).length > 0)
+      state.group = (a.entries[0] || b.entries[0]).dimensionValues;
     state.groupsAtMs = now;
     fillGroupSelector();
     writeHash();
@@ -239,8 +254,10 @@
     $('top').setAttribute('data-window', state.window.label);
     $('top').setAttribute('data-window-start-ms', String(result.windowStartMs));
     $('top-empty').hidden = result.entries.length > 0;
-    $('top-dimension').textContent = state.metric.dimensions.length > 0 ? state.metric.dimensions.join(' · ') : 'groups';
-    $('top-when').textContent = state.window.label + ' window from ' + timeFormat.format(new Date(result.windowStartMs));
+    $('top-dimension').textContent =
+      state.metric.dimensions.length > 0 ? state.metric.dimensions.join(' · ') : 'groups';
+    $('top-when').textContent =
+      state.window.label + ' window from ' + timeFormat.format(new Date(result.windowStartMs));
     const max = result.entries.length > 0 ? result.entries[0].count : 1;
     result.entries.forEach((entry, i) => {
       const row = el('tr');
@@ -249,7 +266,12 @@
       bar.style.width = Math.max(2, (100 * entry.count) / max) + '%';
       const barCell = el('td', { class: 'barcell' });
       barCell.append(bar);
-      row.append(el('td', { class: 'rank' }, String(i + 1)), el('td', { class: 'name' }, groupName(entry.dimensionValues)), barCell, el('td', { class: 'num' }, intFormat.format(entry.count)));
+      row.append(
+        el('td', { class: 'rank' }, String(i + 1)),
+        el('td', { class: 'name' }, groupName(entry.dimensionValues)),
+        barCell,
+        el('td', { class: 'num' }, intFormat.format(entry.count)),
+      );
       row.addEventListener('click', () => {
         state.groups.set(groupKey(entry.dimensionValues), entry.dimensionValues);
         state.group = entry.dimensionValues;
@@ -269,9 +291,13 @@
     set('stats-rejected', forMetric.rejected);
     set('stats-late', forMetric.late);
     set('stats-all', forAll.rejected + forAll.late);
-    const reasons = Object.entries(forMetric.byReason).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+    const reasons = Object.entries(forMetric.byReason)
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1]);
     const label = (name) => (name === 'folded' ? 'over group cap (counted as __other__)' : name.replace(/_/g, ' '));
-    $('stats-reasons').replaceChildren(...reasons.map(([name, n]) => el('li', {}, label(name) + ' ' + intFormat.format(n))));
+    $('stats-reasons').replaceChildren(
+      ...reasons.map(([name, n]) => el('li', {}, label(name) + ' ' + intFormat.format(n))),
+    );
   }
 
   async function refresh() {
@@ -284,11 +310,21 @@
       const group = state.group;
       const withGroup = group ? Object.assign({ dims: dimsParam(group) }, base) : null;
       const [series, top, stats, statsAll, ...rolling] = await Promise.all([
-        withGroup ? api('series', Object.assign({ window: state.window.label, from: now - SERIES_WINDOWS * state.window.sizeMs, to: now }, withGroup)) : null,
+        withGroup
+          ? api(
+              'series',
+              Object.assign(
+                { window: state.window.label, from: now - SERIES_WINDOWS * state.window.sizeMs, to: now },
+                withGroup,
+              ),
+            )
+          : null,
         api('top', Object.assign({ window: state.window.label, limit: 10 }, base)),
         api('stats', base),
         api('stats', { metric: '__all__' }),
-        ...ROLLING_SPANS.map((span) => (withGroup ? api('rolling', Object.assign({ minutes: span }, withGroup)) : null)),
+        ...ROLLING_SPANS.map((span) =>
+          withGroup ? api('rolling', Object.assign({ minutes: span }, withGroup)) : null,
+        ),
       ]);
       if (generation !== state.generation) return; // a newer refresh (after a selection change) owns the page
       ROLLING_SPANS.forEach((span, i) => renderRolling(span, rolling[i]));
@@ -352,7 +388,10 @@
       refreshSoon();
     });
     window.addEventListener('resize', () => {
-      for (const [chart, id] of [[state.countChart, 'count-chart'], [state.valuesChart, 'values-chart']]) {
+      for (const [chart, id] of [
+        [state.countChart, 'count-chart'],
+        [state.valuesChart, 'values-chart'],
+      ]) {
         if (chart) chart.setSize({ width: $(id).clientWidth, height: 240 });
       }
     });

@@ -18,7 +18,11 @@ export const DASHBOARD_FILES: ReadonlyArray<{ name: string; contentType: string;
   { name: 'index.html', contentType: 'text/html; charset=utf-8', file: () => join(here(), 'index.html') },
   { name: 'app.js', contentType: 'text/javascript; charset=utf-8', file: () => join(here(), 'app.js') },
   { name: 'style.css', contentType: 'text/css; charset=utf-8', file: () => join(here(), 'style.css') },
-  { name: 'uPlot.iife.min.js', contentType: 'text/javascript; charset=utf-8', file: () => join(uplotDist(), 'uPlot.iife.min.js') },
+  {
+    name: 'uPlot.iife.min.js',
+    contentType: 'text/javascript; charset=utf-8',
+    file: () => join(uplotDist(), 'uPlot.iife.min.js'),
+  },
   { name: 'uPlot.min.css', contentType: 'text/css; charset=utf-8', file: () => join(uplotDist(), 'uPlot.min.css') },
 ];
 
@@ -33,6 +37,7 @@ function uplotDist(): string {
 /** Reads every dashboard file from disk, now. */
 export function readDashboardAssets(): Record<string, DashboardAsset> {
   const assets: Record<string, DashboardAsset> = {};
-  for (const f of DASHBOARD_FILES) assets[f.name] = { contentType: f.contentType, body: readFileSync(f.file(), 'utf8') };
+  for (const f of DASHBOARD_FILES)
+    assets[f.name] = { contentType: f.contentType, body: readFileSync(f.file(), 'utf8') };
   return assets;
 }

@@ -7,4 +7,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadRuntimeConfig } from '../config.js';
 import { createAnalyticsHandler } from './create-analytics-handler.js';
 
-export const handler = createAnalyticsHandler({ config: loadRuntimeConfig(), dynamodb: new DynamoDBClient({}), sqs: new SQSClient({}) });
+export const handler = createAnalyticsHandler({
+  config: loadRuntimeConfig(),
+  dynamodb: new DynamoDBClient({}),
+  sqs: new SQSClient({}),
+});

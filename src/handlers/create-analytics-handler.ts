@@ -13,7 +13,12 @@ import type { Context } from 'aws-lambda';
 import type { RuntimeConfig } from '../config.js';
 import { CounterWriter } from '../sink/counter-writer.js';
 import { FailureDestination } from '../sink/failure-destination.js';
-import { StreamProcessor, type BatchSummary, type StreamEvent, type StreamResponse } from '../pipeline/stream-processor.js';
+import {
+  StreamProcessor,
+  type BatchSummary,
+  type StreamEvent,
+  type StreamResponse,
+} from '../pipeline/stream-processor.js';
 
 export interface AnalyticsDependencies {
   config: RuntimeConfig;
@@ -32,8 +37,14 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
   const metrics = deps.metrics ?? new Metrics({ namespace: 'streamtally', serviceName: 'streamtally' });
   const processor = new StreamProcessor({
     config: config.metrics,
-    writer: new CounterWriter({ client: deps.dynamodb, tableName: config.countersTable, concurrency: config.writeConcurrency }),
-    failureDestination: config.failureQueueUrl ? new FailureDestination({ client: deps.sqs, queueUrl: config.failureQueueUrl }) : undefined,
+    writer: new CounterWriter({
+      client: deps.dynamodb,
+      tableName: config.countersTable,
+      concurrency: config.writeConcurrency,
+    }),
+    failureDestination: config.failureQueueUrl
+      ? new FailureDestination({ client: deps.sqs, queueUrl: config.failureQueueUrl })
+      : undefined,
     maxDecompressedBytes: config.maxDecompressedBytes,
     onBatch: deps.onBatch,
   });
@@ -44,11 +55,15 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
     const { response, summary } = await processor.process(event, deadlineMs);
     if (summary.source === 'dynamodb' && summary.lane === undefined && !warnedNoLane) {
       warnedNoLane = true;
-      logger.warn('DynamoDB Streams event without shardId: counters from it are at-least-once. Set TumblingWindowInSeconds on the event source (template.yaml does) so Lambda names the shard and writes stay exact.');
+      logger.warn(
+        'DynamoDB Streams event without shardId: counters from it are at-least-once. Set TumblingWindowInSeconds on the event source (template.yaml does) so Lambda names the shard and writes stay exact.',
+      );
     }
     report(logger, metrics, summary);
     if (processor.lastUndeliveredRejects.length > 0) {
-      logger.warn('rejected records (no FAILURE_QUEUE_URL configured, so they are kept only in this log)', { rejects: processor.lastUndeliveredRejects });
+      logger.warn('rejected records (no FAILURE_QUEUE_URL configured, so they are kept only in this log)', {
+        rejects: processor.lastUndeliveredRejects,
+      });
     }
     if (summary.windowFinal) logger.info('tumbling window closed', { window: event.window, state: response.state });
     return response;
@@ -78,7 +93,8 @@ function report(logger: Logger, metrics: Metrics, s: BatchSummary): void {
     sentToFailureDestination: s.failureDestination.sent,
     checkpoint: s.checkpoint ?? null,
   });
-  for (const err of [...s.writes.errors, ...s.failureDestination.errors]) logger.error('batch item not durable; Lambda will re-deliver from the checkpoint', err);
+  for (const err of [...s.writes.errors, ...s.failureDestination.errors])
+    logger.error('batch item not durable; Lambda will re-deliver from the checkpoint', err);
   metrics.addMetric('RecordsIn', MetricUnit.Count, s.recordsIn);
   metrics.addMetric('EventsCounted', MetricUnit.Count, s.eventsCounted);
   metrics.addMetric('Rejected', MetricUnit.Count, s.rejected);

@@ -12,7 +12,14 @@ import { createReadApiHandler, type ReadApiDeps, type ReadApiHandler } from '../
 
 function depsFromEnvironment(): ReadApiDeps {
   const config = loadReadRuntimeConfig();
-  return { reader: new CounterReader({ client: new DynamoDBClient({}), tableName: config.countersTable, metrics: config.metrics }), assets: DASHBOARD_ASSETS };
+  return {
+    reader: new CounterReader({
+      client: new DynamoDBClient({}),
+      tableName: config.countersTable,
+      metrics: config.metrics,
+    }),
+    assets: DASHBOARD_ASSETS,
+  };
 }
 
 export const handler: ReadApiHandler = createReadApiHandler(depsFromEnvironment);

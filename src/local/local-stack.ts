@@ -94,7 +94,8 @@ function withChaos(handler: StreamHandler, every: number): StreamHandler {
   let invocations = 0;
   return async (event, context) => {
     const response = await handler(event, context);
-    if (++invocations % every === 0 && event.Records.length > 0) throw new Error(`chaos: invocation ${invocations} crashed after writing (--chaos ${every})`);
+    if (++invocations % every === 0 && event.Records.length > 0)
+      throw new Error(`chaos: invocation ${invocations} crashed after writing (--chaos ${every})`);
     return response;
   };
 }
@@ -111,7 +112,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const stops: Array<() => Promise<void>> = [];
   const clients: Array<{ destroy(): void }> = [];
   const stopAll = async (): Promise<void> => {
-    for (const stop of stops.splice(0).reverse()) await stop().catch((err: unknown) => say(`  while stopping: ${(err as Error).message}`));
+    for (const stop of stops.splice(0).reverse())
+      await stop().catch((err: unknown) => say(`  while stopping: ${(err as Error).message}`));
     for (const server of servers.splice(0).reverse()) await server.stop().catch(() => undefined);
     for (const client of clients.splice(0)) client.destroy();
   };
@@ -142,8 +144,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const sqs = new SQSClient(clientConfig({ endpoint: sqsEndpoint, region }));
     clients.push(kinesis, dynamodb, dynamodbStreams, sqs);
 
-    const resources = await createLocalResources(template, { kinesis, dynamodb, sqs }, { onWarning: (m) => say(`note: ${m}`) });
-    const totals: LocalStackTotals = { produced: 0, batches: 0, recordsIn: 0, eventsCounted: 0, rejected: 0, counterWrites: 0, notDurable: 0 };
+    const resources = await createLocalResources(
+      template,
+      { kinesis, dynamodb, sqs },
+      { onWarning: (m) => say(`note: ${m}`) },
+    );
+    const totals: LocalStackTotals = {
+      produced: 0,
+      batches: 0,
+      recordsIn: 0,
+      eventsCounted: 0,
+      rejected: 0,
+      counterWrites: 0,
+      notDurable: 0,
+    };
     const onBatch = (s: BatchSummary): void => {
       totals.batches++;
       totals.recordsIn += s.recordsIn;
@@ -172,18 +186,31 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       let lambdaHandler: StreamHandler;
       if (resolve(fn.entryPoint) === BUILT_IN_ANALYTICS_ENTRY) {
         // What src/handlers/analytics.ts exports, built with the same loader and factory, plus a summary hook.
-        lambdaHandler = createAnalyticsHandler({ config: loadRuntimeConfig(process.env), dynamodb, sqs, onBatch }) as unknown as StreamHandler;
+        lambdaHandler = createAnalyticsHandler({
+          config: loadRuntimeConfig(process.env),
+          dynamodb,
+          sqs,
+          onBatch,
+        }) as unknown as StreamHandler;
       } else {
         const mod = (await import(pathToFileURL(fn.entryPoint).href)) as Record<string, unknown>;
         lambdaHandler = mod[fn.handlerExport] as StreamHandler;
-        if (typeof lambdaHandler !== 'function') throw new Error(`${fn.entryPoint} does not export a function named ${fn.handlerExport} (template.yaml Handler: ${fn.handler})`);
+        if (typeof lambdaHandler !== 'function')
+          throw new Error(
+            `${fn.entryPoint} does not export a function named ${fn.handlerExport} (template.yaml Handler: ${fn.handler})`,
+          );
       }
       const handler = options.chaosEvery > 0 ? withChaos(lambdaHandler, options.chaosEvery) : lambdaHandler;
       for (const source of fn.streamEventSources) {
         const onFailure = source.onFailureLogicalId ? resources.queues[source.onFailureLogicalId]?.url : undefined;
-        const stream = source.type === 'kinesis' ? resources.streams[source.sourceLogicalId]?.name : resources.tables[source.sourceLogicalId]?.streamArn;
+        const stream =
+          source.type === 'kinesis'
+            ? resources.streams[source.sourceLogicalId]?.name
+            : resources.tables[source.sourceLogicalId]?.streamArn;
         if (!stream) {
-          say(`note: ${fn.logicalId} event ${source.name} (${source.type}) not emulated: ${source.type === 'dynamodb' ? 'this DynamoDB server has no Streams (dynalite); run with --endpoint pointing at moto_server or LocalStack for that path' : 'its stream was not created'}.`);
+          say(
+            `note: ${fn.logicalId} event ${source.name} (${source.type}) not emulated: ${source.type === 'dynamodb' ? 'this DynamoDB server has no Streams (dynalite); run with --endpoint pointing at moto_server or LocalStack for that path' : 'its stream was not created'}.`,
+          );
           continue;
         }
         const emulator = new EventSourceMappingEmulator({
@@ -196,21 +223,35 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         await emulator.start();
         emulators.push(emulator);
         stops.push(() => emulator.stop());
-        say(`emulating ${fn.logicalId} <- ${source.type} ${stream} (batch ${source.batchSize}, window ${source.maximumBatchingWindowSeconds}s, ${source.startingPosition}${source.tumblingWindowSeconds ? `, tumbling ${source.tumblingWindowSeconds}s` : ''})`);
+        say(
+          `emulating ${fn.logicalId} <- ${source.type} ${stream} (batch ${source.batchSize}, window ${source.maximumBatchingWindowSeconds}s, ${source.startingPosition}${source.tumblingWindowSeconds ? `, tumbling ${source.tumblingWindowSeconds}s` : ''})`,
+        );
       }
     }
 
-    const readServer = await startReadServer({ client: dynamodb, tableName: countersTable, metrics: options.metrics.compiled, port: options.dashboardPort });
+    const readServer = await startReadServer({
+      client: dynamodb,
+      tableName: countersTable,
+      metrics: options.metrics.compiled,
+      port: options.dashboardPort,
+    });
     stops.push(() => readServer.stop());
 
     const streamName = Object.values(resources.streams)[0]?.name;
     if (options.demoRatePerSec > 0 && streamName) {
       const abort = new AbortController();
-      const producer = new KinesisProducer({ client: kinesis, streamName, onProgress: (p) => (totals.produced = p.sent) });
+      const producer = new KinesisProducer({
+        client: kinesis,
+        streamName,
+        onProgress: (p) => (totals.produced = p.sent),
+      });
       const source = (function* () {
-        for (const event of clickstreamEvents({ seed: Date.now() % 100_000 })) yield { partitionKey: event.user.id, data: JSON.stringify(event) };
+        for (const event of clickstreamEvents({ seed: Date.now() % 100_000 }))
+          yield { partitionKey: event.user.id, data: JSON.stringify(event) };
       })();
-      const running = producer.produce(source, { ratePerSec: options.demoRatePerSec, signal: abort.signal }).catch((err: unknown) => say(`demo producer stopped: ${(err as Error).message}`));
+      const running = producer
+        .produce(source, { ratePerSec: options.demoRatePerSec, signal: abort.signal })
+        .catch((err: unknown) => say(`demo producer stopped: ${(err as Error).message}`));
       // Stopped first (stops run in reverse): no new records while the emulators drain.
       stops.push(async () => {
         abort.abort();

@@ -44,7 +44,10 @@ export interface ReadServer {
 function diskAssets(): Record<string, DashboardAsset> {
   const assets: Record<string, DashboardAsset> = {};
   for (const f of DASHBOARD_FILES) {
-    Object.defineProperty(assets, f.name, { enumerable: true, get: () => ({ contentType: f.contentType, body: readFileSync(f.file(), 'utf8') }) });
+    Object.defineProperty(assets, f.name, {
+      enumerable: true,
+      get: () => ({ contentType: f.contentType, body: readFileSync(f.file(), 'utf8') }),
+    });
   }
   return assets;
 }
@@ -72,7 +75,8 @@ function toEvent(req: IncomingMessage, requestId: string, nowMs: number): APIGat
   // API Gateway joins repeated parameters with commas; the read API takes none twice.
   for (const [k, v] of url.searchParams) query[k] = k in query ? query[k] + ',' + v : v;
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   const method = req.method ?? 'GET';
   return {
     version: '2.0',
@@ -87,7 +91,13 @@ function toEvent(req: IncomingMessage, requestId: string, nowMs: number): APIGat
       apiId: 'local',
       domainName: req.headers.host ?? LOOPBACK,
       domainPrefix: 'local',
-      http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? LOOPBACK, userAgent: headers['user-agent'] ?? '' },
+      http: {
+        method,
+        path: url.pathname,
+        protocol: 'HTTP/1.1',
+        sourceIp: req.socket.remoteAddress ?? LOOPBACK,
+        userAgent: headers['user-agent'] ?? '',
+      },
       requestId,
       routeKey: '$default',
       stage: '$default',
@@ -105,7 +115,11 @@ function toEvent(req: IncomingMessage, requestId: string, nowMs: number): APIGat
  */
 export async function startReadServer(options: ReadServerOptions): Promise<ReadServer> {
   const logger = options.logger ?? new Logger({ serviceName: 'streamtally', logLevel: 'WARN' });
-  const reader = new CounterReader({ client: options.client, tableName: options.tableName, metrics: options.metrics ?? loadReadRuntimeConfig({ COUNTERS_TABLE: options.tableName, ...process.env }).metrics });
+  const reader = new CounterReader({
+    client: options.client,
+    tableName: options.tableName,
+    metrics: options.metrics ?? loadReadRuntimeConfig({ COUNTERS_TABLE: options.tableName, ...process.env }).metrics,
+  });
   const handler = createReadApiHandler({ reader, assets: diskAssets(), clock: options.clock, logger }, logger);
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -6,7 +6,13 @@
 import type { DynamoDBRecord, KinesisStreamRecord } from 'aws-lambda';
 import { Aggregator } from '../core/aggregator.js';
 import type { CompiledConfig } from '../core/metric-config.js';
-import { DynamoDbRecordDecoder, KinesisRecordDecoder, rawDataOf, sequenceNumberOf, shardIdOf } from '../sources/index.js';
+import {
+  DynamoDbRecordDecoder,
+  KinesisRecordDecoder,
+  rawDataOf,
+  sequenceNumberOf,
+  shardIdOf,
+} from '../sources/index.js';
 import { deltaKey, type CounterWriter, type WriteResult } from '../sink/counter-writer.js';
 import type { FailureDestination, RejectedRecordMessage, SendResult } from '../sink/failure-destination.js';
 import { cellItemDelta, statsItemDelta, type ItemDelta } from '../sink/item-delta.js';
@@ -96,7 +102,10 @@ export class StreamProcessor {
     return run;
   }
 
-  private async processNow(event: StreamEvent, deadlineMs: number): Promise<{ response: StreamResponse; summary: BatchSummary }> {
+  private async processNow(
+    event: StreamEvent,
+    deadlineMs: number,
+  ): Promise<{ response: StreamResponse; summary: BatchSummary }> {
     const records = event.Records ?? [];
     const source = records.length === 0 ? 'none' : 'kinesis' in records[0] ? 'kinesis' : 'dynamodb';
     const lane = event.shardId ?? (records.length > 0 ? shardIdOf(records[0]) : undefined);
@@ -112,21 +121,34 @@ export class StreamProcessor {
 
     const messages = this.rejectMessages(records, aggregator);
     const [writes, sent] = await Promise.all([
-      this.writer.write({ deltas, lane, positionOf, recordCount: records.length, recompute: (from) => this.recompute(records, from), deadlineMs }),
-      this.failureDestination && messages.length > 0 ? this.failureDestination.send(messages, deadlineMs) : Promise.resolve(NO_SEND),
+      this.writer.write({
+        deltas,
+        lane,
+        positionOf,
+        recordCount: records.length,
+        recompute: (from) => this.recompute(records, from),
+        deadlineMs,
+      }),
+      this.failureDestination && messages.length > 0
+        ? this.failureDestination.send(messages, deadlineMs)
+        : Promise.resolve(NO_SEND),
     ]);
     this.lastUndeliveredRejects = this.failureDestination ? [] : messages;
 
     // Report at the lowest record whose effect is not durable; Lambda re-delivers from there.
     let failedAt = -1;
     if (writes.firstFailedRecord >= 0) failedAt = writes.firstFailedRecord;
-    if (sent.firstFailedRecord >= 0 && (failedAt < 0 || sent.firstFailedRecord < failedAt)) failedAt = sent.firstFailedRecord;
+    if (sent.firstFailedRecord >= 0 && (failedAt < 0 || sent.firstFailedRecord < failedAt))
+      failedAt = sent.firstFailedRecord;
     const checkpoint = failedAt >= 0 ? sequenceNumberOf(records[failedAt]) : undefined;
-    const response: StreamResponse = { batchItemFailures: checkpoint !== undefined ? [{ itemIdentifier: checkpoint }] : [] };
+    const response: StreamResponse = {
+      batchItemFailures: checkpoint !== undefined ? [{ itemIdentifier: checkpoint }] : [],
+    };
 
     const rejectedByReason: Record<string, number> = {};
     const rejects = aggregator.rejected();
-    for (let i = 0; i < rejects.length; i++) rejectedByReason[rejects[i].reasonName] = (rejectedByReason[rejects[i].reasonName] ?? 0) + 1;
+    for (let i = 0; i < rejects.length; i++)
+      rejectedByReason[rejects[i].reasonName] = (rejectedByReason[rejects[i].reasonName] ?? 0) + 1;
     const summary: BatchSummary = {
       source,
       lane,
@@ -161,7 +183,13 @@ export class StreamProcessor {
     this.decodeInto(aggregator, records.slice(from));
     const out = new Map<string, ItemDelta>();
     const shift = (d: ItemDelta): void => {
-      out.set(deltaKey(d.pk, d.sk), { pk: d.pk, sk: d.sk, firstRecord: d.firstRecord + from, lastRecord: d.lastRecord + from, merge: d.merge });
+      out.set(deltaKey(d.pk, d.sk), {
+        pk: d.pk,
+        sk: d.sk,
+        firstRecord: d.firstRecord + from,
+        lastRecord: d.lastRecord + from,
+        merge: d.merge,
+      });
     };
     for (const cell of aggregator.cells()) shift(cellItemDelta(cell));
     for (const stats of aggregator.statistics()) shift(statsItemDelta(stats));
@@ -188,14 +216,21 @@ export class StreamProcessor {
         };
         byRecord.set(r.recordIndex, message);
       }
-      message.reasons.push({ reason: r.reasonName, metric: r.metricIndex >= 0 ? this.config.metrics[r.metricIndex].name : undefined, detail: r.detail });
+      message.reasons.push({
+        reason: r.reasonName,
+        metric: r.metricIndex >= 0 ? this.config.metrics[r.metricIndex].name : undefined,
+        detail: r.detail,
+      });
     }
     return [...byRecord.values()];
   }
 }
 
 /** Running totals carried between the invocations of one Lambda tumbling window. */
-export function nextWindowState(previous: Record<string, unknown> | undefined, summary: BatchSummary): Record<string, unknown> {
+export function nextWindowState(
+  previous: Record<string, unknown> | undefined,
+  summary: BatchSummary,
+): Record<string, unknown> {
   const prev = previous ?? {};
   const n = (key: string): number => (typeof prev[key] === 'number' ? (prev[key] as number) : 0);
   return {

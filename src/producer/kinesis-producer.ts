@@ -24,11 +24,24 @@ export const MAX_PARTITION_KEY_LENGTH = 256;
  * Per-record error codes worth retrying: the two that PutRecords documents, plus KMS throttling on
  * encrypted streams. Any other code (KMS access or key-state errors) fails the record at once.
  */
-export const RETRYABLE_RECORD_ERRORS: ReadonlySet<string> = new Set(['ProvisionedThroughputExceededException', 'InternalFailure', 'KMSThrottlingException']);
+export const RETRYABLE_RECORD_ERRORS: ReadonlySet<string> = new Set([
+  'ProvisionedThroughputExceededException',
+  'InternalFailure',
+  'KMSThrottlingException',
+]);
 /** Whole-call errors that the SDK gave up on but that may pass later; the call's records are retried. */
 const RETRYABLE_CALL_ERRORS: ReadonlySet<string> = new Set([
-  'ProvisionedThroughputExceededException', 'LimitExceededException', 'ThrottlingException', 'KMSThrottlingException',
-  'InternalFailure', 'ServiceUnavailable', 'TimeoutError', 'RequestTimeout', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE',
+  'ProvisionedThroughputExceededException',
+  'LimitExceededException',
+  'ThrottlingException',
+  'KMSThrottlingException',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'RequestTimeout',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
 ]);
 
 const DEFAULT_MAX_ATTEMPTS = 8;
@@ -113,7 +126,12 @@ export interface PutSummary {
   elapsedMs: number;
 }
 
-export type ProducerProgress = Readonly<Pick<PutSummary, 'sent' | 'failed' | 'oversized' | 'invalidPartitionKey' | 'skipped' | 'calls' | 'retries' | 'elapsedMs'>>;
+export type ProducerProgress = Readonly<
+  Pick<
+    PutSummary,
+    'sent' | 'failed' | 'oversized' | 'invalidPartitionKey' | 'skipped' | 'calls' | 'retries' | 'elapsedMs'
+  >
+>;
 
 /** The one client method the producer uses; a `KinesisClient` fits. */
 export interface PutRecordsSender {
@@ -196,8 +214,19 @@ interface PendingRecord {
 
 export function emptySummary(): PutSummary {
   return {
-    sent: 0, failed: 0, failedByCode: {}, failures: [], oversized: 0, invalidPartitionKey: 0, rejected: [],
-    skipped: 0, skippedInputs: [], calls: 0, retries: 0, outOfOrder: 0, elapsedMs: 0,
+    sent: 0,
+    failed: 0,
+    failedByCode: {},
+    failures: [],
+    oversized: 0,
+    invalidPartitionKey: 0,
+    rejected: [],
+    skipped: 0,
+    skippedInputs: [],
+    calls: 0,
+    retries: 0,
+    outOfOrder: 0,
+    elapsedMs: 0,
   };
 }
 
@@ -223,7 +252,8 @@ export class KinesisProducer {
   private readonly now: () => number;
 
   constructor(options: KinesisProducerOptions) {
-    if (!options.streamName) throw new ProducerError('streamName is empty: pass the name of the Kinesis stream to write to');
+    if (!options.streamName)
+      throw new ProducerError('streamName is empty: pass the name of the Kinesis stream to write to');
     this.client = options.client;
     this.streamName = options.streamName;
     this.maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS));
@@ -251,7 +281,14 @@ export class KinesisProducer {
     const summary = emptySummary();
     const startedAt = this.now();
     for (let start = 0; start < records.length; start += PUT_WINDOW_RECORDS) {
-      await this.settle(records, start, Math.min(records.length, start + PUT_WINDOW_RECORDS), start, summary, startedAt);
+      await this.settle(
+        records,
+        start,
+        Math.min(records.length, start + PUT_WINDOW_RECORDS),
+        start,
+        summary,
+        startedAt,
+      );
     }
     summary.elapsedMs = this.now() - startedAt;
     return summary;
@@ -265,9 +302,19 @@ export class KinesisProducer {
    * @example
    * const summary = await producer.produce(toRecords(clickstreamEvents()), { ratePerSec: 100, durationMs: 60_000 });
    */
-  async produce(source: AsyncIterable<ProducerRecord | SkippedInput> | Iterable<ProducerRecord | SkippedInput>, options: ProduceOptions = {}): Promise<PutSummary> {
-    const { ratePerSec, durationMs, maxRecords = Number.POSITIVE_INFINITY, lingerMs = DEFAULT_LINGER_MS, signal } = options;
-    if (ratePerSec !== undefined && !(ratePerSec > 0)) throw new ProducerError(`ratePerSec must be positive, got ${ratePerSec}`);
+  async produce(
+    source: AsyncIterable<ProducerRecord | SkippedInput> | Iterable<ProducerRecord | SkippedInput>,
+    options: ProduceOptions = {},
+  ): Promise<PutSummary> {
+    const {
+      ratePerSec,
+      durationMs,
+      maxRecords = Number.POSITIVE_INFINITY,
+      lingerMs = DEFAULT_LINGER_MS,
+      signal,
+    } = options;
+    if (ratePerSec !== undefined && !(ratePerSec > 0))
+      throw new ProducerError(`ratePerSec must be positive, got ${ratePerSec}`);
     const summary = emptySummary();
     const startedAt = this.now();
     const iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
@@ -321,7 +368,14 @@ export class KinesisProducer {
   }
 
   /** Validates records[from, to) and sends them until each is accepted, rejected or out of attempts. */
-  private async settle(records: readonly ProducerRecord[], from: number, to: number, baseIndex: number, summary: PutSummary, startedAt: number): Promise<void> {
+  private async settle(
+    records: readonly ProducerRecord[],
+    from: number,
+    to: number,
+    baseIndex: number,
+    summary: PutSummary,
+    startedAt: number,
+  ): Promise<void> {
     let pending: PendingRecord[] = [];
     for (let i = from; i < to; i++) {
       const entry = this.validate(records[i], baseIndex + i - from, summary);
@@ -353,25 +407,45 @@ export class KinesisProducer {
       pending = mergeByIndex(retry, rest);
       failedRounds = retry.length > 0 ? failedRounds + 1 : 0;
       this.onProgress?.({
-        sent: summary.sent, failed: summary.failed, oversized: summary.oversized, invalidPartitionKey: summary.invalidPartitionKey,
-        skipped: summary.skipped, calls: summary.calls, retries: summary.retries, elapsedMs: this.now() - startedAt,
+        sent: summary.sent,
+        failed: summary.failed,
+        oversized: summary.oversized,
+        invalidPartitionKey: summary.invalidPartitionKey,
+        skipped: summary.skipped,
+        calls: summary.calls,
+        retries: summary.retries,
+        elapsedMs: this.now() - startedAt,
       });
     }
   }
 
   private validate(record: ProducerRecord, index: number, summary: PutSummary): PendingRecord | undefined {
     const { partitionKey, line } = record;
-    if (typeof partitionKey !== 'string' || partitionKey.length === 0 || partitionKey.length > MAX_PARTITION_KEY_LENGTH) {
+    if (
+      typeof partitionKey !== 'string' ||
+      partitionKey.length === 0 ||
+      partitionKey.length > MAX_PARTITION_KEY_LENGTH
+    ) {
       summary.invalidPartitionKey++;
       const length = typeof partitionKey === 'string' ? partitionKey.length : 0;
-      reject(summary, { index, line, reason: 'invalid_partition_key', message: `partition key has ${length} characters; Kinesis needs 1 to ${MAX_PARTITION_KEY_LENGTH}` });
+      reject(summary, {
+        index,
+        line,
+        reason: 'invalid_partition_key',
+        message: `partition key has ${length} characters; Kinesis needs 1 to ${MAX_PARTITION_KEY_LENGTH}`,
+      });
       return undefined;
     }
     const data = typeof record.data === 'string' ? Buffer.from(record.data, 'utf8') : record.data;
     const bytes = data.byteLength + Buffer.byteLength(partitionKey, 'utf8');
     if (bytes > MAX_RECORD_BYTES) {
       summary.oversized++;
-      reject(summary, { index, line, reason: 'oversized', message: `${bytes} bytes of data and partition key, over the ${MAX_RECORD_BYTES}-byte (1 MiB) record limit` });
+      reject(summary, {
+        index,
+        line,
+        reason: 'oversized',
+        message: `${bytes} bytes of data and partition key, over the ${MAX_RECORD_BYTES}-byte (1 MiB) record limit`,
+      });
       return undefined;
     }
     return { index, line, partitionKey, data, bytes, attempts: 0 };
@@ -394,18 +468,29 @@ export class KinesisProducer {
       const code = errorCode(err);
       if (code === 'ResourceNotFoundException') throw new StreamNotFoundError(this.streamName, { cause: err });
       if (!isRetryableCallError(err, code)) {
-        throw new PutRecordsCallError(`PutRecords to stream ${this.streamName} failed: ${code}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        throw new PutRecordsCallError(
+          `PutRecords to stream ${this.streamName} failed: ${code}: ${err instanceof Error ? err.message : String(err)}`,
+          { cause: err },
+        );
       }
       const message = err instanceof Error ? err.message : String(err);
       return batch.map(() => ({ errorCode: code, errorMessage: message, retryable: true }));
     }
     const results = output.Records ?? [];
     if (results.length !== batch.length) {
-      throw new PutRecordsCallError(`PutRecords to stream ${this.streamName} returned ${results.length} results for ${batch.length} records; cannot tell which were stored`);
+      throw new PutRecordsCallError(
+        `PutRecords to stream ${this.streamName} returned ${results.length} results for ${batch.length} records; cannot tell which were stored`,
+      );
     }
-    return results.map((result) => (result.ErrorCode
-      ? { errorCode: result.ErrorCode, errorMessage: result.ErrorMessage ?? '', retryable: RETRYABLE_RECORD_ERRORS.has(result.ErrorCode) }
-      : ACCEPTED));
+    return results.map((result) =>
+      result.ErrorCode
+        ? {
+            errorCode: result.ErrorCode,
+            errorMessage: result.ErrorMessage ?? '',
+            retryable: RETRYABLE_RECORD_ERRORS.has(result.ErrorCode),
+          }
+        : ACCEPTED,
+    );
   }
 }
 
@@ -414,7 +499,10 @@ export class KinesisProducer {
  * record that does not fit so no record passes an earlier one. A key whose first pending record is
  * a retry (or any key, with `onePerKey`) contributes one record; its later records wait.
  */
-function selectBatch(pending: readonly PendingRecord[], onePerKey: boolean): { batch: PendingRecord[]; rest: PendingRecord[] } {
+function selectBatch(
+  pending: readonly PendingRecord[],
+  onePerKey: boolean,
+): { batch: PendingRecord[]; rest: PendingRecord[] } {
   const batch: PendingRecord[] = [];
   const rest: PendingRecord[] = [];
   const closedKeys = new Set<string>();
@@ -456,7 +544,13 @@ function recordFailure(summary: PutSummary, entry: PendingRecord, code: string, 
   summary.failed++;
   summary.failedByCode[code] = (summary.failedByCode[code] ?? 0) + 1;
   if (summary.failures.length < MAX_REPORTED_DETAILS) {
-    const failure: FailedRecord = { index: entry.index, partitionKey: entry.partitionKey, errorCode: code, errorMessage: message ?? '', attempts: entry.attempts };
+    const failure: FailedRecord = {
+      index: entry.index,
+      partitionKey: entry.partitionKey,
+      errorCode: code,
+      errorMessage: message ?? '',
+      attempts: entry.attempts,
+    };
     if (entry.line !== undefined) failure.line = entry.line;
     summary.failures.push(failure);
   }

@@ -2,13 +2,28 @@
  * Reads the counters table (layout: ./layout.ts) for the read API and the dashboard.
  * Nothing here writes; every read is a paginated Query (`top()` on the byWindow GSI, see there).
  */
-import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  QueryCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type QueryCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import type { CompiledConfig, CompiledMetric } from '../core/metric-config.js';
 import { FOLDED_STAT as FOLDED } from '../core/reject-log.js';
 import { DDSketch } from '../core/sketch/ddsketch.js';
 import { HyperLogLog } from '../core/sketch/hyperloglog.js';
 import { REJECT_REASON_NAMES, type AggregateName, type RejectReason } from '../core/types.js';
-import { ALL_METRICS, Attr, TOP_INDEX, counterPk, counterSk, parseCounterPk, parseCounterSk, statsPk, windowGroupKey } from '../sink/layout.js';
+import {
+  ALL_METRICS,
+  Attr,
+  TOP_INDEX,
+  counterPk,
+  counterSk,
+  parseCounterPk,
+  parseCounterSk,
+  statsPk,
+  windowGroupKey,
+} from '../sink/layout.js';
 import {
   CounterItemError,
   CounterReadError,
@@ -157,7 +172,12 @@ export class CounterReader {
 
   /** The configured metrics, with windows finest first. No I/O. */
   metrics(): MetricSummary[] {
-    return this.summaries.map((s) => ({ ...s, dimensions: [...s.dimensions], aggregates: [...s.aggregates], windows: s.windows.map((w) => ({ ...w })) }));
+    return this.summaries.map((s) => ({
+      ...s,
+      dimensions: [...s.dimensions],
+      aggregates: [...s.aggregates],
+      windows: s.windows.map((w) => ({ ...w })),
+    }));
   }
 
   /**
@@ -165,22 +185,39 @@ export class CounterReader {
    * (pk = group, sk BETWEEN the first and last possible window start; paginated). Windows in which nothing
    * was counted have no item and no point: callers that chart counts fill them with zero.
    */
-  async series(metric: string, windowLabel: string, dimensionValues: ReadonlyArray<string>, fromMs: number, toMs: number): Promise<SeriesResult> {
+  async series(
+    metric: string,
+    windowLabel: string,
+    dimensionValues: ReadonlyArray<string>,
+    fromMs: number,
+    toMs: number,
+  ): Promise<SeriesResult> {
     const m = this.metric(metric);
     const sizeMs = windowSize(m, windowLabel);
     checkDimensions(m, dimensionValues);
     checkRange(fromMs, toMs);
     if ((toMs - fromMs) / sizeMs > MAX_SERIES_WINDOWS) {
-      throw new ReadArgumentError('from', `A ${windowLabel} series spans at most ${MAX_SERIES_WINDOWS} windows; narrow from/to or pick a larger window.`, m.summary.windows.map((w) => w.label));
+      throw new ReadArgumentError(
+        'from',
+        `A ${windowLabel} series spans at most ${MAX_SERIES_WINDOWS} windows; narrow from/to or pick a larger window.`,
+        m.summary.windows.map((w) => w.label),
+      );
     }
     const points: SeriesPoint[] = [];
     const lowStartMs = Math.max(0, fromMs - sizeMs + 1);
     if (toMs > fromMs) {
-      await this.queryGroup(counterPk(metric, dimensionValues), windowLabel, lowStartMs, toMs - 1, COUNTER_PROJECTION, (item) => {
-        const acc = new Accumulator(m);
-        acc.add(item);
-        points.push(acc.fill({ windowStartMs: windowStartOf(item), count: 0 }));
-      });
+      await this.queryGroup(
+        counterPk(metric, dimensionValues),
+        windowLabel,
+        lowStartMs,
+        toMs - 1,
+        COUNTER_PROJECTION,
+        (item) => {
+          const acc = new Accumulator(m);
+          acc.add(item);
+          points.push(acc.fill({ windowStartMs: windowStartOf(item), count: 0 }));
+        },
+      );
     }
     return { metric, windowLabel, windowSizeMs: sizeMs, dimensionValues: [...dimensionValues], fromMs, toMs, points };
   }
@@ -193,17 +230,33 @@ export class CounterReader {
    * over 5 minutes is not the sum of five 1-minute ones. When the finest window is longer than
    * `lastMinutes`, the result is the single bucket that contains `nowMs`.
    */
-  async rolling(metric: string, dimensionValues: ReadonlyArray<string>, lastMinutes: RollingMinutes, nowMs: number): Promise<RollingResult> {
+  async rolling(
+    metric: string,
+    dimensionValues: ReadonlyArray<string>,
+    lastMinutes: RollingMinutes,
+    nowMs: number,
+  ): Promise<RollingResult> {
     const m = this.metric(metric);
     checkDimensions(m, dimensionValues);
     if (!ROLLING_MINUTES.includes(lastMinutes)) {
-      throw new ReadArgumentError('minutes', `Rolling totals cover one of ${ROLLING_MINUTES.join(', ')} minutes (got ${String(lastMinutes)}).`, ROLLING_MINUTES);
+      throw new ReadArgumentError(
+        'minutes',
+        `Rolling totals cover one of ${ROLLING_MINUTES.join(', ')} minutes (got ${String(lastMinutes)}).`,
+        ROLLING_MINUTES,
+      );
     }
     checkTime('now', nowMs);
     const spanMs = Math.max(lastMinutes * MINUTE_MS, m.finest.sizeMs);
     const fromMs = Math.max(0, nowMs - spanMs + 1);
     const acc = new Accumulator(m);
-    await this.queryGroup(counterPk(metric, dimensionValues), m.finest.label, fromMs, nowMs, COUNTER_PROJECTION, (item) => acc.add(item));
+    await this.queryGroup(
+      counterPk(metric, dimensionValues),
+      m.finest.label,
+      fromMs,
+      nowMs,
+      COUNTER_PROJECTION,
+      (item) => acc.add(item),
+    );
     return acc.fill({
       metric,
       dimensionValues: [...dimensionValues],
@@ -232,16 +285,32 @@ export class CounterReader {
    * not apply here, and a write shows up in top() a moment after it shows up in series().
    * Items written before the writer set `g` are not in the index until their next write.
    */
-  async top(metric: string, windowLabel: string, windowStartMs: number, dimensionIndex: number | undefined, limit: number): Promise<TopResult> {
+  async top(
+    metric: string,
+    windowLabel: string,
+    windowStartMs: number,
+    dimensionIndex: number | undefined,
+    limit: number,
+  ): Promise<TopResult> {
     const m = this.metric(metric);
     windowSize(m, windowLabel);
     checkTime('start', windowStartMs);
     const names = m.summary.dimensions;
-    if (dimensionIndex !== undefined && !(Number.isInteger(dimensionIndex) && dimensionIndex >= 0 && dimensionIndex < names.length)) {
-      throw new ReadArgumentError('dimension', `Metric ${metric} has ${names.length} dimension(s); pick one of them by name.`, names);
+    if (
+      dimensionIndex !== undefined &&
+      !(Number.isInteger(dimensionIndex) && dimensionIndex >= 0 && dimensionIndex < names.length)
+    ) {
+      throw new ReadArgumentError(
+        'dimension',
+        `Metric ${metric} has ${names.length} dimension(s); pick one of them by name.`,
+        names,
+      );
     }
     if (!(Number.isInteger(limit) && limit >= 1 && limit <= MAX_TOP_LIMIT)) {
-      throw new ReadArgumentError('limit', `limit must be an integer from 1 to ${MAX_TOP_LIMIT} (got ${String(limit)}).`);
+      throw new ReadArgumentError(
+        'limit',
+        `limit must be an integer from 1 to ${MAX_TOP_LIMIT} (got ${String(limit)}).`,
+      );
     }
     const group = windowGroupKey(metric, windowLabel, windowStartMs);
     const groups = new Map<string, TopEntry>();
@@ -252,7 +321,8 @@ export class CounterReader {
       if (pk === undefined || seen.has(pk)) return;
       seen.add(pk);
       const parsed = parseCounterPk(pk);
-      const values = dimensionIndex === undefined ? parsed.dimensionValues : [parsed.dimensionValues[dimensionIndex] ?? ''];
+      const values =
+        dimensionIndex === undefined ? parsed.dimensionValues : [parsed.dimensionValues[dimensionIndex] ?? ''];
       const key = JSON.stringify(values);
       let entry = groups.get(key);
       if (!entry) {
@@ -331,7 +401,8 @@ export class CounterReader {
 
   private metric(name: string): ReadableMetric {
     const m = this.metricsByName.get(name);
-    if (!m) throw new ReadArgumentError('metric', `Unknown metric ${JSON.stringify(name)}.`, [...this.metricsByName.keys()]);
+    if (!m)
+      throw new ReadArgumentError('metric', `Unknown metric ${JSON.stringify(name)}.`, [...this.metricsByName.keys()]);
     return m;
   }
 
@@ -378,7 +449,12 @@ export class CounterReader {
    * Paginated Query on the byWindow GSI: `g = group` (and `c = count` when given), highest count first,
    * stopping after `limit` items when given. Returns whether the index holds more items than were read.
    */
-  private async queryTopIndex(group: string, count: number | undefined, limit: number | undefined, onItem: (item: Record<string, AttributeValue>) => void): Promise<boolean> {
+  private async queryTopIndex(
+    group: string,
+    count: number | undefined,
+    limit: number | undefined,
+    onItem: (item: Record<string, AttributeValue>) => void,
+  ): Promise<boolean> {
     const values: Record<string, AttributeValue> = { ':g': { S: group } };
     if (count !== undefined) values[':c'] = { N: String(count) };
     const input: QueryCommandInput = {
@@ -426,8 +502,14 @@ export class CounterReader {
       return await call();
     } catch (err) {
       const name = err instanceof Error ? err.name : 'Error';
-      const hint = name === 'ResourceNotFoundException' ? ' Check that the counters table exists and COUNTERS_TABLE names it.' : '';
-      throw new CounterReadError(`${operation} on counters table ${this.tableName} failed (${name}: ${err instanceof Error ? err.message : String(err)}).${hint}`, { cause: err });
+      const hint =
+        name === 'ResourceNotFoundException'
+          ? ' Check that the counters table exists and COUNTERS_TABLE names it.'
+          : '';
+      throw new CounterReadError(
+        `${operation} on counters table ${this.tableName} failed (${name}: ${err instanceof Error ? err.message : String(err)}).${hint}`,
+        { cause: err },
+      );
     }
   }
 }
@@ -457,7 +539,11 @@ function readableMetric(config: CompiledMetric, pathTexts: ReadonlyArray<string>
 function windowSize(m: ReadableMetric, label: string): number {
   const sizeMs = m.windowSizeMs.get(label);
   if (sizeMs === undefined) {
-    throw new ReadArgumentError('window', `Metric ${m.summary.name} has no window ${JSON.stringify(label)}.`, m.summary.windows.map((w) => w.label));
+    throw new ReadArgumentError(
+      'window',
+      `Metric ${m.summary.name} has no window ${JSON.stringify(label)}.`,
+      m.summary.windows.map((w) => w.label),
+    );
   }
   return sizeMs;
 }
@@ -466,12 +552,20 @@ function checkDimensions(m: ReadableMetric, values: ReadonlyArray<string>): void
   const names = m.summary.dimensions;
   if (!Array.isArray(values) || values.length !== names.length || values.some((v) => typeof v !== 'string')) {
     const shape = names.length === 0 ? 'none' : names.join('|');
-    throw new ReadArgumentError('dims', `Metric ${m.summary.name} needs ${names.length} dimension value(s), in this order: ${shape}.`, names);
+    throw new ReadArgumentError(
+      'dims',
+      `Metric ${m.summary.name} needs ${names.length} dimension value(s), in this order: ${shape}.`,
+      names,
+    );
   }
 }
 
 function checkTime(parameter: string, ms: number): void {
-  if (!Number.isFinite(ms) || ms < 0) throw new ReadArgumentError(parameter, `${parameter} must be a time in epoch milliseconds or ISO-8601 (got ${String(ms)}).`);
+  if (!Number.isFinite(ms) || ms < 0)
+    throw new ReadArgumentError(
+      parameter,
+      `${parameter} must be a time in epoch milliseconds or ISO-8601 (got ${String(ms)}).`,
+    );
 }
 
 function checkRange(fromMs: number, toMs: number): void {
@@ -497,7 +591,9 @@ function numberAttr(item: Record<string, AttributeValue>, name: string): number 
   if (attr === undefined) return undefined;
   const value = attr.N !== undefined ? Number(attr.N) : Number.NaN;
   if (!Number.isFinite(value)) {
-    throw new CounterItemError(`Counter item ${item[Attr.pk]?.S ?? '?'} / ${item[Attr.sk]?.S ?? '?'}: attribute ${name} should be a finite number, got ${JSON.stringify(attr)}.`);
+    throw new CounterItemError(
+      `Counter item ${item[Attr.pk]?.S ?? '?'} / ${item[Attr.sk]?.S ?? '?'}: attribute ${name} should be a finite number, got ${JSON.stringify(attr)}.`,
+    );
   }
   return value;
 }
@@ -515,6 +611,9 @@ function decodeSketch<T>(item: Record<string, AttributeValue>, kind: string, dec
   try {
     return decode();
   } catch (err) {
-    throw new CounterItemError(`Counter item ${item[Attr.pk]?.S ?? '?'} / ${item[Attr.sk]?.S ?? '?'}: its ${kind} could not be decoded.`, { cause: err });
+    throw new CounterItemError(
+      `Counter item ${item[Attr.pk]?.S ?? '?'} / ${item[Attr.sk]?.S ?? '?'}: its ${kind} could not be decoded.`,
+      { cause: err },
+    );
   }
 }

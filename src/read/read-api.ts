@@ -40,7 +40,12 @@ export interface ReadApiDeps {
   logger?: Logger;
 }
 
-export type ReadApiHandler = middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>;
+export type ReadApiHandler = middy.MiddyfiedHandler<
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Error,
+  Context
+>;
 
 type Query = Readonly<Record<string, string | undefined>>;
 
@@ -51,7 +56,10 @@ type Query = Readonly<Record<string, string | undefined>>;
  * const handler = createReadApiHandler({ reader, assets: DASHBOARD_ASSETS });
  * const res = await handler(event, context); // { statusCode: 200, body: '{"metrics":[...]}' }
  */
-export function createReadApiHandler(deps: ReadApiDeps | (() => ReadApiDeps), logger: Logger = new Logger({ serviceName: 'streamtally' })): ReadApiHandler {
+export function createReadApiHandler(
+  deps: ReadApiDeps | (() => ReadApiDeps),
+  logger: Logger = new Logger({ serviceName: 'streamtally' }),
+): ReadApiHandler {
   let resolved: ReadApiDeps | undefined = typeof deps === 'function' ? undefined : deps;
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
     .use(injectLambdaContext(logger))
@@ -67,12 +75,17 @@ export function createReadApiHandler(deps: ReadApiDeps | (() => ReadApiDeps), lo
 }
 
 /** Answers one request; never throws. Exported for the local read server and tests. */
-export async function routeReadApi(deps: ReadApiDeps, event: APIGatewayProxyEventV2, logger?: Logger): Promise<APIGatewayProxyStructuredResultV2> {
+export async function routeReadApi(
+  deps: ReadApiDeps,
+  event: APIGatewayProxyEventV2,
+  logger?: Logger,
+): Promise<APIGatewayProxyStructuredResultV2> {
   const method = event.requestContext?.http?.method ?? 'GET';
   const path = stripStage(event.rawPath ?? '/', event.requestContext?.stage);
   const query: Query = event.queryStringParameters ?? {};
   const now = (deps.clock ?? Date.now)();
-  if (method !== 'GET' && method !== 'HEAD') return json(405, { error: 'method_not_allowed', message: `Only GET is served (got ${method}).` }, { allow: 'GET' });
+  if (method !== 'GET' && method !== 'HEAD')
+    return json(405, { error: 'method_not_allowed', message: `Only GET is served (got ${method}).` }, { allow: 'GET' });
   try {
     if (path === '/' || path === '/index.html') return asset(deps, 'index.html');
     if (path.startsWith('/api/assets/')) return asset(deps, path.slice('/api/assets/'.length));
@@ -92,11 +105,19 @@ export async function routeReadApi(deps: ReadApiDeps, event: APIGatewayProxyEven
     }
   } catch (err) {
     if (err instanceof ReadArgumentError) {
-      return json(400, { error: 'bad_request', parameter: err.parameter, message: err.message, ...(err.allowed ? { allowed: err.allowed } : {}) });
+      return json(400, {
+        error: 'bad_request',
+        parameter: err.parameter,
+        message: err.message,
+        ...(err.allowed ? { allowed: err.allowed } : {}),
+      });
     }
     (deps.logger ?? logger)?.error('read failed', { path, query, error: err as Error });
     const requestId = event.requestContext?.requestId;
-    return json(500, { error: 'internal', message: `Reading the counters failed; the function log has the cause (request id ${requestId ?? 'unknown'}).` });
+    return json(500, {
+      error: 'internal',
+      message: `Reading the counters failed; the function log has the cause (request id ${requestId ?? 'unknown'}).`,
+    });
   }
 }
 
@@ -113,7 +134,11 @@ async function rolling(reader: CounterReader, query: Query, now: number): Promis
   const raw = query.minutes ?? '5';
   const minutes = Number(raw) as RollingMinutes;
   if (!/^\d+$/.test(raw) || !ROLLING_MINUTES.includes(minutes)) {
-    throw new ReadArgumentError('minutes', `minutes must be one of ${ROLLING_MINUTES.join(', ')} (got ${JSON.stringify(raw)}).`, ROLLING_MINUTES);
+    throw new ReadArgumentError(
+      'minutes',
+      `minutes must be one of ${ROLLING_MINUTES.join(', ')} (got ${JSON.stringify(raw)}).`,
+      ROLLING_MINUTES,
+    );
   }
   return reader.rolling(metric.name, dimsParam(metric, query), minutes, now);
 }
@@ -127,7 +152,12 @@ async function top(reader: CounterReader, query: Query, now: number): Promise<un
   let dimensionIndex: number | undefined;
   if (query.dimension !== undefined && query.dimension !== '') {
     dimensionIndex = metric.dimensions.indexOf(query.dimension);
-    if (dimensionIndex < 0) throw new ReadArgumentError('dimension', `Metric ${metric.name} has no dimension ${JSON.stringify(query.dimension)}.`, metric.dimensions);
+    if (dimensionIndex < 0)
+      throw new ReadArgumentError(
+        'dimension',
+        `Metric ${metric.name} has no dimension ${JSON.stringify(query.dimension)}.`,
+        metric.dimensions,
+      );
   }
   return reader.top(metric.name, window.label, startMs, dimensionIndex, limit);
 }
@@ -144,7 +174,11 @@ function metricOf(reader: CounterReader, query: Query): MetricSummary {
   const metric = metrics.find((m) => m.name === query.metric);
   if (!metric) {
     const what = query.metric === undefined ? 'metric is required' : `Unknown metric ${JSON.stringify(query.metric)}`;
-    throw new ReadArgumentError('metric', `${what}; use one of the configured metrics.`, metrics.map((m) => m.name));
+    throw new ReadArgumentError(
+      'metric',
+      `${what}; use one of the configured metrics.`,
+      metrics.map((m) => m.name),
+    );
   }
   return metric;
 }
@@ -152,16 +186,26 @@ function metricOf(reader: CounterReader, query: Query): MetricSummary {
 function windowOf(metric: MetricSummary, query: Query): { label: string; sizeMs: number } {
   if (query.window === undefined || query.window === '') return metric.windows[0];
   const window = metric.windows.find((w) => w.label === query.window);
-  if (!window) throw new ReadArgumentError('window', `Metric ${metric.name} has no window ${JSON.stringify(query.window)}.`, metric.windows.map((w) => w.label));
+  if (!window)
+    throw new ReadArgumentError(
+      'window',
+      `Metric ${metric.name} has no window ${JSON.stringify(query.window)}.`,
+      metric.windows.map((w) => w.label),
+    );
   return window;
 }
 
 function dimsParam(metric: MetricSummary, query: Query): string[] {
   const raw = query.dims ?? '';
-  const values = metric.dimensions.length === 0 && raw === '' ? [] : raw.split(DIMENSION_SEPARATOR).map(unescapeDimension);
+  const values =
+    metric.dimensions.length === 0 && raw === '' ? [] : raw.split(DIMENSION_SEPARATOR).map(unescapeDimension);
   if (values.length !== metric.dimensions.length) {
     const shape = metric.dimensions.length === 0 ? 'no dims' : `dims=<${metric.dimensions.join('>|<')}>`;
-    throw new ReadArgumentError('dims', `Metric ${metric.name} needs ${metric.dimensions.length} dimension value(s): ${shape} (got ${values.length}).`, metric.dimensions);
+    throw new ReadArgumentError(
+      'dims',
+      `Metric ${metric.name} needs ${metric.dimensions.length} dimension value(s): ${shape} (got ${values.length}).`,
+      metric.dimensions,
+    );
   }
   return values;
 }
@@ -174,29 +218,48 @@ function timeParam(query: Query, name: string, fallback: number): number {
   const raw = query[name];
   if (raw === undefined || raw === '') return fallback;
   const ms = /^\d+$/.test(raw) ? Number(raw) : /^\d{4}-\d{2}-\d{2}T/.test(raw) ? Date.parse(raw) : Number.NaN;
-  if (!Number.isFinite(ms)) throw new ReadArgumentError(name, `${name} must be epoch milliseconds or an ISO-8601 time such as 2026-01-01T00:00:00Z (got ${JSON.stringify(raw)}).`);
+  if (!Number.isFinite(ms))
+    throw new ReadArgumentError(
+      name,
+      `${name} must be epoch milliseconds or an ISO-8601 time such as 2026-01-01T00:00:00Z (got ${JSON.stringify(raw)}).`,
+    );
   return ms;
 }
 
 function intParam(query: Query, name: string, fallback: number): number {
   const raw = query[name];
   if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new ReadArgumentError(name, `${name} must be a positive integer (got ${JSON.stringify(raw)}).`);
+  if (!/^\d+$/.test(raw))
+    throw new ReadArgumentError(name, `${name} must be a positive integer (got ${JSON.stringify(raw)}).`);
   return Number(raw);
 }
 
 function stripStage(path: string, stage: string | undefined): string {
-  if (stage && stage !== '$default' && (path === '/' + stage || path.startsWith('/' + stage + '/'))) return path.slice(stage.length + 1) || '/';
+  if (stage && stage !== '$default' && (path === '/' + stage || path.startsWith('/' + stage + '/')))
+    return path.slice(stage.length + 1) || '/';
   return path;
 }
 
 function asset(deps: ReadApiDeps, name: string): APIGatewayProxyStructuredResultV2 {
   const file = Object.hasOwn(deps.assets, name) ? deps.assets[name] : undefined;
-  if (!file) return json(404, { error: 'not_found', message: `No dashboard asset ${JSON.stringify(name)}.`, allowed: Object.keys(deps.assets) });
-  return { statusCode: 200, headers: { 'content-type': file.contentType, 'cache-control': 'no-cache' }, body: file.body };
+  if (!file)
+    return json(404, {
+      error: 'not_found',
+      message: `No dashboard asset ${JSON.stringify(name)}.`,
+      allowed: Object.keys(deps.assets),
+    });
+  return {
+    statusCode: 200,
+    headers: { 'content-type': file.contentType, 'cache-control': 'no-cache' },
+    body: file.body,
+  };
 }
 
-function json(statusCode: number, body: unknown, extraHeaders: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
+function json(
+  statusCode: number,
+  body: unknown,
+  extraHeaders: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 {
   return {
     statusCode,
     headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...extraHeaders },

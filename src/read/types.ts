@@ -6,7 +6,12 @@ export const ROLLING_MINUTES = [1, 5, 15, 60] as const;
 export type RollingMinutes = (typeof ROLLING_MINUTES)[number];
 
 /** Quantile aggregates and the rank each one reads from a DDSketch. */
-export const QUANTILE_RANKS: Readonly<Record<'p50' | 'p90' | 'p95' | 'p99', number>> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
+export const QUANTILE_RANKS: Readonly<Record<'p50' | 'p90' | 'p95' | 'p99', number>> = {
+  p50: 0.5,
+  p90: 0.9,
+  p95: 0.95,
+  p99: 0.99,
+};
 export type QuantileName = keyof typeof QUANTILE_RANKS;
 
 /**

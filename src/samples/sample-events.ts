@@ -75,8 +75,28 @@ export interface ClickEvent {
   amount?: number;
 }
 
-const PAGES = ['/', '/pricing', '/pricing', '/docs/getting-started', '/products/boots-42', '/products/jacket-7', '/blog/serverless-counters', '/checkout', '/account'];
-const TITLES = ['Pricing', 'Home', 'Preise – Übersicht', 'Wanderstiefel „Alpin“', 'Docs: "Getting started"', 'Tarifs\tet options', 'ホーム', 'Café ☕ menu', 'Checkout 🛒'];
+const PAGES = [
+  '/',
+  '/pricing',
+  '/pricing',
+  '/docs/getting-started',
+  '/products/boots-42',
+  '/products/jacket-7',
+  '/blog/serverless-counters',
+  '/checkout',
+  '/account',
+];
+const TITLES = [
+  'Pricing',
+  'Home',
+  'Preise – Übersicht',
+  'Wanderstiefel „Alpin“',
+  'Docs: "Getting started"',
+  'Tarifs\tet options',
+  'ホーム',
+  'Café ☕ menu',
+  'Checkout 🛒',
+];
 const COUNTRIES = ['DE', 'DE', 'US', 'US', 'US', 'FR', 'GB', 'JP', 'BR', 'IN', 'CH', 'SE'];
 const REFERRERS = [null, null, 'https://www.google.com/', 'https://news.ycombinator.com/', 'https://t.co/x1y2z3'];
 const BROWSERS = ['Chrome 133', 'Firefox 135', 'Safari 18.3', 'Edge 133'];
@@ -86,9 +106,13 @@ const PLANS = ['free', 'free', 'free', 'pro', 'enterprise'] as const;
 /** A clickstream event of about 200 bytes of JSON, at `timeMs`. */
 export function generateClickEvent(rng: Rng, timeMs: number): ClickEvent {
   const roll = rng();
-  const type: ClickEventType = roll < 0.65 ? 'page_view' : roll < 0.88 ? 'click' : roll < 0.96 ? 'add_to_cart' : 'purchase';
+  const type: ClickEventType =
+    roll < 0.65 ? 'page_view' : roll < 0.88 ? 'click' : roll < 0.96 ? 'add_to_cart' : 'purchase';
   // Long-tailed latency: mostly tens of ms, sometimes seconds.
-  const latencyMs = Math.max(1, Math.round(20 + 60 * rng() + (rng() < 0.05 ? 2_000 * rng() : 0) + -40 * Math.log(1 - rng())));
+  const latencyMs = Math.max(
+    1,
+    Math.round(20 + 60 * rng() + (rng() < 0.05 ? 2_000 * rng() : 0) + -40 * Math.log(1 - rng())),
+  );
   const event: ClickEvent = {
     type,
     ts: new Date(timeMs).toISOString(),
@@ -107,7 +131,8 @@ export function generateClickEvent(rng: Rng, timeMs: number): ClickEvent {
 /** `count` click events spaced `stepMs` apart (with jitter) from `startMs`. */
 export function generateClickEvents(rng: Rng, count: number, startMs: number, stepMs = 250): ClickEvent[] {
   const events = new Array<ClickEvent>(count);
-  for (let k = 0; k < count; k++) events[k] = generateClickEvent(rng, startMs + k * stepMs + Math.floor(rng() * stepMs));
+  for (let k = 0; k < count; k++)
+    events[k] = generateClickEvent(rng, startMs + k * stepMs + Math.floor(rng() * stepMs));
   return events;
 }
 
@@ -202,7 +227,10 @@ export interface KinesisEventOptions {
 }
 
 /** A Kinesis stream event as Lambda delivers it, one record per payload. */
-export function makeKinesisEvent(payloads: ReadonlyArray<Uint8Array>, options: KinesisEventOptions): KinesisStreamEvent {
+export function makeKinesisEvent(
+  payloads: ReadonlyArray<Uint8Array>,
+  options: KinesisEventOptions,
+): KinesisStreamEvent {
   const rng = options.rng;
   const shardId = options.shardId ?? DEFAULT_SHARD_ID;
   const streamArn = options.streamArn ?? SAMPLE_STREAM_ARN;
@@ -243,7 +271,9 @@ export interface TumblingWindowOptions {
 }
 
 /** The tumbling-window fields Lambda adds to a stream event when `TumblingWindowInSeconds` is set. */
-export function tumblingWindowFields(options: TumblingWindowOptions & { shardId?: string; eventSourceARN: string; firstArrivalMs: number }): {
+export function tumblingWindowFields(
+  options: TumblingWindowOptions & { shardId?: string; eventSourceARN: string; firstArrivalMs: number },
+): {
   window: { start: string; end: string };
   state: Record<string, unknown>;
   shardId?: string;
@@ -280,9 +310,14 @@ export function makeKinesisTumblingWindowEvent(
 }
 
 /** KPL aggregates of the given events, packed as the KPL does (default 51,200-byte aggregates). */
-export function kplPayloads(events: ReadonlyArray<unknown>, partitionKeys: ReadonlyArray<string>, maxAggregateBytes = KPL_DEFAULT_AGGREGATION_MAX_BYTES): { payloads: Buffer[]; partitionKeys: string[] } {
+export function kplPayloads(
+  events: ReadonlyArray<unknown>,
+  partitionKeys: ReadonlyArray<string>,
+  maxAggregateBytes = KPL_DEFAULT_AGGREGATION_MAX_BYTES,
+): { payloads: Buffer[]; partitionKeys: string[] } {
   const entries: KplEntry[] = new Array<KplEntry>(events.length);
-  for (let k = 0; k < events.length; k++) entries[k] = { partitionKey: partitionKeys[k % partitionKeys.length], data: jsonBytes(events[k]) };
+  for (let k = 0; k < events.length; k++)
+    entries[k] = { partitionKey: partitionKeys[k % partitionKeys.length], data: jsonBytes(events[k]) };
   const aggregates = aggregateKplRecords(entries, maxAggregateBytes);
   return { payloads: aggregates.map((a) => a.data), partitionKeys: aggregates.map((a) => a.partitionKey) };
 }
@@ -295,7 +330,10 @@ export interface CloudWatchLogsOptions {
 }
 
 /** Gzip CloudWatch Logs subscription data, as a subscription filter writes it to Kinesis. */
-export function cloudWatchLogsPayload(messages: ReadonlyArray<{ timestampMs: number; message: string }>, options: CloudWatchLogsOptions): Buffer {
+export function cloudWatchLogsPayload(
+  messages: ReadonlyArray<{ timestampMs: number; message: string }>,
+  options: CloudWatchLogsOptions,
+): Buffer {
   const rng = options.rng;
   const control = options.messageType === 'CONTROL_MESSAGE';
   const envelope = {
@@ -305,8 +343,18 @@ export function cloudWatchLogsPayload(messages: ReadonlyArray<{ timestampMs: num
     logStream: control ? '' : (options.logStream ?? `2026/03/02/[$LATEST]${seededUuid(rng).replace(/-/g, '')}`),
     subscriptionFilters: control ? [] : ['streamtally-json-logs'],
     logEvents: control
-      ? [{ id: '', timestamp: messages[0]?.timestampMs ?? DEFAULT_START_MS, message: 'CWL CONTROL MESSAGE: Checking health of destination Kinesis stream.' }]
-      : messages.map((m) => ({ id: cloudWatchEventId(rng, m.timestampMs), timestamp: m.timestampMs, message: m.message })),
+      ? [
+          {
+            id: '',
+            timestamp: messages[0]?.timestampMs ?? DEFAULT_START_MS,
+            message: 'CWL CONTROL MESSAGE: Checking health of destination Kinesis stream.',
+          },
+        ]
+      : messages.map((m) => ({
+          id: cloudWatchEventId(rng, m.timestampMs),
+          timestamp: m.timestampMs,
+          message: m.message,
+        })),
   };
   return gzipSync(jsonBytes(envelope));
 }
@@ -398,7 +446,12 @@ export function generateOrderChanges(rng: Rng, count: number, startMs: number, s
     if (open.length === 0 || roll < 0.45) {
       const order = generateOrder(rng, timeMs);
       open.push(order);
-      changes.push({ eventName: 'INSERT', keys: { orderId: { S: order.orderId } }, newImage: toAttributeMap({ ...order }), createdMs: timeMs });
+      changes.push({
+        eventName: 'INSERT',
+        keys: { orderId: { S: order.orderId } },
+        newImage: toAttributeMap({ ...order }),
+        createdMs: timeMs,
+      });
       continue;
     }
     const index = Math.floor(rng() * open.length);
@@ -406,12 +459,24 @@ export function generateOrderChanges(rng: Rng, count: number, startMs: number, s
     const next = rng() < 0.08 ? 'CANCELLED' : ORDER_NEXT_STATUS[order.status];
     if (next === undefined || roll > 0.92) {
       open.splice(index, 1);
-      changes.push({ eventName: 'REMOVE', keys: { orderId: { S: order.orderId } }, oldImage: toAttributeMap({ ...order }), createdMs: timeMs, byTtl: rng() < 0.5 });
+      changes.push({
+        eventName: 'REMOVE',
+        keys: { orderId: { S: order.orderId } },
+        oldImage: toAttributeMap({ ...order }),
+        createdMs: timeMs,
+        byTtl: rng() < 0.5,
+      });
       continue;
     }
     const updated: Order = { ...order, status: next };
     open[index] = updated;
-    changes.push({ eventName: 'MODIFY', keys: { orderId: { S: order.orderId } }, newImage: toAttributeMap({ ...updated }), oldImage: toAttributeMap({ ...order }), createdMs: timeMs });
+    changes.push({
+      eventName: 'MODIFY',
+      keys: { orderId: { S: order.orderId } },
+      newImage: toAttributeMap({ ...updated }),
+      oldImage: toAttributeMap({ ...order }),
+      createdMs: timeMs,
+    });
   }
   return changes;
 }
@@ -420,7 +485,10 @@ export function generateOrderChanges(rng: Rng, count: number, startMs: number, s
 export class DynamoDbSequence {
   private value: bigint;
 
-  public constructor(private readonly rng: Rng, start = 44_215_845_000_000_017_450_439_091n) {
+  public constructor(
+    private readonly rng: Rng,
+    start = 44_215_845_000_000_017_450_439_091n,
+  ) {
     this.value = start;
   }
 
@@ -437,7 +505,10 @@ export interface DynamoDbEventOptions {
 }
 
 /** A DynamoDB Streams event as Lambda delivers it (NEW_AND_OLD_IMAGES; creation time in whole seconds). */
-export function makeDynamoDbEvent(changes: ReadonlyArray<ItemChange>, options: DynamoDbEventOptions): DynamoDBStreamEvent {
+export function makeDynamoDbEvent(
+  changes: ReadonlyArray<ItemChange>,
+  options: DynamoDbEventOptions,
+): DynamoDBStreamEvent {
   const sequence = options.sequence ?? new DynamoDbSequence(options.rng);
   const records = new Array<DynamoDBRecord>(changes.length);
   for (let k = 0; k < changes.length; k++) {
@@ -479,7 +550,11 @@ export function makeDynamoDbTumblingWindowEvent(
 }
 
 function approximateItemBytes(change: ItemChange): number {
-  return Buffer.byteLength(JSON.stringify(change.keys)) + Buffer.byteLength(JSON.stringify(change.newImage ?? {})) + Buffer.byteLength(JSON.stringify(change.oldImage ?? {}));
+  return (
+    Buffer.byteLength(JSON.stringify(change.keys)) +
+    Buffer.byteLength(JSON.stringify(change.newImage ?? {})) +
+    Buffer.byteLength(JSON.stringify(change.oldImage ?? {}))
+  );
 }
 
 /**
@@ -505,7 +580,6 @@ export function dynamoDbCdcPayload(change: ItemChange, rng: Rng, tableName = SAM
     eventSource: 'aws:dynamodb',
   });
 }
-
 
 // ---------------------------------------------------------------------------------------------------
 // The committed sample events (events/*.json)
@@ -551,7 +625,10 @@ export function buildSampleEvents(): Record<string, unknown> {
 
   let rng = createRng(1);
   const clicks = generateClickEvents(rng, 5, start);
-  samples['kinesis-clickstream.json'] = makeKinesisEvent(clicks.map(jsonBytes), { rng, partitionKeys: clicks.map((c) => c.user.id) });
+  samples['kinesis-clickstream.json'] = makeKinesisEvent(clicks.map(jsonBytes), {
+    rng,
+    partitionKeys: clicks.map((c) => c.user.id),
+  });
 
   rng = createRng(2);
   const poison: Buffer[] = [
@@ -568,7 +645,11 @@ export function buildSampleEvents(): Record<string, unknown> {
 
   rng = createRng(3);
   const kplClicks = generateClickEvents(rng, 7, start);
-  const aggregated = kplPayloads(kplClicks, kplClicks.map((c) => c.user.id), 900);
+  const aggregated = kplPayloads(
+    kplClicks,
+    kplClicks.map((c) => c.user.id),
+    900,
+  );
   const unaggregated = generateClickEvent(rng, start + 2_000);
   samples['kinesis-kpl.json'] = makeKinesisEvent([...aggregated.payloads, jsonBytes(unaggregated)], {
     rng,
@@ -577,9 +658,13 @@ export function buildSampleEvents(): Record<string, unknown> {
 
   rng = createRng(4);
   const logLines: Array<{ timestampMs: number; message: string }> = [];
-  for (let k = 0; k < 4; k++) logLines.push({ timestampMs: start + k * 1_250, message: applicationLogLine(rng, start + k * 1_250) });
+  for (let k = 0; k < 4; k++)
+    logLines.push({ timestampMs: start + k * 1_250, message: applicationLogLine(rng, start + k * 1_250) });
   samples['kinesis-cloudwatch-logs.json'] = makeKinesisEvent(
-    [cloudWatchLogsPayload(logLines, { rng }), cloudWatchLogsPayload([{ timestampMs: start, message: '' }], { rng, messageType: 'CONTROL_MESSAGE' })],
+    [
+      cloudWatchLogsPayload(logLines, { rng }),
+      cloudWatchLogsPayload([{ timestampMs: start, message: '' }], { rng, messageType: 'CONTROL_MESSAGE' }),
+    ],
     { rng, partitionKeys: ['2b5bb0b2f6b8e1f3d7f1d1b6a0b6e0d4', '7c9a0f7d1c6e4b1e9f1e5a1b9d7c3e21'] },
   );
 
@@ -603,7 +688,10 @@ export function buildSampleEvents(): Record<string, unknown> {
 
   rng = createRng(8);
   const windowChanges = generateOrderChanges(rng, 5, start + 120_000);
-  samples['dynamodb-tumbling-window.json'] = makeDynamoDbTumblingWindowEvent(windowChanges, { rng, windowSeconds: 300 });
+  samples['dynamodb-tumbling-window.json'] = makeDynamoDbTumblingWindowEvent(windowChanges, {
+    rng,
+    windowSeconds: 300,
+  });
 
   rng = createRng(9);
   const cdcChanges = generateOrderChanges(rng, 4, start);

@@ -66,7 +66,16 @@ export class CounterWriter {
   }
 
   async write(input: WriteInput): Promise<WriteResult> {
-    const result: WriteResult = { written: 0, alreadyApplied: 0, partlyApplied: 0, conflicts: 0, retries: 0, failed: 0, firstFailedRecord: -1, errors: [] };
+    const result: WriteResult = {
+      written: 0,
+      alreadyApplied: 0,
+      partlyApplied: 0,
+      conflicts: 0,
+      retries: 0,
+      failed: 0,
+      firstFailedRecord: -1,
+      errors: [],
+    };
     if (input.deltas.length === 0) return result;
     const onRetry = (): void => {
       result.retries++;
@@ -80,7 +89,12 @@ export class CounterWriter {
       for (const d of input.deltas) first = Math.min(first, d.firstRecord);
       result.failed = input.deltas.length;
       result.firstFailedRecord = first;
-      result.errors.push(new CounterWriteError(`Reading ${input.deltas.length} counter items from table ${this.tableName} failed: ${(err as Error).message}`, { cause: err }));
+      result.errors.push(
+        new CounterWriteError(
+          `Reading ${input.deltas.length} counter items from table ${this.tableName} failed: ${(err as Error).message}`,
+          { cause: err },
+        ),
+      );
       return result;
     }
     let recomputed: { from: number; deltas: ReadonlyMap<string, ItemDelta> } | undefined;
@@ -93,11 +107,15 @@ export class CounterWriter {
         await this.writeOne(delta, current.get(deltaKey(delta.pk, delta.sk)), input, recompute, result, onRetry);
       } catch (err) {
         result.failed++;
-        if (result.firstFailedRecord < 0 || delta.firstRecord < result.firstFailedRecord) result.firstFailedRecord = delta.firstRecord;
+        if (result.firstFailedRecord < 0 || delta.firstRecord < result.firstFailedRecord)
+          result.firstFailedRecord = delta.firstRecord;
         result.errors.push(
           err instanceof ContentionError
             ? err
-            : new CounterWriteError(`Writing counter item ${delta.pk} / ${delta.sk} to table ${this.tableName} failed: ${(err as Error).message}`, { cause: err }),
+            : new CounterWriteError(
+                `Writing counter item ${delta.pk} / ${delta.sk} to table ${this.tableName} failed: ${(err as Error).message}`,
+                { cause: err },
+              ),
         );
       }
     });
@@ -135,7 +153,8 @@ export class CounterWriter {
       item[Attr.sk] = { S: delta.sk };
       const version = current?.[Attr.version]?.N;
       item[Attr.version] = { N: String(version === undefined ? 1 : Number(version) + 1) };
-      if (current) for (const key of Object.keys(current)) if (key.startsWith(Attr.progressPrefix)) item[key] = current[key];
+      if (current)
+        for (const key of Object.keys(current)) if (key.startsWith(Attr.progressPrefix)) item[key] = current[key];
       if (progressAttr) item[progressAttr] = { S: input.positionOf(delta.lastRecord) };
       try {
         await withRetry(
@@ -154,33 +173,58 @@ export class CounterWriter {
         result.written++;
         return;
       } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException) && (err as Error).name !== 'ConditionalCheckFailedException') throw err;
+        if (
+          !(err instanceof ConditionalCheckFailedException) &&
+          (err as Error).name !== 'ConditionalCheckFailedException'
+        )
+          throw err;
         // Another writer (another shard, or our own write whose response was lost) got there first.
         result.conflicts++;
         current = await withRetry(() => this.readOne(delta.pk, delta.sk), { deadlineMs: input.deadlineMs, onRetry });
       }
     }
-    throw new ContentionError(`Counter item ${planned.pk} / ${planned.sk} in table ${this.tableName} changed under ${MAX_CONFLICT_RETRIES} consecutive writes; it is hotter than one item can take: add a dimension or a coarser window.`);
+    throw new ContentionError(
+      `Counter item ${planned.pk} / ${planned.sk} in table ${this.tableName} changed under ${MAX_CONFLICT_RETRIES} consecutive writes; it is hotter than one item can take: add a dimension or a coarser window.`,
+    );
   }
 
   private async readOne(pk: string, sk: string): Promise<Item | undefined> {
-    const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { [Attr.pk]: { S: pk }, [Attr.sk]: { S: sk } }, ConsistentRead: true }));
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { [Attr.pk]: { S: pk }, [Attr.sk]: { S: sk } },
+        ConsistentRead: true,
+      }),
+    );
     return out.Item;
   }
 
-  private async readAll(deltas: ReadonlyArray<ItemDelta>, deadlineMs: number, onRetry: () => void): Promise<Map<string, Item>> {
+  private async readAll(
+    deltas: ReadonlyArray<ItemDelta>,
+    deadlineMs: number,
+    onRetry: () => void,
+  ): Promise<Map<string, Item>> {
     const found = new Map<string, Item>();
     for (let i = 0; i < deltas.length; i += MAX_BATCH_GET_KEYS) {
-      let keys = deltas.slice(i, i + MAX_BATCH_GET_KEYS).map((d) => ({ [Attr.pk]: { S: d.pk }, [Attr.sk]: { S: d.sk } }));
+      let keys = deltas
+        .slice(i, i + MAX_BATCH_GET_KEYS)
+        .map((d) => ({ [Attr.pk]: { S: d.pk }, [Attr.sk]: { S: d.sk } }));
       while (keys.length > 0) {
         const out = await withRetry(
-          () => this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } })),
+          () =>
+            this.client.send(
+              new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+            ),
           { deadlineMs, onRetry },
         );
-        for (const item of out.Responses?.[this.tableName] ?? []) found.set(deltaKey(item[Attr.pk].S as string, item[Attr.sk].S as string), item);
+        for (const item of out.Responses?.[this.tableName] ?? [])
+          found.set(deltaKey(item[Attr.pk].S as string, item[Attr.sk].S as string), item);
         const unprocessed = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
         if (unprocessed.length > 0) {
-          if (Date.now() >= deadlineMs) throw new CounterWriteError(`BatchGetItem on ${this.tableName} left ${unprocessed.length} keys unprocessed until the deadline`);
+          if (Date.now() >= deadlineMs)
+            throw new CounterWriteError(
+              `BatchGetItem on ${this.tableName} left ${unprocessed.length} keys unprocessed until the deadline`,
+            );
           onRetry();
           await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
         }
@@ -192,7 +236,11 @@ export class CounterWriter {
 }
 
 /** Index of the first record whose position is greater than `progress` (positions are increasing). */
-export function firstRecordAfter(positionOf: (recordIndex: number) => string, recordCount: number, progress: string): number {
+export function firstRecordAfter(
+  positionOf: (recordIndex: number) => string,
+  recordCount: number,
+  progress: string,
+): number {
   let lo = 0;
   let hi = recordCount;
   while (lo < hi) {

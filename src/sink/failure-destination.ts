@@ -46,9 +46,15 @@ export class FailureDestination {
     const result: SendResult = { sent: 0, failed: 0, firstFailedRecord: -1, errors: [] };
     const fail = (message: RejectedRecordMessage, err: unknown): void => {
       result.failed++;
-      if (result.firstFailedRecord < 0 || message.recordIndex < result.firstFailedRecord) result.firstFailedRecord = message.recordIndex;
+      if (result.firstFailedRecord < 0 || message.recordIndex < result.firstFailedRecord)
+        result.firstFailedRecord = message.recordIndex;
       if (result.errors.length < 5) {
-        result.errors.push(new FailureDestinationError(`Sending rejected record ${message.sequenceNumber} to ${this.queueUrl} failed: ${(err as Error).message ?? String(err)}. Check that the queue exists and the function may sqs:SendMessage to it.`, { cause: err }));
+        result.errors.push(
+          new FailureDestinationError(
+            `Sending rejected record ${message.sequenceNumber} to ${this.queueUrl} failed: ${(err as Error).message ?? String(err)}. Check that the queue exists and the function may sqs:SendMessage to it.`,
+            { cause: err },
+          ),
+        );
       }
     };
     let batch: Array<{ message: RejectedRecordMessage; body: string }> = [];
@@ -60,12 +66,22 @@ export class FailureDestination {
       batchBytes = 0;
       try {
         const out = await withRetry(
-          () => this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries.map((e, i) => ({ Id: String(i), MessageBody: e.body })) })),
+          () =>
+            this.client.send(
+              new SendMessageBatchCommand({
+                QueueUrl: this.queueUrl,
+                Entries: entries.map((e, i) => ({ Id: String(i), MessageBody: e.body })),
+              }),
+            ),
           { deadlineMs },
         );
         const failed = new Set((out.Failed ?? []).map((f) => Number(f.Id)));
         for (let i = 0; i < entries.length; i++) {
-          if (failed.has(i)) fail(entries[i].message, new Error(out.Failed?.find((f) => Number(f.Id) === i)?.Message ?? 'rejected by SQS'));
+          if (failed.has(i))
+            fail(
+              entries[i].message,
+              new Error(out.Failed?.find((f) => Number(f.Id) === i)?.Message ?? 'rejected by SQS'),
+            );
           else result.sent++;
         }
       } catch (err) {
@@ -75,7 +91,11 @@ export class FailureDestination {
     for (const message of messages) {
       let body = JSON.stringify(message);
       if (Buffer.byteLength(body) > MAX_SQS_PAYLOAD_BYTES) {
-        body = JSON.stringify({ ...message, record: undefined, recordOmitted: `record larger than the ${MAX_SQS_PAYLOAD_BYTES}-byte SQS limit: read it from the stream by shard and sequence number while it is retained` });
+        body = JSON.stringify({
+          ...message,
+          record: undefined,
+          recordOmitted: `record larger than the ${MAX_SQS_PAYLOAD_BYTES}-byte SQS limit: read it from the stream by shard and sequence number while it is retained`,
+        });
       }
       const bytes = Buffer.byteLength(body);
       if (batch.length === MAX_SQS_BATCH_ENTRIES || batchBytes + bytes > MAX_SQS_PAYLOAD_BYTES) await flush();

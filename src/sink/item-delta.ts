@@ -56,7 +56,8 @@ export function cellItemDelta(cell: CellDelta): ItemDelta {
     lastRecord: cell.lastRecord,
     merge(current) {
       const dims: Record<string, AttributeValue> = {};
-      for (let d = 0; d < metric.dimensionNames.length; d++) dims[metric.dimensionNames[d]] = S(cell.dimensionValues[d]);
+      for (let d = 0; d < metric.dimensionNames.length; d++)
+        dims[metric.dimensionNames[d]] = S(cell.dimensionValues[d]);
       const item: Item = {
         [Attr.metric]: S(metric.name),
         [Attr.dimensions]: { M: dims },
@@ -111,7 +112,8 @@ export function statsItemDelta(stats: StatsDelta): ItemDelta {
       };
       let total = num(current, Attr.count);
       // Keep reasons counted by earlier batches that this batch did not see.
-      if (current) for (const key of Object.keys(current)) if (key.startsWith(Attr.rejectPrefix)) item[key] = current[key];
+      if (current)
+        for (const key of Object.keys(current)) if (key.startsWith(Attr.rejectPrefix)) item[key] = current[key];
       for (const [reason, n] of Object.entries(stats.counts)) {
         const key = Attr.rejectPrefix + reason;
         item[key] = N(num(current, key) + n);

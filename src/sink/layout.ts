@@ -101,5 +101,7 @@ export const POSITION_DIGITS = 64;
 
 /** A sequence number zero-padded so that DynamoDB's (and JS's) string order is numeric order. */
 export function padSequence(sequenceNumber: string): string {
-  return sequenceNumber.length >= POSITION_DIGITS ? sequenceNumber : '0'.repeat(POSITION_DIGITS - sequenceNumber.length) + sequenceNumber;
+  return sequenceNumber.length >= POSITION_DIGITS
+    ? sequenceNumber
+    : '0'.repeat(POSITION_DIGITS - sequenceNumber.length) + sequenceNumber;
 }

@@ -23,7 +23,15 @@ const RETRYABLE_NAMES: ReadonlySet<string> = new Set([
   'KMSThrottlingException',
   'SlowDown',
 ]);
-const RETRYABLE_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET']);
+const RETRYABLE_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+]);
 
 /** Whether an SDK or network error is worth retrying. */
 export function isTransient(err: unknown): boolean {
@@ -67,7 +75,11 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions):
 }
 
 /** Runs `worker` over `items` with at most `limit` in flight. */
-export async function forEachLimited<T>(items: ReadonlyArray<T>, limit: number, worker: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(
+  items: ReadonlyArray<T>,
+  limit: number,
+  worker: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const lanes: Promise<void>[] = [];
   const run = async (): Promise<void> => {

@@ -64,7 +64,12 @@ export class DynamoDbRecordDecoder {
       if (eventName === undefined) {
         stats.rejects++;
         const created = change.ApproximateCreationDateTime;
-        sink.reject(i, RejectReason.Undecodable, `DynamoDB Streams record with eventName ${JSON.stringify(record.eventName) ?? 'undefined'}, expected INSERT, MODIFY or REMOVE`, typeof created === 'number' ? created * 1000 : Number.NaN);
+        sink.reject(
+          i,
+          RejectReason.Undecodable,
+          `DynamoDB Streams record with eventName ${JSON.stringify(record.eventName) ?? 'undefined'}, expected INSERT, MODIFY or REMOVE`,
+          typeof created === 'number' ? created * 1000 : Number.NaN,
+        );
         continue;
       }
       if (eventName === 'INSERT') stats.inserts++;
@@ -84,7 +89,11 @@ export class DynamoDbRecordDecoder {
 }
 
 /** One-shot form of `DynamoDbRecordDecoder`; a handler should keep one decoder for its lifetime. */
-export function decodeDynamoDbRecords(records: ReadonlyArray<DynamoDBRecord>, sink: EventSink, options: DynamoDbDecoderOptions = {}): DynamoDbDecodeStats {
+export function decodeDynamoDbRecords(
+  records: ReadonlyArray<DynamoDBRecord>,
+  sink: EventSink,
+  options: DynamoDbDecoderOptions = {},
+): DynamoDbDecodeStats {
   const decoder = new DynamoDbRecordDecoder(options);
   decoder.decode(records, sink);
   return decoder.stats;

@@ -1,8 +1,18 @@
 /**
  * Source adapters: Lambda events (Kinesis, DynamoDB Streams, their tumbling-window variants) -> `EventSink`.
  */
-export { KinesisRecordDecoder, decodeKinesisRecords, type KinesisDecoderOptions, type KinesisDecodeStats } from './kinesis.js';
-export { DynamoDbRecordDecoder, decodeDynamoDbRecords, type DynamoDbDecoderOptions, type DynamoDbDecodeStats } from './dynamodb.js';
+export {
+  KinesisRecordDecoder,
+  decodeKinesisRecords,
+  type KinesisDecoderOptions,
+  type KinesisDecodeStats,
+} from './kinesis.js';
+export {
+  DynamoDbRecordDecoder,
+  decodeDynamoDbRecords,
+  type DynamoDbDecoderOptions,
+  type DynamoDbDecodeStats,
+} from './dynamodb.js';
 export { KplReader, hasKplMagic } from './kpl.js';
 export { encodeKplAggregate, aggregateKplRecords, type KplEntry, type KplAggregate } from './kpl-encode.js';
 export { GzipDecoder, hasGzipMagic, type GunzipStatus } from './gzip.js';

@@ -48,7 +48,13 @@ export interface ChangeAwareJsonSink extends TimedJsonSink {
    * As `ingestJsonTimed`, except for a payload that is exactly one JSON object whose top-level
    * `eventSource` is `"aws:dynamodb"`: nothing is ingested and the result is false.
    */
-  ingestJsonUnlessChange(bytes: Uint8Array, start: number, end: number, recordIndex: number, times: Float64Array): boolean;
+  ingestJsonUnlessChange(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    recordIndex: number,
+    times: Float64Array,
+  ): boolean;
 }
 
 function isTimedJsonSink(sink: EventSink): sink is TimedJsonSink {
@@ -126,7 +132,9 @@ export class KinesisRecordDecoder {
   public constructor(options: KinesisDecoderOptions = { maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES }) {
     const max = options.maxDecompressedBytes;
     if (!Number.isSafeInteger(max) || max <= 0) {
-      throw new SourceConfigError(`maxDecompressedBytes must be a positive integer number of bytes, got ${String(max)}`);
+      throw new SourceConfigError(
+        `maxDecompressedBytes must be a positive integer number of bytes, got ${String(max)}`,
+      );
     }
     this.stats = { records: 0, kplSubRecords: 0, gzipRecords: 0, cdcRecords: 0, controlMessages: 0, rejects: 0 };
     this.maxDecompressedBytes = max;
@@ -174,7 +182,12 @@ export class KinesisRecordDecoder {
     const length = data.length;
     // Kinesis always sends padded standard base64: a length that is not a multiple of 4 is corrupt.
     if ((length & 3) !== 0) {
-      this.reject(sink, i, RejectReason.Undecodable, `kinesis.data is not base64: length ${length} is not a multiple of 4`);
+      this.reject(
+        sink,
+        i,
+        RejectReason.Undecodable,
+        `kinesis.data is not base64: length ${length} is not a multiple of 4`,
+      );
       return;
     }
     const unpadded = (length >>> 2) * 3;
@@ -189,10 +202,16 @@ export class KinesisRecordDecoder {
     // The padding is read after the write, which has just brought the string's tail into the cache
     // (read before it, the first touch of the tail was 3-4 % of the core's CPU profile).
     let padding = 0;
-    if (length > 0 && data.charCodeAt(length - 1) === PADDING) padding = data.charCodeAt(length - 2) === PADDING ? 2 : 1;
+    if (length > 0 && data.charCodeAt(length - 1) === PADDING)
+      padding = data.charCodeAt(length - 2) === PADDING ? 2 : 1;
     const expected = unpadded - padding;
     if (n !== expected) {
-      this.reject(sink, i, RejectReason.Undecodable, `kinesis.data is not valid base64 (decoded ${n} of ${expected} bytes)`);
+      this.reject(
+        sink,
+        i,
+        RejectReason.Undecodable,
+        `kinesis.data is not valid base64 (decoded ${n} of ${expected} bytes)`,
+      );
       return;
     }
     // hot path: a payload that starts with neither KPL's nor gzip's first magic byte is plain JSON, and
@@ -256,7 +275,8 @@ export class KinesisRecordDecoder {
         // The sink's scan recognises the change record; only then is it parsed here.
         if ((sink as ChangeAwareJsonSink).ingestJsonUnlessChange(bytes, start, end, i, this.recordTimes)) return;
         if (this.decodeCdc(buf, start, end, i, this.recordTimes[1], sink)) return;
-      } else if (containsCdcNeedle(bytes, start, end) && this.decodeCdc(buf, start, end, i, this.recordTimes[1], sink)) return;
+      } else if (containsCdcNeedle(bytes, start, end) && this.decodeCdc(buf, start, end, i, this.recordTimes[1], sink))
+        return;
     }
     if (this.sinkIsTimed) {
       (sink as TimedJsonSink).ingestJsonTimed(bytes, start, end, i, this.recordTimes);
@@ -274,10 +294,16 @@ export class KinesisRecordDecoder {
     } catch {
       return false; // not one JSON value (NDJSON, or invalid): the sink decides
     }
-    if (!isPlainObject(parsed) || parsed.eventSource !== DYNAMODB_EVENT_SOURCE || !isPlainObject(parsed.dynamodb)) return false;
+    if (!isPlainObject(parsed) || parsed.eventSource !== DYNAMODB_EVENT_SOURCE || !isPlainObject(parsed.dynamodb))
+      return false;
     const eventName = toDynamoDbEventName(parsed.eventName);
     if (eventName === undefined) {
-      this.reject(sink, i, RejectReason.Undecodable, `DynamoDB change record with eventName ${JSON.stringify(parsed.eventName) ?? 'undefined'}, expected INSERT, MODIFY or REMOVE`);
+      this.reject(
+        sink,
+        i,
+        RejectReason.Undecodable,
+        `DynamoDB change record with eventName ${JSON.stringify(parsed.eventName) ?? 'undefined'}, expected INSERT, MODIFY or REMOVE`,
+      );
       return true;
     }
     const change = parsed.dynamodb;
@@ -286,7 +312,8 @@ export class KinesisRecordDecoder {
     if (typeof created === 'number' && Number.isFinite(created)) {
       // Kinesis Data Streams for DynamoDB writes milliseconds, or microseconds when the stream is
       // configured with ApproximateCreationDateTimePrecision MICROSECOND.
-      fallbackTimeMs = change.ApproximateCreationDateTimePrecision === 'MICROSECOND' ? Math.round(created / 1000) : created;
+      fallbackTimeMs =
+        change.ApproximateCreationDateTimePrecision === 'MICROSECOND' ? Math.round(created / 1000) : created;
     }
     this.stats.cdcRecords++;
     sink.ingestImage(eventName, toImage(change.NewImage), toImage(change.OldImage), i, fallbackTimeMs, arrivalMs);
@@ -382,7 +409,11 @@ function growBuffer(old: Buffer, needed: number): Buffer {
  * One-shot form of `KinesisRecordDecoder` for callers that decode a single batch; a handler should keep
  * one decoder for its lifetime instead, so the scratch buffers are reused.
  */
-export function decodeKinesisRecords(records: ReadonlyArray<KinesisStreamRecord>, sink: EventSink, options: KinesisDecoderOptions): KinesisDecodeStats {
+export function decodeKinesisRecords(
+  records: ReadonlyArray<KinesisStreamRecord>,
+  sink: EventSink,
+  options: KinesisDecoderOptions,
+): KinesisDecodeStats {
   const decoder = new KinesisRecordDecoder(options);
   decoder.decode(records, sink);
   return decoder.stats;

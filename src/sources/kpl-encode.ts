@@ -3,7 +3,13 @@
  * `KplReader`. Used by the producer (`--aggregate`), the sample events and the tests. Not a hot path.
  */
 import { createHash } from 'node:crypto';
-import { KINESIS_MAX_PARTITION_KEY_CHARS, KINESIS_MAX_RECORD_BYTES, KPL_MAGIC, KPL_MAGIC_LENGTH, KPL_MD5_LENGTH } from './constants.js';
+import {
+  KINESIS_MAX_PARTITION_KEY_CHARS,
+  KINESIS_MAX_RECORD_BYTES,
+  KPL_MAGIC,
+  KPL_MAGIC_LENGTH,
+  KPL_MD5_LENGTH,
+} from './constants.js';
 import { KplEncodeError } from './errors.js';
 import { WireType, fieldKey, varintSize, writeVarint } from './protobuf.js';
 
@@ -30,8 +36,14 @@ const KEY_EXPLICIT_HASH_KEY_INDEX = fieldKey(2, WireType.Varint);
 const KEY_DATA = fieldKey(3, WireType.LengthDelimited);
 
 function checkPartitionKey(partitionKey: string): void {
-  if (typeof partitionKey !== 'string' || partitionKey.length === 0 || partitionKey.length > KINESIS_MAX_PARTITION_KEY_CHARS) {
-    throw new KplEncodeError(`partition key must be 1 to ${KINESIS_MAX_PARTITION_KEY_CHARS} characters, got ${JSON.stringify(partitionKey)}`);
+  if (
+    typeof partitionKey !== 'string' ||
+    partitionKey.length === 0 ||
+    partitionKey.length > KINESIS_MAX_PARTITION_KEY_CHARS
+  ) {
+    throw new KplEncodeError(
+      `partition key must be 1 to ${KINESIS_MAX_PARTITION_KEY_CHARS} characters, got ${JSON.stringify(partitionKey)}`,
+    );
   }
 }
 
@@ -54,7 +66,8 @@ function recordBodySize(partitionKeyIndex: number, explicitHashKeyIndex: number,
  * // data starts with F3 89 9A C2 and ends with the MD5 of the protobuf bytes
  */
 export function encodeKplAggregate(entries: ReadonlyArray<KplEntry>): Buffer {
-  if (entries.length === 0) throw new KplEncodeError('cannot encode an aggregate of zero records: send nothing instead');
+  if (entries.length === 0)
+    throw new KplEncodeError('cannot encode an aggregate of zero records: send nothing instead');
   const partitionKeys = new Map<string, number>();
   const hashKeys = new Map<string, number>();
   const partitionKeyBytes: Buffer[] = [];
@@ -78,15 +91,18 @@ export function encodeKplAggregate(entries: ReadonlyArray<KplEntry>): Buffer {
     const entry = entries[k];
     checkPartitionKey(entry.partitionKey);
     pkIndexes[k] = tableIndex(entry.partitionKey, partitionKeys, partitionKeyBytes);
-    ehkIndexes[k] = entry.explicitHashKey === undefined ? -1 : tableIndex(entry.explicitHashKey, hashKeys, hashKeyBytes);
+    ehkIndexes[k] =
+      entry.explicitHashKey === undefined ? -1 : tableIndex(entry.explicitHashKey, hashKeys, hashKeyBytes);
     bodySize += lengthDelimitedSize(recordBodySize(pkIndexes[k], ehkIndexes[k], entry.data.length));
   }
 
   const out = Buffer.allocUnsafe(KPL_MAGIC_LENGTH + bodySize + KPL_MD5_LENGTH);
   let pos = 0;
   for (let k = 0; k < KPL_MAGIC_LENGTH; k++) out[pos++] = KPL_MAGIC[k];
-  for (let k = 0; k < partitionKeyBytes.length; k++) pos = writeBytesField(out, pos, KEY_PARTITION_KEY_TABLE, partitionKeyBytes[k]);
-  for (let k = 0; k < hashKeyBytes.length; k++) pos = writeBytesField(out, pos, KEY_EXPLICIT_HASH_KEY_TABLE, hashKeyBytes[k]);
+  for (let k = 0; k < partitionKeyBytes.length; k++)
+    pos = writeBytesField(out, pos, KEY_PARTITION_KEY_TABLE, partitionKeyBytes[k]);
+  for (let k = 0; k < hashKeyBytes.length; k++)
+    pos = writeBytesField(out, pos, KEY_EXPLICIT_HASH_KEY_TABLE, hashKeyBytes[k]);
   for (let k = 0; k < entries.length; k++) {
     const data = entries[k].data;
     pos = writeVarint(out, pos, KEY_RECORDS);
@@ -118,7 +134,10 @@ function writeBytesField(out: Buffer, pos: number, key: number, bytes: Uint8Arra
  *
  * @throws KplEncodeError when a single record cannot fit in an aggregate of `maxRecordBytes`
  */
-export function aggregateKplRecords(entries: ReadonlyArray<KplEntry>, maxRecordBytes: number = KINESIS_MAX_RECORD_BYTES): KplAggregate[] {
+export function aggregateKplRecords(
+  entries: ReadonlyArray<KplEntry>,
+  maxRecordBytes: number = KINESIS_MAX_RECORD_BYTES,
+): KplAggregate[] {
   const aggregates: KplAggregate[] = [];
   let first = 0;
   while (first < entries.length) {
@@ -135,7 +154,9 @@ export function aggregateKplRecords(entries: ReadonlyArray<KplEntry>, maxRecordB
       const newHashKey = entry.explicitHashKey !== undefined && !hashKeys.has(entry.explicitHashKey);
       if (newHashKey) added += lengthDelimitedSize(Buffer.byteLength(entry.explicitHashKey as string, 'utf8'));
       // Indexes are bounded by the entry count, so sizing them at the entry's position is an upper bound.
-      added += lengthDelimitedSize(recordBodySize(partitionKeys.size, entry.explicitHashKey === undefined ? -1 : hashKeys.size, entry.data.length));
+      added += lengthDelimitedSize(
+        recordBodySize(partitionKeys.size, entry.explicitHashKey === undefined ? -1 : hashKeys.size, entry.data.length),
+      );
       if (size + added > maxRecordBytes) break;
       size += added;
       if (newPartitionKey) partitionKeys.add(entry.partitionKey);
@@ -143,10 +164,16 @@ export function aggregateKplRecords(entries: ReadonlyArray<KplEntry>, maxRecordB
       next++;
     }
     if (next === first) {
-      throw new KplEncodeError(`record ${first} (${entries[first].data.length} bytes) does not fit in an aggregate of at most ${maxRecordBytes} bytes: send it unaggregated or raise the cap`);
+      throw new KplEncodeError(
+        `record ${first} (${entries[first].data.length} bytes) does not fit in an aggregate of at most ${maxRecordBytes} bytes: send it unaggregated or raise the cap`,
+      );
     }
     const slice = entries.slice(first, next);
-    aggregates.push({ partitionKey: entries[first].partitionKey, data: encodeKplAggregate(slice), count: slice.length });
+    aggregates.push({
+      partitionKey: entries[first].partitionKey,
+      data: encodeKplAggregate(slice),
+      count: slice.length,
+    });
     first = next;
   }
   return aggregates;

@@ -76,11 +76,14 @@ export class KplReader {
     const bodyStart = start + KPL_MAGIC_LENGTH;
     const bodyEnd = end - KPL_MD5_LENGTH;
     if (bodyEnd < bodyStart) {
-      throw new KplFormatError(`KPL aggregate: ${end - start} bytes is too short for magic and MD5 (${KPL_MAGIC_LENGTH + KPL_MD5_LENGTH} bytes minimum)`);
+      throw new KplFormatError(
+        `KPL aggregate: ${end - start} bytes is too short for magic and MD5 (${KPL_MAGIC_LENGTH + KPL_MD5_LENGTH} bytes minimum)`,
+      );
     }
     const digest = createHash('md5').update(bytes.subarray(bodyStart, bodyEnd)).digest();
     for (let k = 0; k < KPL_MD5_LENGTH; k++) {
-      if (digest[k] !== bytes[bodyEnd + k]) throw new KplFormatError('KPL aggregate: MD5 mismatch (record corrupted or truncated)');
+      if (digest[k] !== bytes[bodyEnd + k])
+        throw new KplFormatError('KPL aggregate: MD5 mismatch (record corrupted or truncated)');
     }
     let count: number;
     try {
@@ -97,10 +100,14 @@ export class KplReader {
     if (count === 0) throw new KplFormatError('KPL aggregate: holds no records');
     for (let k = 0; k < count; k++) {
       if (this.partitionKeyIndex[k] >= this.partitionKeyCount) {
-        throw new KplFormatError(`KPL aggregate: malformed protobuf: record ${k} has partition_key_index ${this.partitionKeyIndex[k]} but the table has ${this.partitionKeyCount} entries`);
+        throw new KplFormatError(
+          `KPL aggregate: malformed protobuf: record ${k} has partition_key_index ${this.partitionKeyIndex[k]} but the table has ${this.partitionKeyCount} entries`,
+        );
       }
       if (this.explicitHashKeyIndex[k] >= this.explicitHashKeyCount) {
-        throw new KplFormatError(`KPL aggregate: malformed protobuf: record ${k} has explicit_hash_key_index ${this.explicitHashKeyIndex[k]} but the table has ${this.explicitHashKeyCount} entries`);
+        throw new KplFormatError(
+          `KPL aggregate: malformed protobuf: record ${k} has explicit_hash_key_index ${this.explicitHashKeyIndex[k]} but the table has ${this.explicitHashKeyCount} entries`,
+        );
       }
     }
     return count;
@@ -150,9 +157,15 @@ export class KplReader {
       const key = reader.readVarint();
       const field = Math.floor(key / 8);
       const wireType = key % 8;
-      if (field === AGGREGATED_PARTITION_KEY_TABLE || field === AGGREGATED_EXPLICIT_HASH_KEY_TABLE || field === AGGREGATED_RECORDS) {
+      if (
+        field === AGGREGATED_PARTITION_KEY_TABLE ||
+        field === AGGREGATED_EXPLICIT_HASH_KEY_TABLE ||
+        field === AGGREGATED_RECORDS
+      ) {
         if (wireType !== WireType.LengthDelimited) {
-          throw new ProtobufFormatError(`AggregatedRecord field ${field} has wire type ${wireType}, expected ${WireType.LengthDelimited}`);
+          throw new ProtobufFormatError(
+            `AggregatedRecord field ${field} has wire type ${wireType}, expected ${WireType.LengthDelimited}`,
+          );
         }
         const length = reader.readLength();
         const fieldStart = reader.pos;
@@ -185,12 +198,17 @@ export class KplReader {
       const field = Math.floor(key / 8);
       const wireType = key % 8;
       if (field === RECORD_PARTITION_KEY_INDEX || field === RECORD_EXPLICIT_HASH_KEY_INDEX) {
-        if (wireType !== WireType.Varint) throw new ProtobufFormatError(`Record ${k} field ${field} has wire type ${wireType}, expected ${WireType.Varint}`);
+        if (wireType !== WireType.Varint)
+          throw new ProtobufFormatError(
+            `Record ${k} field ${field} has wire type ${wireType}, expected ${WireType.Varint}`,
+          );
         if (field === RECORD_PARTITION_KEY_INDEX) partitionKeyIndex = reader.readVarint();
         else explicitHashKeyIndex = reader.readVarint();
       } else if (field === RECORD_DATA || field === RECORD_TAGS) {
         if (wireType !== WireType.LengthDelimited) {
-          throw new ProtobufFormatError(`Record ${k} field ${field} has wire type ${wireType}, expected ${WireType.LengthDelimited}`);
+          throw new ProtobufFormatError(
+            `Record ${k} field ${field} has wire type ${wireType}, expected ${WireType.LengthDelimited}`,
+          );
         }
         const length = reader.readLength();
         if (field === RECORD_DATA) {
@@ -215,4 +233,5 @@ export class KplReader {
     this.dataEnd = growInt32(this.dataEnd);
     this.partitionKeyIndex = growFloat64(this.partitionKeyIndex);
     this.explicitHashKeyIndex = growFloat64(this.explicitHashKeyIndex);
-  }}
+  }
+}

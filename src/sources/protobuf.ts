@@ -68,7 +68,9 @@ export class ProtobufReader {
   public readLength(): number {
     const length = this.readVarint();
     if (length > this.end - this.pos) {
-      throw new ProtobufFormatError(`length-delimited field of ${length} bytes at byte ${this.pos} overruns its message (ends at ${this.end})`);
+      throw new ProtobufFormatError(
+        `length-delimited field of ${length} bytes at byte ${this.pos} overruns its message (ends at ${this.end})`,
+      );
     }
     return length;
   }

@@ -27,7 +27,9 @@ export interface DynamoDbRawData {
 export type RawRecordData = KinesisRawData | DynamoDbRawData;
 
 export function isKinesisRecord(record: KinesisStreamRecord | DynamoDBRecord): record is KinesisStreamRecord {
-  return typeof (record as KinesisStreamRecord).kinesis === 'object' && (record as KinesisStreamRecord).kinesis !== null;
+  return (
+    typeof (record as KinesisStreamRecord).kinesis === 'object' && (record as KinesisStreamRecord).kinesis !== null
+  );
 }
 
 /**
@@ -71,5 +73,10 @@ export function rawDataOf(record: KinesisStreamRecord | DynamoDBRecord): RawReco
       eventSourceARN: record.eventSourceARN,
     };
   }
-  return { source: 'dynamodb', sequenceNumber: record.dynamodb?.SequenceNumber, eventSourceARN: record.eventSourceARN, record };
+  return {
+    source: 'dynamodb',
+    sequenceNumber: record.dynamodb?.SequenceNumber,
+    eventSourceARN: record.eventSourceARN,
+    record,
+  };
 }

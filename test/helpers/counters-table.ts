@@ -13,7 +13,13 @@ import { cellItemDelta } from '../../src/sink/item-delta.js';
 import type { ModelCell } from './reference-model.js';
 
 export function localDynamoClient(endpoint: string, maxAttempts = 3): DynamoDBClient {
-  return new Client({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, requestHandler: new NodeHttpHandler(), maxAttempts });
+  return new Client({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    requestHandler: new NodeHttpHandler(),
+    maxAttempts,
+  });
 }
 
 export async function createCountersTable(client: DynamoDBClient, tableName: string): Promise<void> {
@@ -107,7 +113,9 @@ export async function scanCounters(client: DynamoDBClient, tableName: string): P
   const out = new Map<string, ModelCell>();
   let start: Record<string, never> | undefined;
   do {
-    const page = await client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey: start }));
+    const page = await client.send(
+      new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey: start }),
+    );
     for (const item of page.Items ?? []) {
       const pk = item.pk.S as string;
       if (pk.startsWith('__stats__')) continue;
@@ -133,7 +141,9 @@ export function diffCounters(actual: Map<string, ModelCell>, expected: Map<strin
     const got = actual.get(key);
     if (!got) diffs.push(`missing ${want.pk} ${want.sk}`);
     else if (got.count !== want.count || got.sum !== want.sum || got.min !== want.min || got.max !== want.max) {
-      diffs.push(`${want.pk} ${want.sk}: table c=${got.count} s=${got.sum} mn=${got.min} mx=${got.max}, model c=${want.count} s=${want.sum} mn=${want.min} mx=${want.max}`);
+      diffs.push(
+        `${want.pk} ${want.sk}: table c=${got.count} s=${got.sum} mn=${got.min} mx=${got.max}, model c=${want.count} s=${want.sum} mn=${want.min} mx=${want.max}`,
+      );
     }
   }
   for (const [key, got] of actual) if (!expected.has(key)) diffs.push(`unexpected ${got.pk} ${got.sk} c=${got.count}`);

@@ -7,7 +7,13 @@ export function sequenceNumber(shardNumber: number, n: number): string {
   return '4959' + String(shardNumber).padStart(4, '0') + String(n).padStart(48, '0');
 }
 
-export function kinesisRecord(shardId: string, seq: string, payload: string | Uint8Array, arrivalMs: number, partitionKey = 'pk'): KinesisStreamRecord {
+export function kinesisRecord(
+  shardId: string,
+  seq: string,
+  payload: string | Uint8Array,
+  arrivalMs: number,
+  partitionKey = 'pk',
+): KinesisStreamRecord {
   return {
     kinesis: {
       kinesisSchemaVersion: '1.0',

@@ -23,8 +23,16 @@ export type SinkCall =
 export class RecordingSink implements EventSink {
   public readonly calls: SinkCall[] = [];
 
-  public ingestJson(bytes: Uint8Array, start: number, end: number, recordIndex: number, fallbackTimeMs: number, arrivalMs: number): void {
-    if (start < 0 || end < start || end > bytes.length) throw new Error(`bad range [${start}, ${end}) of ${bytes.length} bytes`);
+  public ingestJson(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    recordIndex: number,
+    fallbackTimeMs: number,
+    arrivalMs: number,
+  ): void {
+    if (start < 0 || end < start || end > bytes.length)
+      throw new Error(`bad range [${start}, ${end}) of ${bytes.length} bytes`);
     const text = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('utf8');
     this.calls.push({ kind: 'json', recordIndex, text, fallbackTimeMs, arrivalMs });
   }
@@ -69,7 +77,9 @@ export const EVENTS_DIR = resolve(REPO_ROOT, 'events');
 /** A real captured event; fails loudly (never skips) when the shared fixtures are not where DESIGN.md says. */
 export function loadPeerEvent<T>(name: string): T {
   if (!existsSync(PEER_EVENTS_DIR)) {
-    throw new Error(`peer fixtures folder is missing: expected ${PEER_EVENTS_DIR} (../shared/fixtures/peer-events next to the repository); restore it to run these tests`);
+    throw new Error(
+      `peer fixtures folder is missing: expected ${PEER_EVENTS_DIR} (../shared/fixtures/peer-events next to the repository); restore it to run these tests`,
+    );
   }
   const file = resolve(PEER_EVENTS_DIR, name);
   if (!existsSync(file)) throw new Error(`peer fixture ${name} is missing from ${PEER_EVENTS_DIR}`);

@@ -21,7 +21,13 @@ function durationMs(text: string | undefined, fallback: number): number {
   return Number(m[1]) * UNIT[m[2]];
 }
 function label(ms: number): string {
-  for (const [u, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms % size === 0) return `${ms / size}${u}`;
+  for (const [u, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${u}`;
   return `${ms}ms`;
 }
 function get(obj: unknown, path: string): unknown {
@@ -42,7 +48,10 @@ export interface ModelEvent {
   arrivalMs: number;
 }
 
-export function referenceCounters(config: StreamtallyConfig, events: ReadonlyArray<ModelEvent>): Map<string, ModelCell> {
+export function referenceCounters(
+  config: StreamtallyConfig,
+  events: ReadonlyArray<ModelEvent>,
+): Map<string, ModelCell> {
   const cells = new Map<string, ModelCell>();
   for (const { event, arrivalMs } of events) {
     for (const metric of config.metrics as MetricConfig[]) {
@@ -52,7 +61,12 @@ export function referenceCounters(config: StreamtallyConfig, events: ReadonlyArr
       if (metric.eventTime) {
         const raw = get(event, metric.eventTime.field);
         if (raw !== undefined && raw !== null) {
-          t = metric.eventTime.format === 'iso8601' ? Date.parse(String(raw)) : metric.eventTime.format === 'epoch_s' ? Math.round(Number(raw) * 1000) : Math.round(Number(raw));
+          t =
+            metric.eventTime.format === 'iso8601'
+              ? Date.parse(String(raw))
+              : metric.eventTime.format === 'epoch_s'
+                ? Math.round(Number(raw) * 1000)
+                : Math.round(Number(raw));
           if (Number.isNaN(t)) continue;
         }
       }

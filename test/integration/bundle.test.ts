@@ -26,12 +26,17 @@ interface BuildProperties {
 }
 
 function keyValues(list: string[] | undefined): Record<string, string> {
-  return Object.fromEntries((list ?? []).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    (list ?? []).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+  );
 }
 
 /** Bundles one function as SAM's esbuild builder would, from the template's own settings. */
 async function bundle(logicalId: string, outdir: string): Promise<string> {
-  const resources = loadTemplate().document.Resources as Record<string, { Metadata?: { BuildMethod?: string; BuildProperties?: BuildProperties } }>;
+  const resources = loadTemplate().document.Resources as Record<
+    string,
+    { Metadata?: { BuildMethod?: string; BuildProperties?: BuildProperties } }
+  >;
   const metadata = resources[logicalId].Metadata;
   expect(metadata?.BuildMethod).toBe('esbuild');
   const props = metadata?.BuildProperties as BuildProperties;
@@ -76,7 +81,9 @@ describe('bundles built with template.yaml esbuild settings (what sam build make
       POWERTOOLS_LOG_LEVEL: 'ERROR',
       POWERTOOLS_METRICS_DISABLED: 'true',
     });
-    const mod = (await import(pathToFileURL(file).href)) as { handler: (e: unknown, c: unknown) => Promise<{ batchItemFailures: unknown[] }> };
+    const mod = (await import(pathToFileURL(file).href)) as {
+      handler: (e: unknown, c: unknown) => Promise<{ batchItemFailures: unknown[] }>;
+    };
     const event = JSON.parse(readFileSync(join(ROOT, 'events/kinesis-clickstream.json'), 'utf8'));
     const response = await mod.handler(event, lambdaContext());
     expect(response).toEqual({ batchItemFailures: [] });
@@ -85,8 +92,27 @@ describe('bundles built with template.yaml esbuild settings (what sam build make
 
   it('the read API bundle loads and serves the dashboard page', async () => {
     const file = await bundle('ReadApiFunction', mkdtempSync(join(tmpdir(), 'streamtally-bundle-')));
-    const mod = (await import(pathToFileURL(file).href)) as { handler: (e: unknown, c: unknown) => Promise<{ statusCode: number; body: string; headers?: Record<string, string> }> };
-    const event = { version: '2.0', routeKey: 'GET /', rawPath: '/', rawQueryString: '', headers: {}, requestContext: { http: { method: 'GET', path: '/', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' }, requestId: 'r1', routeKey: 'GET /', stage: '$default', timeEpoch: Date.now() }, isBase64Encoded: false };
+    const mod = (await import(pathToFileURL(file).href)) as {
+      handler: (
+        e: unknown,
+        c: unknown,
+      ) => Promise<{ statusCode: number; body: string; headers?: Record<string, string> }>;
+    };
+    const event = {
+      version: '2.0',
+      routeKey: 'GET /',
+      rawPath: '/',
+      rawQueryString: '',
+      headers: {},
+      requestContext: {
+        http: { method: 'GET', path: '/', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+        requestId: 'r1',
+        routeKey: 'GET /',
+        stage: '$default',
+        timeEpoch: Date.now(),
+      },
+      isBase64Encoded: false,
+    };
     const response = await mod.handler(event, lambdaContext());
     expect(response.statusCode).toBe(200);
     expect(response.body).toContain('streamtally');

@@ -28,10 +28,21 @@ interface DomNode {
   querySelector(selector: string): DomNode | null;
   querySelectorAll(selector: string): ArrayLike<DomNode>;
 }
-declare const document: { getElementById(id: string): DomNode | null; querySelectorAll(selector: string): ArrayLike<DomNode> };
+declare const document: {
+  getElementById(id: string): DomNode | null;
+  querySelectorAll(selector: string): ArrayLike<DomNode>;
+};
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const COUNTERS_DEADLINE_MS = 45_000;
 const PAGE_DEADLINE_MS = 25_000;
 const MIN = 60_000;
@@ -57,11 +68,17 @@ interface PageSnapshot {
 }
 
 const chromiumMissing = !existsSync(CHROMIUM);
-if (chromiumMissing) console.warn(`dashboard-pipeline.test.ts skipped: ${CHROMIUM} is missing (apt-get install -y chromium).`);
+if (chromiumMissing)
+  console.warn(`dashboard-pipeline.test.ts skipped: ${CHROMIUM} is missing (apt-get install -y chromium).`);
 
 let runner: RunnerProcess | undefined;
 
-function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, detail: () => string = () => ''): Promise<T> {
+function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  detail: () => string = () => '',
+): Promise<T> {
   return waitForBase(what, probe, timeoutMs, () => `${detail()}\nrunner output:\n${runner?.output ?? ''}`);
 }
 
@@ -74,7 +91,12 @@ function snapshot(page: Page): Promise<PageSnapshot> {
         const tile = document.getElementById('rolling-' + span);
         const values: Record<string, string | null> = { count: text('rolling-' + span + '-count') };
         for (const f of fields) values[f] = text('rolling-' + span + '-' + f);
-        return { span, fromMs: tile?.getAttribute('data-from-ms') ?? null, toMs: tile?.getAttribute('data-to-ms') ?? null, values };
+        return {
+          span,
+          fromMs: tile?.getAttribute('data-from-ms') ?? null,
+          toMs: tile?.getAttribute('data-to-ms') ?? null,
+          values,
+        };
       });
       const top = document.getElementById('top');
       const rows = Array.from(document.querySelectorAll('#top tbody tr')).map((row) => ({
@@ -82,7 +104,13 @@ function snapshot(page: Page): Promise<PageSnapshot> {
         count: row.querySelector('td.num')?.textContent ?? null,
         selected: row.className === 'selected',
       }));
-      return { tiles, topWindow: top?.getAttribute('data-window') ?? null, topStartMs: top?.getAttribute('data-window-start-ms') ?? null, rows, live: document.getElementById('live')?.className ?? '' };
+      return {
+        tiles,
+        topWindow: top?.getAttribute('data-window') ?? null,
+        topStartMs: top?.getAttribute('data-window-start-ms') ?? null,
+        rows,
+        live: document.getElementById('live')?.className ?? '',
+      };
     },
     { spans: SPANS, fields: [...EXTRAS, 'p50', 'p95', 'p99'] },
   );
@@ -155,12 +183,18 @@ describe.skipIf(chromiumMissing)('dashboard in headless Chromium against `npm st
     const cellsOf = (label: string, dims?: string[]): Array<{ cell: ModelCell; startMs: number; dims: string[] }> =>
       [...model.values()]
         .filter((c) => c.pk.startsWith('page_views#') && c.sk.startsWith(label + '#'))
-        .map((cell) => ({ cell, startMs: Date.parse(cell.sk.slice(label.length + 1)), dims: cell.pk.slice('page_views#'.length).split('|') }))
+        .map((cell) => ({
+          cell,
+          startMs: Date.parse(cell.sk.slice(label.length + 1)),
+          dims: cell.pk.slice('page_views#'.length).split('|'),
+        }))
         .filter((c) => !dims || c.dims.join('|') === dims.join('|'));
 
     /** What one rolling tile must show for the span it says it covers: 1m buckets starting in [from, to]. */
     const expectedTile = (fromMs: number, toMs: number): Record<string, string> => {
-      const cells = cellsOf('1m', GROUP).filter((c) => c.startMs >= fromMs && c.startMs <= toMs).map((c) => c.cell);
+      const cells = cellsOf('1m', GROUP)
+        .filter((c) => c.startMs >= fromMs && c.startMs <= toMs)
+        .map((c) => c.cell);
       const count = cells.reduce((n, c) => n + c.count, 0);
       if (count === 0) return { count: '0' };
       const sum = cells.reduce((n, c) => n + c.sum, 0);
@@ -188,15 +222,21 @@ describe.skipIf(chromiumMissing)('dashboard in headless Chromium against `npm st
           continue;
         }
         const want = expectedTile(Number(tile.fromMs), Number(tile.toMs));
-        for (const [field, value] of Object.entries(want)) if (tile.values[field] !== value) out.push(`tile ${tile.span} ${field}: page ${tile.values[field]}, model ${value}`);
+        for (const [field, value] of Object.entries(want))
+          if (tile.values[field] !== value)
+            out.push(`tile ${tile.span} ${field}: page ${tile.values[field]}, model ${value}`);
       }
-      if (snap.topWindow !== windowLabel || !snap.topStartMs) out.push(`top table shows window ${snap.topWindow}, want ${windowLabel}`);
+      if (snap.topWindow !== windowLabel || !snap.topStartMs)
+        out.push(`top table shows window ${snap.topWindow}, want ${windowLabel}`);
       else {
         const want = expectedRows(windowLabel, Number(snap.topStartMs));
         const got = snap.rows.map(({ name, count }) => ({ name, count }));
         // Ties may come in either order: compare as sets, and check the order separately.
         const key = (r: { name: string | null; count: string | null }): string => `${r.name}=${r.count}`;
-        if ([...got.map(key)].sort().join(', ') !== [...want.map(key)].sort().join(', ')) out.push(`top ${windowLabel}@${snap.topStartMs}: page [${got.map(key).join(', ')}], model [${want.map(key).join(', ')}]`);
+        if ([...got.map(key)].sort().join(', ') !== [...want.map(key)].sort().join(', '))
+          out.push(
+            `top ${windowLabel}@${snap.topStartMs}: page [${got.map(key).join(', ')}], model [${want.map(key).join(', ')}]`,
+          );
       }
       return out;
     };
@@ -208,7 +248,9 @@ describe.skipIf(chromiumMissing)('dashboard in headless Chromium against `npm st
     page.on('pageerror', (err) => pageErrors.push(err.message));
     await page.goto(dashboardUrl);
     await page.selectOption('#metric', 'page_views');
-    await page.locator(`#group option[value='${JSON.stringify(GROUP)}']`).waitFor({ state: 'attached', timeout: PAGE_DEADLINE_MS });
+    await page
+      .locator(`#group option[value='${JSON.stringify(GROUP)}']`)
+      .waitFor({ state: 'attached', timeout: PAGE_DEADLINE_MS });
     await page.selectOption('#group', JSON.stringify(GROUP));
     await page.selectOption('#window', '1m');
 
@@ -235,7 +277,9 @@ describe.skipIf(chromiumMissing)('dashboard in headless Chromium against `npm st
     expect(minute.tiles.find((t) => t.span === 60)?.values.count).toBe(intFormat.format(pageViewsOfGroup));
     // Percentiles come from merged DDSketches (about 1% relative error): ordered and within min..max.
     for (const tile of minute.tiles.filter((t) => t.values.count !== '0')) {
-      const [p50, p95, p99, min, max] = ['p50', 'p95', 'p99', 'min', 'max'].map((f) => Number(tile.values[f]?.replace(/,/g, '')));
+      const [p50, p95, p99, min, max] = ['p50', 'p95', 'p99', 'min', 'max'].map((f) =>
+        Number(tile.values[f]?.replace(/,/g, '')),
+      );
       expect(p50).toBeLessThanOrEqual(p95);
       expect(p95).toBeLessThanOrEqual(p99);
       expect(p50).toBeGreaterThanOrEqual(min * 0.98);

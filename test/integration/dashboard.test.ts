@@ -22,10 +22,21 @@ import type { MetricConfig } from '../../src/core/types.js';
 import { counterItem, createCountersTable } from '../helpers/counters-table.js';
 
 /** The page's `document`, as the callbacks below (run in the browser) use it; tsconfig has no DOM lib. */
-declare const document: { getElementById(id: string): { textContent: string | null } | null; querySelectorAll(selector: string): { length: number } };
+declare const document: {
+  getElementById(id: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): { length: number };
+};
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WAIT_MS = 20_000;
 const MIN = 60_000;
@@ -73,18 +84,37 @@ describe.skipIf(chromiumMissing)('dashboard in headless Chromium', () => {
   let expectedLast5 = 0;
   let expectedDistinct5 = 0;
 
-  const put = (item: Record<string, AttributeValue>): Promise<unknown> => client.send(new PutItemCommand({ TableName: TABLE, Item: item }));
+  const put = (item: Record<string, AttributeValue>): Promise<unknown> =>
+    client.send(new PutItemCommand({ TableName: TABLE, Item: item }));
 
   /** One bucket as the writer stores it (counterItem runs the writer's merge, `g` for top() included). */
   async function putBucket(metric: string, dims: string[], window: string, startMs: number, b: Bucket): Promise<void> {
     const dimensionNames = METRICS.find((m) => m.name === metric)?.dimensions ?? [];
     const values = b.sum > 0 ? { sum: b.sum, max: b.max } : {};
-    await put(counterItem({ metric, dimensionNames, dims, window, startMs, count: b.count, ...values, sketch: b.sketch, hll: b.hll }));
+    await put(
+      counterItem({
+        metric,
+        dimensionNames,
+        dims,
+        window,
+        startMs,
+        count: b.count,
+        ...values,
+        sketch: b.sketch,
+        hll: b.hll,
+      }),
+    );
   }
 
   /** Adds minute bucket `b` into the coarser bucket for `key`, merging sketches. */
   function rollUp(into: Map<string, Bucket>, key: string, b: Bucket): void {
-    const acc = into.get(key) ?? { count: 0, sum: 0, max: 0, sketch: b.sketch ? new DDSketch() : undefined, hll: b.hll ? new HyperLogLog() : undefined };
+    const acc = into.get(key) ?? {
+      count: 0,
+      sum: 0,
+      max: 0,
+      sketch: b.sketch ? new DDSketch() : undefined,
+      hll: b.hll ? new HyperLogLog() : undefined,
+    };
     acc.count += b.count;
     acc.sum += b.sum;
     acc.max = Math.max(acc.max, b.max);
@@ -103,7 +133,10 @@ describe.skipIf(chromiumMissing)('dashboard in headless Chromium', () => {
     for (const [dims, weight] of GROUPS) {
       for (let k = 0; k < 60; k++) {
         const startMs = minuteStart - k * MIN;
-        const count = Math.max(1, Math.round(weight * (40 + 25 * Math.sin((60 - k) / 6) + 10 * Math.cos((60 - k) / 2.3))));
+        const count = Math.max(
+          1,
+          Math.round(weight * (40 + 25 * Math.sin((60 - k) / 6) + 10 * Math.cos((60 - k) / 2.3))),
+        );
         const sketch = new DDSketch();
         let sum = 0;
         let max = 0;
@@ -134,7 +167,10 @@ describe.skipIf(chromiumMissing)('dashboard in headless Chromium', () => {
     }
     expectedDistinct5 = Math.round(union.estimate());
     const stats = (metric: string, startMs: number, reasons: Record<string, number>): Promise<unknown> => {
-      const item: Record<string, AttributeValue> = { [Attr.pk]: { S: statsPk(metric) }, [Attr.sk]: { S: counterSk('1m', startMs) } };
+      const item: Record<string, AttributeValue> = {
+        [Attr.pk]: { S: statsPk(metric) },
+        [Attr.sk]: { S: counterSk('1m', startMs) },
+      };
       for (const [r, n] of Object.entries(reasons)) item[Attr.rejectPrefix + r] = { N: String(n) };
       return put(item);
     };
@@ -168,14 +204,20 @@ describe.skipIf(chromiumMissing)('dashboard in headless Chromium', () => {
     // Act
     await page.goto(server.url + '/');
     const fmt = new Intl.NumberFormat('en-US');
-    await page.waitForFunction((expected) => document.getElementById('rolling-5-count')?.textContent === expected, fmt.format(expectedLast5), { timeout: WAIT_MS });
+    await page.waitForFunction(
+      (expected) => document.getElementById('rolling-5-count')?.textContent === expected,
+      fmt.format(expectedLast5),
+      { timeout: WAIT_MS },
+    );
 
     // Assess
     expect(await page.locator('#metric').inputValue()).toBe('page_views');
     expect(await page.locator('#group option:checked').textContent()).toBe('DE · /home');
     expect(await page.locator('#count-chart canvas').count()).toBe(1);
     expect(await page.locator('#values-chart canvas').count()).toBe(1);
-    await page.waitForFunction(() => document.querySelectorAll('#top tbody tr').length === 5, undefined, { timeout: WAIT_MS });
+    await page.waitForFunction(() => document.querySelectorAll('#top tbody tr').length === 5, undefined, {
+      timeout: WAIT_MS,
+    });
     expect(await page.locator('#top tbody tr').first().locator('td.name').textContent()).toBe('DE · /home');
     expect(await page.locator('#stats-late').textContent()).toBe('4');
     expect(await page.locator('#stats-rejected').textContent()).toBe('2');
@@ -186,7 +228,9 @@ describe.skipIf(chromiumMissing)('dashboard in headless Chromium', () => {
 
     // A refresh happens without any user action: the "updated" stamp changes.
     const stamp = await page.locator('#updated').textContent();
-    await page.waitForFunction((before) => document.getElementById('updated')?.textContent !== before, stamp, { timeout: WAIT_MS });
+    await page.waitForFunction((before) => document.getElementById('updated')?.textContent !== before, stamp, {
+      timeout: WAIT_MS,
+    });
 
     const shotDir = join(ROOT, 'test-results');
     mkdirSync(shotDir, { recursive: true });
@@ -201,9 +245,13 @@ describe.skipIf(chromiumMissing)('dashboard in headless Chromium', () => {
   it('switching metric shows its distinct count merged over the span', async () => {
     // Act
     await page.selectOption('#metric', 'signups');
-    await page.waitForFunction((expected) => document.getElementById('rolling-5-distinct')?.textContent === expected, new Intl.NumberFormat('en-US').format(expectedDistinct5), {
-      timeout: WAIT_MS,
-    });
+    await page.waitForFunction(
+      (expected) => document.getElementById('rolling-5-distinct')?.textContent === expected,
+      new Intl.NumberFormat('en-US').format(expectedDistinct5),
+      {
+        timeout: WAIT_MS,
+      },
+    );
 
     // Assess
     expect(await page.locator('#rolling-5-count').textContent()).toBe('250');

@@ -22,7 +22,8 @@ import { loadTemplate } from '../../src/local/template/template.js';
 import { scanCounters } from '../helpers/counters-table.js';
 
 const HAS_MOTO = motoAvailable();
-if (!HAS_MOTO) console.warn('[skip] DynamoDB Streams pipeline: moto_server is not on PATH (pip install "moto[server]")');
+if (!HAS_MOTO)
+  console.warn('[skip] DynamoDB Streams pipeline: moto_server is not on PATH (pip install "moto[server]")');
 
 describe.skipIf(!HAS_MOTO)('DynamoDB Streams -> emulated event source -> handler -> counters (moto_server)', () => {
   let moto: LocalServer;
@@ -37,7 +38,12 @@ describe.skipIf(!HAS_MOTO)('DynamoDB Streams -> emulated event source -> handler
 
   it('orders per status equal the reference model for INSERT and MODIFY, REMOVE not counted', async () => {
     const cfg = clientConfig({ endpoint: moto.endpoint });
-    const clients = { kinesis: new KinesisClient(cfg), dynamodb: new DynamoDBClient(cfg), sqs: new SQSClient(cfg), dynamodbStreams: new DynamoDBStreamsClient(cfg) };
+    const clients = {
+      kinesis: new KinesisClient(cfg),
+      dynamodb: new DynamoDBClient(cfg),
+      sqs: new SQSClient(cfg),
+      dynamodbStreams: new DynamoDBStreamsClient(cfg),
+    };
     const template = loadTemplate();
     const resources = await createLocalResources(template, clients, { onWarning: () => undefined });
     const fn = template.functions.find((f) => f.streamEventSources.some((s) => s.type === 'dynamodb'))!;
@@ -46,7 +52,13 @@ describe.skipIf(!HAS_MOTO)('DynamoDB Streams -> emulated event source -> handler
     expect(table.streamArn, 'moto keeps a stream for the orders table').toBeDefined();
     expect(source.tumblingWindowSeconds, 'the template gives the DynamoDB source a tumbling window').toBeGreaterThan(0);
     const env = resources.environmentFor(fn);
-    const handler = createAnalyticsHandler({ config: loadRuntimeConfig(env), dynamodb: clients.dynamodb, sqs: clients.sqs, logger: new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'test' }) });
+    const handler = createAnalyticsHandler({
+      config: loadRuntimeConfig(env),
+      dynamodb: clients.dynamodb,
+      sqs: clients.sqs,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics: new Metrics({ namespace: 'test' }),
+    });
     let sawShardId = false;
     emulator = new EventSourceMappingEmulator({
       source: { kind: 'dynamodb', stream: table.streamArn as string },
@@ -80,19 +92,40 @@ describe.skipIf(!HAS_MOTO)('DynamoDB Streams -> emulated event source -> handler
     for (let i = 0; i < 30; i++) {
       const status = statuses[i % 3];
       const amount = 10 + i + 0.5;
-      await clients.dynamodb.send(new PutItemCommand({ TableName: table.name, Item: { orderId: { S: `o-${i}` }, status: { S: status }, amount: { N: String(amount) }, country: { S: 'DE' } } }));
+      await clients.dynamodb.send(
+        new PutItemCommand({
+          TableName: table.name,
+          Item: {
+            orderId: { S: `o-${i}` },
+            status: { S: status },
+            amount: { N: String(amount) },
+            country: { S: 'DE' },
+          },
+        }),
+      );
       add(status, amount);
     }
     for (let i = 0; i < 12; i++) {
-      await clients.dynamodb.send(new UpdateItemCommand({ TableName: table.name, Key: { orderId: { S: `o-${i}` } }, UpdateExpression: 'SET #s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': { S: 'refunded' } } }));
+      await clients.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: table.name,
+          Key: { orderId: { S: `o-${i}` } },
+          UpdateExpression: 'SET #s = :s',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':s': { S: 'refunded' } },
+        }),
+      );
       add('refunded', 10 + i + 0.5);
     }
-    for (let i = 20; i < 26; i++) await clients.dynamodb.send(new DeleteItemCommand({ TableName: table.name, Key: { orderId: { S: `o-${i}` } } }));
+    for (let i = 20; i < 26; i++)
+      await clients.dynamodb.send(new DeleteItemCommand({ TableName: table.name, Key: { orderId: { S: `o-${i}` } } }));
 
     // Assess: totals per status over every 1m window equal the model (windows may split across a minute).
     const deadline = Date.now() + 90_000;
     let actual = new Map<string, { count: number; sum: number }>();
-    const same = (): boolean => expected.size === actual.size && [...expected].every(([k, v]) => actual.get(k)?.count === v.count && actual.get(k)?.sum === v.sum);
+    const same = (): boolean =>
+      expected.size === actual.size &&
+      [...expected].every(([k, v]) => actual.get(k)?.count === v.count && actual.get(k)?.sum === v.sum);
     while (Date.now() < deadline) {
       actual = new Map();
       for (const cell of (await scanCounters(clients.dynamodb, env.COUNTERS_TABLE)).values()) {

@@ -25,9 +25,32 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const CONFIG: StreamtallyConfig = {
   metrics: [
-    { name: 'views', filter: [{ field: 'type', equals: 'page_view' }], eventTime: { field: 'ts', format: 'iso8601' }, dimensions: ['country', 'page'], value: 'latencyMs', aggregates: ['count', 'sum', 'min', 'max', 'p95'], windows: ['1m', '5m'] },
-    { name: 'users', eventTime: { field: 'ts', format: 'iso8601' }, dimensions: ['user.plan'], distinctField: 'user.id', aggregates: ['count', 'distinct'], windows: ['1m'] },
-    { name: 'sales', filter: [{ field: 'type', in: ['purchase'] }], eventTime: { field: 'ts', format: 'iso8601' }, dimensions: ['country'], value: 'amount', aggregates: ['count', 'sum', 'max', 'min'], windows: ['1m'] },
+    {
+      name: 'views',
+      filter: [{ field: 'type', equals: 'page_view' }],
+      eventTime: { field: 'ts', format: 'iso8601' },
+      dimensions: ['country', 'page'],
+      value: 'latencyMs',
+      aggregates: ['count', 'sum', 'min', 'max', 'p95'],
+      windows: ['1m', '5m'],
+    },
+    {
+      name: 'users',
+      eventTime: { field: 'ts', format: 'iso8601' },
+      dimensions: ['user.plan'],
+      distinctField: 'user.id',
+      aggregates: ['count', 'distinct'],
+      windows: ['1m'],
+    },
+    {
+      name: 'sales',
+      filter: [{ field: 'type', in: ['purchase'] }],
+      eventTime: { field: 'ts', format: 'iso8601' },
+      dimensions: ['country'],
+      value: 'amount',
+      aggregates: ['count', 'sum', 'max', 'min'],
+      windows: ['1m'],
+    },
   ],
 };
 const BASE_MS = Date.parse('2026-11-26T12:00:00.000Z');
@@ -88,7 +111,15 @@ async function rig(): Promise<Rig> {
   const faults = new FaultInjector();
   faults.attach(client);
   const handler = createAnalyticsHandler({
-    config: { countersTable: table, failureQueueUrl: undefined, metrics: compileConfig(CONFIG), metricsSource: 'test', maxDecompressedBytes: 1 << 20, writeConcurrency: 8, deadlineMarginMs: 1000 },
+    config: {
+      countersTable: table,
+      failureQueueUrl: undefined,
+      metrics: compileConfig(CONFIG),
+      metricsSource: 'test',
+      maxDecompressedBytes: 1 << 20,
+      writeConcurrency: 8,
+      deadlineMarginMs: 1000,
+    },
     dynamodb: client,
     sqs: new SQSClient({ region: 'us-east-1' }),
     logger: new Logger({ logLevel: 'SILENT' }),
@@ -97,7 +128,8 @@ async function rig(): Promise<Rig> {
   return {
     table,
     faults,
-    invoke: async (records) => (await handler({ Records: records } satisfies StreamEvent, lambdaContext(20_000) as never)) as StreamResponse,
+    invoke: async (records) =>
+      (await handler({ Records: records } satisfies StreamEvent, lambdaContext(20_000) as never)) as StreamResponse,
     async assertExact(events) {
       const diffs = diffCounters(await scanCounters(client, table), referenceCounters(CONFIG, events));
       expect(diffs).toEqual([]);
@@ -170,7 +202,9 @@ describe('exact counters under at-least-once delivery (dynalite, real SDK)', () 
     r.faults.add({ command: 'PutItemCommand', when: 'before', errorName: 'InjectedFailure', skip: 30, times: 2 });
     const response = await r.invoke(more.records.slice(0, 400));
     expect(response.batchItemFailures.length).toBe(1);
-    const at = more.records.findIndex((rec) => rec.kinesis.sequenceNumber === response.batchItemFailures[0].itemIdentifier);
+    const at = more.records.findIndex(
+      (rec) => rec.kinesis.sequenceNumber === response.batchItemFailures[0].itemIdentifier,
+    );
     r.faults.clear();
     await deliverUntilDone(r, more.records.slice(at));
     await r.assertExact(more.events);
@@ -179,7 +213,13 @@ describe('exact counters under at-least-once delivery (dynalite, real SDK)', () 
   it('throttling is retried with backoff inside the invocation: exact, no failures reported', async () => {
     const r = await rig();
     r.faults.add({ command: 'PutItemCommand', when: 'before', errorName: 'ThrottlingException', skip: 5, times: 6 });
-    r.faults.add({ command: 'BatchGetItemCommand', when: 'before', errorName: 'ProvisionedThroughputExceededException', skip: 0, times: 1 });
+    r.faults.add({
+      command: 'BatchGetItemCommand',
+      when: 'before',
+      errorName: 'ProvisionedThroughputExceededException',
+      skip: 0,
+      times: 1,
+    });
     const response = await r.invoke(shard.records);
     expect(response.batchItemFailures).toEqual([]);
     expect(r.faults.fired).toBe(7);
@@ -217,11 +257,30 @@ describe('exact counters under at-least-once delivery (dynalite, real SDK)', () 
     await r.assertExact([...shard.events, ...other.events]);
   });
 
-  it('concurrent invocations of one handler (the local runner polls shards in parallel) keep each item\'s sketch to its own events', async () => {
+  it("concurrent invocations of one handler (the local runner polls shards in parallel) keep each item's sketch to its own events", async () => {
     const r = await rig();
     const batch = (shardNumber: number, country: string, base: number): KinesisStreamRecord[] =>
-      Array.from({ length: 300 }, (_, i) => kinesisRecord(`shardId-00000000000${shardNumber}`, sequenceNumber(shardNumber, i + 1), JSON.stringify({ type: 'page_view', ts: new Date(BASE_MS).toISOString(), country, page: '/', latencyMs: base + (i % 100), user: { id: `u-${i}`, plan: 'free' } }), BASE_MS + 1000));
-    await Promise.all([r.invoke(batch(0, 'DE', 0)), r.invoke(batch(1, 'US', 1000)), r.invoke(batch(0, 'DE', 0).slice(150)), r.invoke(batch(1, 'US', 1000).slice(100))]);
+      Array.from({ length: 300 }, (_, i) =>
+        kinesisRecord(
+          `shardId-00000000000${shardNumber}`,
+          sequenceNumber(shardNumber, i + 1),
+          JSON.stringify({
+            type: 'page_view',
+            ts: new Date(BASE_MS).toISOString(),
+            country,
+            page: '/',
+            latencyMs: base + (i % 100),
+            user: { id: `u-${i}`, plan: 'free' },
+          }),
+          BASE_MS + 1000,
+        ),
+      );
+    await Promise.all([
+      r.invoke(batch(0, 'DE', 0)),
+      r.invoke(batch(1, 'US', 1000)),
+      r.invoke(batch(0, 'DE', 0).slice(150)),
+      r.invoke(batch(1, 'US', 1000).slice(100)),
+    ]);
     const client = localDynamoClient(server.endpoint);
     const items = (await client.send(new ScanCommand({ TableName: r.table }))).Items ?? [];
     const views = items.filter((i) => i.pk.S?.startsWith('views#'));
@@ -244,12 +303,21 @@ describe('exact counters under at-least-once delivery (dynalite, real SDK)', () 
       while (from < s.records.length && guard++ < 60) {
         const size = 1 + Math.floor(random() * 120);
         const batch = s.records.slice(from, from + size);
-        if (random() < 0.3) r.faults.add({ command: 'PutItemCommand', when: random() < 0.5 ? 'before' : 'after', errorName: random() < 0.5 ? 'InjectedFailure' : 'TimeoutError', skip: Math.floor(random() * 10), times: 1 + Math.floor(random() * 3) });
+        if (random() < 0.3)
+          r.faults.add({
+            command: 'PutItemCommand',
+            when: random() < 0.5 ? 'before' : 'after',
+            errorName: random() < 0.5 ? 'InjectedFailure' : 'TimeoutError',
+            skip: Math.floor(random() * 10),
+            times: 1 + Math.floor(random() * 3),
+          });
         const response = await r.invoke(batch);
         r.faults.clear();
         if (random() < 0.2) await r.invoke(batch.slice(0, Math.ceil(batch.length / 2))); // a stray bisected half
         if (response.batchItemFailures.length > 0) {
-          from = s.records.findIndex((rec) => rec.kinesis.sequenceNumber === response.batchItemFailures[0].itemIdentifier);
+          from = s.records.findIndex(
+            (rec) => rec.kinesis.sequenceNumber === response.batchItemFailures[0].itemIdentifier,
+          );
         } else {
           if (random() < 0.2) await r.invoke(batch); // a duplicate delivery
           from += batch.length;

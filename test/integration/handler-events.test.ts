@@ -24,7 +24,10 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const ROOT = resolve(import.meta.dirname, '../..');
 const PEER_DIR = resolve(ROOT, '../shared/fixtures/peer-events');
 const HAS_MOTO = motoAvailable();
-if (!HAS_MOTO) console.warn('[skip] failure-destination tests on a real SQS queue need moto_server on PATH (pip install "moto[server]")');
+if (!HAS_MOTO)
+  console.warn(
+    '[skip] failure-destination tests on a real SQS queue need moto_server on PATH (pip install "moto[server]")',
+  );
 
 let dynalite: LocalServer;
 let moto: (LocalServer & { reset(): Promise<void> }) | undefined;
@@ -40,7 +43,12 @@ afterAll(async () => {
 });
 
 function sqsClient(endpoint: string): SQSClient {
-  return new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, requestHandler: new NodeHttpHandler() });
+  return new SQSClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    requestHandler: new NodeHttpHandler(),
+  });
 }
 
 async function handlerFor(options: { queueUrl?: string; sqs?: SQSClient } = {}) {
@@ -48,7 +56,15 @@ async function handlerFor(options: { queueUrl?: string; sqs?: SQSClient } = {}) 
   const dynamodb = localDynamoClient(dynalite.endpoint);
   await createCountersTable(dynamodb, table);
   const handler = createAnalyticsHandler({
-    config: { countersTable: table, failureQueueUrl: options.queueUrl, metrics: compileConfig(defaultConfig), metricsSource: 'test', maxDecompressedBytes: 1 << 22, writeConcurrency: 8, deadlineMarginMs: 1000 },
+    config: {
+      countersTable: table,
+      failureQueueUrl: options.queueUrl,
+      metrics: compileConfig(defaultConfig),
+      metricsSource: 'test',
+      maxDecompressedBytes: 1 << 22,
+      writeConcurrency: 8,
+      deadlineMarginMs: 1000,
+    },
     dynamodb,
     sqs: options.sqs ?? new SQSClient({ region: 'us-east-1' }),
     logger: new Logger({ logLevel: 'SILENT' }),
@@ -68,7 +84,17 @@ function load(path: string): StreamEvent {
 describe('every sample batch in events/ through the handler', () => {
   const files = readdirSync(join(ROOT, 'events')).filter((f) => f.endsWith('.json') && f !== 'large.json');
   it('has the sample batches the README lists', () => {
-    expect(files).toEqual(expect.arrayContaining(['kinesis-clickstream.json', 'kinesis-poison.json', 'kinesis-kpl.json', 'kinesis-cloudwatch-logs.json', 'kinesis-tumbling-window.json', 'dynamodb-orders.json', 'dynamodb-tumbling-window.json']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'kinesis-clickstream.json',
+        'kinesis-poison.json',
+        'kinesis-kpl.json',
+        'kinesis-cloudwatch-logs.json',
+        'kinesis-tumbling-window.json',
+        'dynamodb-orders.json',
+        'dynamodb-tumbling-window.json',
+      ]),
+    );
   });
   for (const file of files) {
     it(`${file}: valid response shape, and counters written where the batch has countable events`, async () => {
@@ -77,7 +103,10 @@ describe('every sample batch in events/ through the handler', () => {
       const event = load(join(ROOT, 'events', file));
       const response = await h.invoke(event);
       expect(Array.isArray(response.batchItemFailures)).toBe(true);
-      if (event.window) expect(response.state).toEqual(expect.objectContaining({ invocations: expect.any(Number), recordsIn: event.Records.length }));
+      if (event.window)
+        expect(response.state).toEqual(
+          expect.objectContaining({ invocations: expect.any(Number), recordsIn: event.Records.length }),
+        );
       else expect(response.state).toBeUndefined();
       const counters = await h.counters();
       if (file === 'kinesis-poison.json') {
@@ -103,7 +132,13 @@ describe('peer captures (../shared/fixtures/peer-events)', () => {
     const event = load(join(PEER_DIR, 'kinesis-stream-tumbling-window.json'));
     const response = await h.invoke(event);
     expect(response.batchItemFailures).toEqual([]);
-    expect(response.state).toEqual(expect.objectContaining({ invocations: expect.any(Number), recordsIn: event.Records.length, rejected: expect.any(Number) }));
+    expect(response.state).toEqual(
+      expect.objectContaining({
+        invocations: expect.any(Number),
+        recordsIn: event.Records.length,
+        rejected: expect.any(Number),
+      }),
+    );
     expect(response.state?.rejected).toBeGreaterThan(0);
   });
   it('dynamodb-base.json: INSERT and MODIFY -> success response without state', async () => {

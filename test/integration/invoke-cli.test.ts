@@ -8,9 +8,15 @@ const TSX = resolve(ROOT, 'node_modules/.bin/tsx');
 
 describe('npm run invoke', () => {
   it('invokes the handler on a sample event and prints the response and the counters it wrote', () => {
-    const out = spawnSync(TSX, ['src/cli/invoke.ts', 'events/kinesis-clickstream.json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const out = spawnSync(TSX, ['src/cli/invoke.ts', 'events/kinesis-clickstream.json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(out.status, out.stderr).toBe(0);
-    const response = JSON.parse(/response:\n([\s\S]*?)\ncounters written/.exec(out.stdout)?.[1] ?? 'null') as { batchItemFailures: unknown[] };
+    const response = JSON.parse(/response:\n([\s\S]*?)\ncounters written/.exec(out.stdout)?.[1] ?? 'null') as {
+      batchItemFailures: unknown[];
+    };
     expect(response).toEqual({ batchItemFailures: [] });
     const items = Number(/counters written to \S+ \((\d+) items\)/.exec(out.stdout)?.[1]);
     expect(items).toBeGreaterThan(0);

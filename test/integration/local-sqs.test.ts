@@ -8,8 +8,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CreateQueueCommand, DeleteMessageBatchCommand, DeleteMessageCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ListQueuesCommand,
-  PurgeQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient,
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ListQueuesCommand,
+  PurgeQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalSqs } from '../../src/local/local-sqs/local-sqs-server.js';
@@ -23,7 +32,9 @@ const makeClient = (endpoint: string): SQSClient =>
 async function drain(client: SQSClient, QueueUrl: string): Promise<string[]> {
   const bodies: string[] = [];
   for (;;) {
-    const out = await client.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 30 }));
+    const out = await client.send(
+      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 30 }),
+    );
     const messages = out.Messages ?? [];
     if (messages.length === 0) return bodies;
     for (const m of messages) {
@@ -64,7 +75,9 @@ describe('local-sqs with the real SQS client', () => {
     expect(first.QueueUrl).toBe(`${server.endpoint}/000000000000/failures`);
     expect(second.QueueUrl).toBe(first.QueueUrl);
     expect((await client.send(new GetQueueUrlCommand({ QueueName: 'failures' }))).QueueUrl).toBe(first.QueueUrl);
-    const attrs = await client.send(new GetQueueAttributesCommand({ QueueUrl: first.QueueUrl, AttributeNames: ['All'] }));
+    const attrs = await client.send(
+      new GetQueueAttributesCommand({ QueueUrl: first.QueueUrl, AttributeNames: ['All'] }),
+    );
     expect(attrs.Attributes).toMatchObject({
       QueueArn: 'arn:aws:sqs:us-east-1:000000000000:failures',
       ApproximateNumberOfMessages: '0',
@@ -78,7 +91,12 @@ describe('local-sqs with the real SQS client', () => {
   it('a batch of 10 and a single send are all received back exactly once', async () => {
     const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: 'roundtrip' }));
     const bodies = Array.from({ length: 10 }, (_, i) => JSON.stringify({ record: i, note: 'ünïcode ✓' }));
-    const batch = await client.send(new SendMessageBatchCommand({ QueueUrl, Entries: bodies.map((MessageBody, i) => ({ Id: `e${i}`, MessageBody })) }));
+    const batch = await client.send(
+      new SendMessageBatchCommand({
+        QueueUrl,
+        Entries: bodies.map((MessageBody, i) => ({ Id: `e${i}`, MessageBody })),
+      }),
+    );
     expect(batch.Failed ?? []).toEqual([]);
     expect(batch.Successful?.map((s) => s.Id)).toEqual(bodies.map((_, i) => `e${i}`));
     for (const [i, s] of (batch.Successful ?? []).entries()) expect(s.MD5OfMessageBody).toBe(md5(bodies[i]));
@@ -86,13 +104,18 @@ describe('local-sqs with the real SQS client', () => {
     expect(single.MD5OfMessageBody).toBe(md5('single'));
     expect(new Set([...(batch.Successful ?? []).map((s) => s.MessageId), single.MessageId]).size).toBe(11);
 
-    const attrs = await client.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    const attrs = await client.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
     expect(attrs.Attributes?.ApproximateNumberOfMessages).toBe('11');
 
     const received = await drain(client, QueueUrl!);
     expect(received.sort()).toEqual([...bodies, 'single'].sort());
     const after = await client.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] }));
-    expect(after.Attributes).toMatchObject({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' });
+    expect(after.Attributes).toMatchObject({
+      ApproximateNumberOfMessages: '0',
+      ApproximateNumberOfMessagesNotVisible: '0',
+    });
   });
 
   it('a received message is invisible for its visibility timeout, then comes back', async () => {
@@ -101,9 +124,20 @@ describe('local-sqs with the real SQS client', () => {
     const first = await client.send(new ReceiveMessageCommand({ QueueUrl, VisibilityTimeout: 1 }));
     expect(first.Messages?.map((m) => m.Body)).toEqual(['again']);
     expect((await client.send(new ReceiveMessageCommand({ QueueUrl }))).Messages).toBeUndefined();
-    const second = await client.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 3, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }));
+    const second = await client.send(
+      new ReceiveMessageCommand({
+        QueueUrl,
+        WaitTimeSeconds: 3,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      }),
+    );
     expect(second.Messages?.map((m) => [m.Body, m.Attributes?.ApproximateReceiveCount])).toEqual([['again', '2']]);
-    const del = await client.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: [{ Id: 'a', ReceiptHandle: second.Messages![0].ReceiptHandle }] }));
+    const del = await client.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl,
+        Entries: [{ Id: 'a', ReceiptHandle: second.Messages![0].ReceiptHandle }],
+      }),
+    );
     expect(del.Successful?.map((s) => s.Id)).toEqual(['a']);
     await client.send(new SendMessageCommand({ QueueUrl, MessageBody: 'purged' }));
     await client.send(new PurgeQueueCommand({ QueueUrl }));
@@ -113,21 +147,35 @@ describe('local-sqs with the real SQS client', () => {
   it('an entry over 256 KiB is reported in Failed while the rest of the batch is sent', async () => {
     const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: 'too-large' }));
     const big = 'x'.repeat(256 * 1024 + 1);
-    const out = await client.send(new SendMessageBatchCommand({
-      QueueUrl, Entries: [{ Id: 'ok', MessageBody: 'small' }, { Id: 'big', MessageBody: big }],
-    }));
+    const out = await client.send(
+      new SendMessageBatchCommand({
+        QueueUrl,
+        Entries: [
+          { Id: 'ok', MessageBody: 'small' },
+          { Id: 'big', MessageBody: big },
+        ],
+      }),
+    );
     expect(out.Successful?.map((s) => s.Id)).toEqual(['ok']);
     expect(out.Failed).toHaveLength(1);
     expect(out.Failed?.[0]).toMatchObject({ Id: 'big', SenderFault: true });
     expect(await drain(client, QueueUrl!)).toEqual(['small']);
-    await expect(client.send(new SendMessageCommand({ QueueUrl, MessageBody: big }))).rejects.toThrow(/shorter than 262144/);
+    await expect(client.send(new SendMessageCommand({ QueueUrl, MessageBody: big }))).rejects.toThrow(
+      /shorter than 262144/,
+    );
   });
 
   it('a missing queue raises QueueDoesNotExist; an unknown operation names itself', async () => {
     const missingUrl = `${server.endpoint}/000000000000/nope`;
-    await expect(client.send(new GetQueueUrlCommand({ QueueName: 'nope' }))).rejects.toMatchObject({ name: 'QueueDoesNotExist' });
-    await expect(client.send(new SendMessageCommand({ QueueUrl: missingUrl, MessageBody: 'x' }))).rejects.toMatchObject({ name: 'QueueDoesNotExist' });
-    await expect(client.send(new ReceiveMessageCommand({ QueueUrl: missingUrl }))).rejects.toMatchObject({ name: 'QueueDoesNotExist' });
+    await expect(client.send(new GetQueueUrlCommand({ QueueName: 'nope' }))).rejects.toMatchObject({
+      name: 'QueueDoesNotExist',
+    });
+    await expect(client.send(new SendMessageCommand({ QueueUrl: missingUrl, MessageBody: 'x' }))).rejects.toMatchObject(
+      { name: 'QueueDoesNotExist' },
+    );
+    await expect(client.send(new ReceiveMessageCommand({ QueueUrl: missingUrl }))).rejects.toMatchObject({
+      name: 'QueueDoesNotExist',
+    });
 
     const res = await fetch(server.endpoint, {
       method: 'POST',
@@ -146,8 +194,12 @@ describe('local-sqs with the real SQS client', () => {
     let persistent = await startLocalSqs({ dataDir });
     let c = makeClient(persistent.endpoint);
     try {
-      const { QueueUrl } = await c.send(new CreateQueueCommand({ QueueName: 'durable', Attributes: { MessageRetentionPeriod: '86400' } }));
-      await c.send(new SendMessageBatchCommand({ QueueUrl, Entries: ['a', 'b', 'c'].map((b) => ({ Id: b, MessageBody: b })) }));
+      const { QueueUrl } = await c.send(
+        new CreateQueueCommand({ QueueName: 'durable', Attributes: { MessageRetentionPeriod: '86400' } }),
+      );
+      await c.send(
+        new SendMessageBatchCommand({ QueueUrl, Entries: ['a', 'b', 'c'].map((b) => ({ Id: b, MessageBody: b })) }),
+      );
       const got = await c.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 1 }));
       expect(got.Messages?.map((m) => m.Body)).toEqual(['a']);
       await c.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: got.Messages![0].ReceiptHandle }));
@@ -163,7 +215,12 @@ describe('local-sqs with the real SQS client', () => {
     try {
       const { QueueUrl } = await c.send(new GetQueueUrlCommand({ QueueName: 'durable' }));
       expect(QueueUrl).toBe(`${persistent.endpoint}/000000000000/durable`);
-      const attrs = await c.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['MessageRetentionPeriod', 'ApproximateNumberOfMessages'] }));
+      const attrs = await c.send(
+        new GetQueueAttributesCommand({
+          QueueUrl,
+          AttributeNames: ['MessageRetentionPeriod', 'ApproximateNumberOfMessages'],
+        }),
+      );
       expect(attrs.Attributes).toEqual({ MessageRetentionPeriod: '86400', ApproximateNumberOfMessages: '2' });
       expect((await drain(c, QueueUrl!)).sort()).toEqual(['b', 'c']);
     } finally {

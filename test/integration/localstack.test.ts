@@ -42,7 +42,9 @@ describe.skipIf(reason !== undefined)(`LocalStack tier (${IMAGE})`, () => {
 
   beforeAll(async () => {
     const { LocalstackContainer } = await import('@testcontainers/localstack');
-    container = await new LocalstackContainer(IMAGE).withEnvironment({ SERVICES: 'kinesis,dynamodb,dynamodbstreams,sqs,lambda,iam,logs,sts' }).start();
+    container = await new LocalstackContainer(IMAGE)
+      .withEnvironment({ SERVICES: 'kinesis,dynamodb,dynamodbstreams,sqs,lambda,iam,logs,sts' })
+      .start();
     endpoint = container.getConnectionUri();
   }, 300_000);
   afterAll(async () => {
@@ -53,7 +55,11 @@ describe.skipIf(reason !== undefined)(`LocalStack tier (${IMAGE})`, () => {
   async function lambdaApi(path: string, body: unknown): Promise<Record<string, unknown>> {
     const res = await fetch(`${endpoint}/2015-03-31/${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'AWS4-HMAC-SHA256 Credential=000000000000/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0' },
+      headers: {
+        'content-type': 'application/json',
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=000000000000/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0',
+      },
       body: JSON.stringify(body),
     });
     const json = (await res.json()) as Record<string, unknown>;
@@ -62,11 +68,23 @@ describe.skipIf(reason !== undefined)(`LocalStack tier (${IMAGE})`, () => {
   }
 
   it('real event source mappings drive the bundled handler to the reference counters', async () => {
-    const clients = { kinesis: new KinesisClient(clientConfig({ endpoint })), dynamodb: new DynamoDBClient(clientConfig({ endpoint })), sqs: new SQSClient(clientConfig({ endpoint })) };
+    const clients = {
+      kinesis: new KinesisClient(clientConfig({ endpoint })),
+      dynamodb: new DynamoDBClient(clientConfig({ endpoint })),
+      sqs: new SQSClient(clientConfig({ endpoint })),
+    };
     const template = loadTemplate();
     const resources = await createLocalResources(template, clients);
     const fn = template.functions.find((f) => f.streamEventSources.length > 0)!;
-    const bundle = await build({ entryPoints: [resolve(ROOT, 'src/handlers/analytics.ts')], bundle: true, platform: 'node', target: 'node22', format: 'cjs', write: false, outfile: 'analytics.js' });
+    const bundle = await build({
+      entryPoints: [resolve(ROOT, 'src/handlers/analytics.ts')],
+      bundle: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'cjs',
+      write: false,
+      outfile: 'analytics.js',
+    });
     const zip = zipStore([{ name: 'analytics.js', data: Buffer.from(bundle.outputFiles[0].contents) }]);
     const env = resources.environmentFor(fn);
     await lambdaApi('functions', {
@@ -80,7 +98,10 @@ describe.skipIf(reason !== undefined)(`LocalStack tier (${IMAGE})`, () => {
       Environment: { Variables: { ...env, POWERTOOLS_METRICS_DISABLED: 'true' } },
     });
     for (const source of fn.streamEventSources) {
-      const arn = source.type === 'kinesis' ? resources.streams[source.sourceLogicalId].arn : resources.tables[source.sourceLogicalId].streamArn;
+      const arn =
+        source.type === 'kinesis'
+          ? resources.streams[source.sourceLogicalId].arn
+          : resources.tables[source.sourceLogicalId].streamArn;
       if (!arn) continue;
       await lambdaApi('event-source-mappings/', {
         FunctionName: 'streamtally-analytics',
@@ -98,7 +119,14 @@ describe.skipIf(reason !== undefined)(`LocalStack tier (${IMAGE})`, () => {
     const events: ModelEvent[] = [];
     const records = [];
     for (let i = 0; i < 200; i++) {
-      const event = { type: 'page_view', ts: new Date(now - (i % 30) * 1000).toISOString(), user: { id: `u-${i % 17}`, plan: 'free' }, page: `/p/${i % 4}`, country: ['DE', 'US'][i % 2], latencyMs: i };
+      const event = {
+        type: 'page_view',
+        ts: new Date(now - (i % 30) * 1000).toISOString(),
+        user: { id: `u-${i % 17}`, plan: 'free' },
+        page: `/p/${i % 4}`,
+        country: ['DE', 'US'][i % 2],
+        latencyMs: i,
+      };
       events.push({ event, arrivalMs: now });
       records.push({ partitionKey: `k-${i % 5}`, data: JSON.stringify(event) });
     }

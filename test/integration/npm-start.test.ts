@@ -21,7 +21,8 @@ import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/clie
 import { motoAvailable, startMoto } from '../../src/local/aws/servers.js';
 
 const HAS_MOTO = motoAvailable();
-if (!HAS_MOTO) console.warn('[skip] npm start --endpoint <moto_server>: moto_server is not on PATH (pip install "moto[server]")');
+if (!HAS_MOTO)
+  console.warn('[skip] npm start --endpoint <moto_server>: moto_server is not on PATH (pip install "moto[server]")');
 
 const POISON = 'this is not JSON {';
 const running: RunnerProcess[] = [];
@@ -40,7 +41,15 @@ function knownEvents(now: number): { records: ProducerRecord[]; events: ModelEve
   const events: ModelEvent[] = [];
   const records: ProducerRecord[] = [];
   for (let i = 0; i < 240; i++) {
-    const event = { type: i % 10 === 0 ? 'purchase' : 'page_view', ts: new Date(now - (i % 50) * 1000).toISOString(), user: { id: `u-${i % 37}`, plan: i % 5 === 0 ? 'pro' : 'free' }, page: `/p/${i % 6}`, country: ['DE', 'US', 'FR'][i % 3], latencyMs: (i * 7) % 400, amount: i % 10 === 0 ? 10.5 + (i % 4) : undefined };
+    const event = {
+      type: i % 10 === 0 ? 'purchase' : 'page_view',
+      ts: new Date(now - (i % 50) * 1000).toISOString(),
+      user: { id: `u-${i % 37}`, plan: i % 5 === 0 ? 'pro' : 'free' },
+      page: `/p/${i % 6}`,
+      country: ['DE', 'US', 'FR'][i % 3],
+      latencyMs: (i * 7) % 400,
+      amount: i % 10 === 0 ? 10.5 + (i % 4) : undefined,
+    };
     events.push({ event, arrivalMs: now });
     records.push({ partitionKey: `k-${i % 8}`, data: JSON.stringify(event) });
     if (i === 120) records.push({ partitionKey: 'poison', data: POISON });
@@ -48,14 +57,23 @@ function knownEvents(now: number): { records: ProducerRecord[]; events: ModelEve
   return { records, events };
 }
 
-async function countersEqual(runner: RunnerProcess, expected: Map<string, ModelCell>, timeoutMs: number): Promise<void> {
+async function countersEqual(
+  runner: RunnerProcess,
+  expected: Map<string, ModelCell>,
+  timeoutMs: number,
+): Promise<void> {
   const dynamodb = localDynamoClient(runner.endpoints.dynamodb);
   let diffs: string[] = [];
   try {
-    await waitFor('counters equal to the reference model', async () => {
-      diffs = diffCounters(await scanCounters(dynamodb, runner.endpoints.counters), expected);
-      return diffs.length === 0 ? true : undefined;
-    }, timeoutMs, () => `diffs:\n${diffs.slice(0, 20).join('\n')}\nrunner output:\n${runner.output}`);
+    await waitFor(
+      'counters equal to the reference model',
+      async () => {
+        diffs = diffCounters(await scanCounters(dynamodb, runner.endpoints.counters), expected);
+        return diffs.length === 0 ? true : undefined;
+      },
+      timeoutMs,
+      () => `diffs:\n${diffs.slice(0, 20).join('\n')}\nrunner output:\n${runner.output}`,
+    );
   } finally {
     dynamodb.destroy();
   }
@@ -81,24 +99,34 @@ describe('npm start -- --no-demo (child process)', () => {
     // The poison record is in the failure destination with its data.
     const sqs = new SQSClient(clientConfig({ endpoint: endpoints.sqs }));
     const bodies: string[] = [];
-    await waitFor('the poison record in the failure queue', async () => {
-      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: endpoints.failures, MaxNumberOfMessages: 10 }));
-      for (const m of out.Messages ?? []) bodies.push(m.Body ?? '');
-      return bodies.some((b) => b.includes(Buffer.from(POISON).toString('base64'))) ? true : undefined;
-    }, 30_000);
+    await waitFor(
+      'the poison record in the failure queue',
+      async () => {
+        const out = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: endpoints.failures, MaxNumberOfMessages: 10 }),
+        );
+        for (const m of out.Messages ?? []) bodies.push(m.Body ?? '');
+        return bodies.some((b) => b.includes(Buffer.from(POISON).toString('base64'))) ? true : undefined;
+      },
+      30_000,
+    );
     sqs.destroy();
 
     // Ctrl-C stops everything cleanly.
     await runner.interrupt();
     expect(runner.stoppedCleanly, runner.output).toBe(true);
-    await waitFor('kinesis-local to be gone', async () => {
-      try {
-        await fetch(`${endpoints.kinesis}/healthcheck`);
-        return undefined;
-      } catch {
-        return true;
-      }
-    }, 15_000);
+    await waitFor(
+      'kinesis-local to be gone',
+      async () => {
+        try {
+          await fetch(`${endpoints.kinesis}/healthcheck`);
+          return undefined;
+        } catch {
+          return true;
+        }
+      },
+      15_000,
+    );
   }, 200_000);
 
   it('--data-dir keeps stream, table and queue between runs; re-reading the whole stream moves no counter', async () => {
@@ -106,7 +134,9 @@ describe('npm start -- --no-demo (child process)', () => {
     const first = await start(['--no-demo', '--data-dir', dataDir, '--log-level', 'ERROR']);
     const kinesis = new KinesisClient(clientConfig({ endpoint: first.endpoints.kinesis }));
     const { records, events } = knownEvents(Date.now());
-    expect((await new KinesisProducer({ client: kinesis, streamName: first.streamName }).put(records)).sent).toBe(records.length);
+    expect((await new KinesisProducer({ client: kinesis, streamName: first.streamName }).put(records)).sent).toBe(
+      records.length,
+    );
     kinesis.destroy();
     const expected = referenceCounters(defaultConfig as StreamtallyConfig, events);
     await countersEqual(first, expected, 90_000);
@@ -117,42 +147,70 @@ describe('npm start -- --no-demo (child process)', () => {
 
     // Second run, same data: the emulator starts at TRIM_HORIZON again and re-delivers every record.
     const second = await start(['--no-demo', '--data-dir', dataDir, '--log-level', 'ERROR']);
-    await waitFor('the second run to re-read the stream', () => {
-      const m = [...second.output.matchAll(/records in (\d+)/g)].pop();
-      return m && Number(m[1]) >= records.length ? true : undefined;
-    }, 90_000, () => second.output);
+    await waitFor(
+      'the second run to re-read the stream',
+      () => {
+        const m = [...second.output.matchAll(/records in (\d+)/g)].pop();
+        return m && Number(m[1]) >= records.length ? true : undefined;
+      },
+      90_000,
+      () => second.output,
+    );
     await countersEqual(second, expected, 30_000);
     await second.interrupt();
     expect(second.stoppedCleanly, second.output).toBe(true);
   }, 300_000);
 
-  it.skipIf(!HAS_MOTO)('--endpoint <moto_server>: the DynamoDB Streams path runs too, orders counted per status', async () => {
-    const moto = await startMoto();
-    try {
-      const runner = await start(['--no-demo', '--endpoint', moto.endpoint, '--log-level', 'ERROR']);
-      expect(runner.output).toMatch(/emulating AnalyticsFunction <- dynamodb arn:aws:dynamodb:\S+\/stream\//);
-      const dynamodb = new DynamoDBClient(clientConfig({ endpoint: moto.endpoint }));
-      for (let i = 0; i < 6; i++) {
-        await dynamodb.send(new PutItemCommand({ TableName: 'streamtally-dev-orders', Item: { orderId: { S: `o-${i}` }, status: { S: 'new' }, amount: { N: '12.5' } } }));
-      }
-      await dynamodb.send(new UpdateItemCommand({ TableName: 'streamtally-dev-orders', Key: { orderId: { S: 'o-0' } }, UpdateExpression: 'SET #s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': { S: 'paid' } } }));
-      const totals = async (): Promise<Record<string, number>> => {
-        const out: Record<string, number> = {};
-        for (const cell of (await scanCounters(dynamodb, runner.endpoints.counters)).values()) {
-          if (cell.pk.startsWith('orders_by_status#') && cell.sk.startsWith('1m#')) out[cell.pk] = (out[cell.pk] ?? 0) + cell.count;
+  it.skipIf(!HAS_MOTO)(
+    '--endpoint <moto_server>: the DynamoDB Streams path runs too, orders counted per status',
+    async () => {
+      const moto = await startMoto();
+      try {
+        const runner = await start(['--no-demo', '--endpoint', moto.endpoint, '--log-level', 'ERROR']);
+        expect(runner.output).toMatch(/emulating AnalyticsFunction <- dynamodb arn:aws:dynamodb:\S+\/stream\//);
+        const dynamodb = new DynamoDBClient(clientConfig({ endpoint: moto.endpoint }));
+        for (let i = 0; i < 6; i++) {
+          await dynamodb.send(
+            new PutItemCommand({
+              TableName: 'streamtally-dev-orders',
+              Item: { orderId: { S: `o-${i}` }, status: { S: 'new' }, amount: { N: '12.5' } },
+            }),
+          );
         }
-        return out;
-      };
-      let last: Record<string, number> = {};
-      await waitFor('orders counted per status', async () => {
-        last = await totals();
-        return last['orders_by_status#new'] === 6 && last['orders_by_status#paid'] === 1 ? true : undefined;
-      }, 90_000, () => `${JSON.stringify(last)}\n${runner.output}`);
-      dynamodb.destroy();
-      await runner.interrupt();
-      expect(runner.stoppedCleanly, runner.output).toBe(true);
-    } finally {
-      await moto.stop();
-    }
-  }, 200_000);
+        await dynamodb.send(
+          new UpdateItemCommand({
+            TableName: 'streamtally-dev-orders',
+            Key: { orderId: { S: 'o-0' } },
+            UpdateExpression: 'SET #s = :s',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':s': { S: 'paid' } },
+          }),
+        );
+        const totals = async (): Promise<Record<string, number>> => {
+          const out: Record<string, number> = {};
+          for (const cell of (await scanCounters(dynamodb, runner.endpoints.counters)).values()) {
+            if (cell.pk.startsWith('orders_by_status#') && cell.sk.startsWith('1m#'))
+              out[cell.pk] = (out[cell.pk] ?? 0) + cell.count;
+          }
+          return out;
+        };
+        let last: Record<string, number> = {};
+        await waitFor(
+          'orders counted per status',
+          async () => {
+            last = await totals();
+            return last['orders_by_status#new'] === 6 && last['orders_by_status#paid'] === 1 ? true : undefined;
+          },
+          90_000,
+          () => `${JSON.stringify(last)}\n${runner.output}`,
+        );
+        dynamodb.destroy();
+        await runner.interrupt();
+        expect(runner.stoppedCleanly, runner.output).toBe(true);
+      } finally {
+        await moto.stop();
+      }
+    },
+    200_000,
+  );
 });

@@ -9,14 +9,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  CreateStreamCommand, DescribeStreamSummaryCommand, GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand,
-  type PutRecordsCommand, type PutRecordsCommandOutput, type PutRecordsInput,
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  KinesisClient,
+  ListShardsCommand,
+  type PutRecordsCommand,
+  type PutRecordsCommandOutput,
+  type PutRecordsInput,
 } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientConfig } from '../../src/local/aws/aws-clients.js';
 import { ClickstreamGenerator } from '../../src/samples/sample-events.js';
 import {
-  KinesisProducer, MAX_PUT_BYTES, MAX_PUT_RECORDS, MAX_RECORD_BYTES, StreamNotFoundError, type ProducerRecord, type PutRecordsSender,
+  KinesisProducer,
+  MAX_PUT_BYTES,
+  MAX_PUT_RECORDS,
+  MAX_RECORD_BYTES,
+  StreamNotFoundError,
+  type ProducerRecord,
+  type PutRecordsSender,
 } from '../../src/producer/kinesis-producer.js';
 import { startKinesisLocal, type LocalServer } from '../../src/local/aws/servers.js';
 
@@ -45,7 +58,8 @@ beforeAll(async () => {
       if (context.commandName === 'PutRecordsCommand') {
         const input = args.input as PutRecordsInput;
         let bytes = 0;
-        for (const record of input.Records ?? []) bytes += (record.Data?.byteLength ?? 0) + Buffer.byteLength(record.PartitionKey ?? '');
+        for (const record of input.Records ?? [])
+          bytes += (record.Data?.byteLength ?? 0) + Buffer.byteLength(record.PartitionKey ?? '');
         observedCalls.push({ records: input.Records?.length ?? 0, bytes });
       }
       return next(args);
@@ -64,7 +78,9 @@ async function createStream(shardCount = 2): Promise<string> {
   await client.send(new CreateStreamCommand({ StreamName: streamName, ShardCount: shardCount }));
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    const { StreamDescriptionSummary } = await client.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
+    const { StreamDescriptionSummary } = await client.send(
+      new DescribeStreamSummaryCommand({ StreamName: streamName }),
+    );
     if (StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return streamName;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -82,12 +98,23 @@ async function readAll(streamName: string, expected: number): Promise<ReadRecord
   const { Shards = [] } = await client.send(new ListShardsCommand({ StreamName: streamName }));
   const all: ReadRecord[] = [];
   for (const shard of Shards) {
-    const { ShardIterator } = await client.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+    const { ShardIterator } = await client.send(
+      new GetShardIteratorCommand({
+        StreamName: streamName,
+        ShardId: shard.ShardId,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    );
     let iterator = ShardIterator;
     let emptyReads = 0;
     while (iterator && emptyReads < 2) {
       const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
-      for (const record of page.Records ?? []) all.push({ partitionKey: record.PartitionKey ?? '', data: record.Data ?? new Uint8Array(), shardId: shard.ShardId ?? '' });
+      for (const record of page.Records ?? [])
+        all.push({
+          partitionKey: record.PartitionKey ?? '',
+          data: record.Data ?? new Uint8Array(),
+          shardId: shard.ShardId ?? '',
+        });
       emptyReads = (page.Records?.length ?? 0) === 0 && page.MillisBehindLatest === 0 ? emptyReads + 1 : 0;
       iterator = page.NextShardIterator;
     }
@@ -179,7 +206,9 @@ describe('KinesisProducer against kinesis-local', () => {
 
     // Assess
     expect(summary).toMatchObject({ sent: 2, oversized: 1, failed: 0, calls: 1 });
-    expect(summary.rejected).toEqual([{ index: 1, reason: 'oversized', message: expect.stringContaining('1048579 bytes') }]);
+    expect(summary.rejected).toEqual([
+      { index: 1, reason: 'oversized', message: expect.stringContaining('1048579 bytes') },
+    ]);
     expect(observeFrom(mark)).toEqual([{ records: 2, bytes: 'first'.length + 'third'.length + 6 }]);
     const read = await readAll(streamName, 2);
     expect(read.map((record) => decoder.decode(record.data))).toEqual(['first', 'third']);
@@ -224,10 +253,15 @@ interface CliResult {
 
 function runCli(args: readonly string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO_ROOT, env: CHILD_ENV, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', CLI, ...args],
+      { cwd: REPO_ROOT, env: CHILD_ENV, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -257,7 +291,16 @@ describe('npm run produce (CLI as a child process)', () => {
     writeFileSync(file, `${lines.join('\n')}\n\n`);
 
     // Act
-    const result = await runCli(['--stream', streamName, '--endpoint', server.endpoint, '--file', file, '--partition-key', 'user.id']);
+    const result = await runCli([
+      '--stream',
+      streamName,
+      '--endpoint',
+      server.endpoint,
+      '--file',
+      file,
+      '--partition-key',
+      'user.id',
+    ]);
 
     // Assess
     expect(result.code, result.stderr).toBe(0);
@@ -274,12 +317,26 @@ describe('npm run produce (CLI as a child process)', () => {
 
   it('sends a counted number of demo events and exits 0', async () => {
     const streamName = await createStream(1);
-    const result = await runCli(['--stream', streamName, '--endpoint', server.endpoint, '--count', '25', '--rate', '1000', '--seed', '5']);
+    const result = await runCli([
+      '--stream',
+      streamName,
+      '--endpoint',
+      server.endpoint,
+      '--count',
+      '25',
+      '--rate',
+      '1000',
+      '--seed',
+      '5',
+    ]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/sent +25 records/);
     const read = await readAll(streamName, 25);
     expect(read).toHaveLength(25);
-    expect(JSON.parse(decoder.decode(read[0].data))).toMatchObject({ type: expect.stringMatching(/^(page_view|click|purchase)$/), user: { id: expect.stringMatching(/^u-\d+$/) } });
+    expect(JSON.parse(decoder.decode(read[0].data))).toMatchObject({
+      type: expect.stringMatching(/^(page_view|click|purchase)$/),
+      user: { id: expect.stringMatching(/^u-\d+$/) },
+    });
   });
 
   it.each([
@@ -287,7 +344,10 @@ describe('npm run produce (CLI as a child process)', () => {
     [['--stream', 's', '--rate', 'fast'], '--rate must be a positive number'],
     [['--stream', 's', '--duration', '10 minutes'], '--duration must be a positive duration'],
     [['--stream', 's', '--colour'], "Unknown option '--colour'"],
-    [['--stream', 's', '--file', '/nonexistent/events.ndjson'], 'cannot read --file /nonexistent/events.ndjson: ENOENT'],
+    [
+      ['--stream', 's', '--file', '/nonexistent/events.ndjson'],
+      'cannot read --file /nonexistent/events.ndjson: ENOENT',
+    ],
   ])('bad arguments %j print the error and usage, exit 2', async (args, message) => {
     const result = await runCli(args);
     expect(result.code).toBe(2);
@@ -298,7 +358,9 @@ describe('npm run produce (CLI as a child process)', () => {
   it('names a missing stream and how to create it; exit 1', async () => {
     const result = await runCli(['--stream', 'not-created', '--endpoint', server.endpoint, '--count', '3']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`stream not-created not found at ${server.endpoint}: create it (npm start does) or pass --stream`);
+    expect(result.stderr).toContain(
+      `stream not-created not found at ${server.endpoint}: create it (npm start does) or pass --stream`,
+    );
   });
 });
 
@@ -314,7 +376,10 @@ class FakeKinesis implements PutRecordsSender {
   }
 
   async send(command: PutRecordsCommand): Promise<PutRecordsCommandOutput> {
-    const entries = (command.input.Records ?? []).map((r) => ({ key: r.PartitionKey ?? '', data: decoder.decode(r.Data) }));
+    const entries = (command.input.Records ?? []).map((r) => ({
+      key: r.PartitionKey ?? '',
+      data: decoder.decode(r.Data),
+    }));
     this.calls.push(entries);
     let failed = 0;
     const results = entries.map(({ key, data }) => {
@@ -353,8 +418,12 @@ describe('unit (fake send, error handling only): partial PutRecords failures', (
     });
     const sleeps: number[] = [];
     const producer = new KinesisProducer({
-      client: fake, streamName: 's', baseDelayMs: 100, maxAttempts: 5,
-      sleep: async (ms) => void sleeps.push(ms), random: () => 0.5,
+      client: fake,
+      streamName: 's',
+      baseDelayMs: 100,
+      maxAttempts: 5,
+      sleep: async (ms) => void sleeps.push(ms),
+      random: () => 0.5,
     });
 
     // Act
@@ -362,7 +431,11 @@ describe('unit (fake send, error handling only): partial PutRecords failures', (
 
     // Assess
     expect(summary).toMatchObject({ sent: 7, failed: 0, calls: 3, retries: 3 });
-    expect(fake.calls.map((call) => call.map((e) => e.data))).toEqual([['a1', 'b1', 'a2', 'b2', 'c1', 'a3', 'b3'], ['a1', 'b2'], ['a1']]);
+    expect(fake.calls.map((call) => call.map((e) => e.data))).toEqual([
+      ['a1', 'b1', 'a2', 'b2', 'c1', 'a3', 'b3'],
+      ['a1', 'b2'],
+      ['a1'],
+    ]);
     expect(sleeps).toEqual([50, 100]); // random 0.5 x the caps 100 and 200 ms
     // Kinesis went on past a1 and b2 in the first call, so a2, a3 and b3 landed before them; counted, not hidden.
     expect(summary.outOfOrder).toBe(3);
@@ -370,7 +443,9 @@ describe('unit (fake send, error handling only): partial PutRecords failures', (
 
   it('holds back later records of a failed key from the next call until it succeeds', async () => {
     // Prepare: 502 records; the first (key a) is throttled once; record 500 has key a as well.
-    const fake = new FakeKinesis((_key, data, attempt) => (data === 'a-0' && attempt === 1 ? 'ProvisionedThroughputExceededException' : undefined));
+    const fake = new FakeKinesis((_key, data, attempt) =>
+      data === 'a-0' && attempt === 1 ? 'ProvisionedThroughputExceededException' : undefined,
+    );
     const records: ProducerRecord[] = [{ partitionKey: 'a', data: 'a-0' }];
     for (let i = 1; i < 500; i++) records.push({ partitionKey: `u${i}`, data: `u${i}-${i}` });
     records.push({ partitionKey: 'a', data: 'a-500' }, { partitionKey: 'b', data: 'b-501' });
@@ -389,24 +464,45 @@ describe('unit (fake send, error handling only): partial PutRecords failures', (
 
   it('with oneRecordPerKeyPerCall, a failure never lets a later record of its key overtake it', async () => {
     // Prepare
-    const fake = new FakeKinesis((_key, data, attempt) => (data === 'a1' && attempt === 1 ? 'ProvisionedThroughputExceededException' : undefined));
-    const producer = new KinesisProducer({ client: fake, streamName: 's', oneRecordPerKeyPerCall: true, sleep: async () => {}, random: () => 0 });
+    const fake = new FakeKinesis((_key, data, attempt) =>
+      data === 'a1' && attempt === 1 ? 'ProvisionedThroughputExceededException' : undefined,
+    );
+    const producer = new KinesisProducer({
+      client: fake,
+      streamName: 's',
+      oneRecordPerKeyPerCall: true,
+      sleep: async () => {},
+      random: () => 0,
+    });
 
     // Act
     const summary = await producer.put(keyed('a1 b1 a2 b2 c1 a3'));
 
     // Assess
     expect(summary).toMatchObject({ sent: 6, failed: 0, retries: 1, outOfOrder: 0 });
-    expect(fake.calls.map((call) => call.map((e) => e.data))).toEqual([['a1', 'b1', 'c1'], ['a1', 'b2'], ['a2'], ['a3']]);
+    expect(fake.calls.map((call) => call.map((e) => e.data))).toEqual([
+      ['a1', 'b1', 'c1'],
+      ['a1', 'b2'],
+      ['a2'],
+      ['a3'],
+    ]);
     expect(acceptedOrderPerKey(fake)).toEqual({ a: ['a1', 'a2', 'a3'], b: ['b1', 'b2'], c: ['c1'] });
   });
 
   it.each([false, true])('keeps order per key across calls (oneRecordPerKeyPerCall: %s)', async (onePerKey) => {
     // Prepare: every first attempt of an even-numbered record fails; 1,100 records over 5 keys.
-    const fake = new FakeKinesis((_key, data, attempt) => (Number(data.slice(1)) % 2 === 0 && attempt === 1 ? 'ProvisionedThroughputExceededException' : undefined));
+    const fake = new FakeKinesis((_key, data, attempt) =>
+      Number(data.slice(1)) % 2 === 0 && attempt === 1 ? 'ProvisionedThroughputExceededException' : undefined,
+    );
     const records: ProducerRecord[] = [];
     for (let i = 0; i < 1_100; i++) records.push({ partitionKey: 'abcde'[i % 5], data: `${'abcde'[i % 5]}${i}` });
-    const producer = new KinesisProducer({ client: fake, streamName: 's', oneRecordPerKeyPerCall: onePerKey, sleep: async () => {}, random: () => 0 });
+    const producer = new KinesisProducer({
+      client: fake,
+      streamName: 's',
+      oneRecordPerKeyPerCall: onePerKey,
+      sleep: async () => {},
+      random: () => 0,
+    });
 
     // Act
     const summary = await producer.put(records);
@@ -430,7 +526,8 @@ describe('unit (fake send, error handling only): partial PutRecords failures', (
       const sameCall = new Set(call.map((e) => e.data));
       for (const { data } of call) {
         const previous = previousOfKey.get(data);
-        if (previous !== undefined) expect(accepted.has(previous) || sameCall.has(previous), `${data} sent before ${previous}`).toBe(true);
+        if (previous !== undefined)
+          expect(accepted.has(previous) || sameCall.has(previous), `${data} sent before ${previous}`).toBe(true);
       }
       for (; acceptedCount < fake.accepted.length; acceptedCount++) accepted.add(fake.accepted[acceptedCount].data);
     }
@@ -446,14 +543,36 @@ describe('unit (fake send, error handling only): partial PutRecords failures', (
   });
 
   it('gives up after maxAttempts, reports the error code, and lets later records of the key go', async () => {
-    const fake = new FakeKinesis((_key, data) => (data === 'x1' ? 'ProvisionedThroughputExceededException' : undefined));
+    const fake = new FakeKinesis((_key, data) =>
+      data === 'x1' ? 'ProvisionedThroughputExceededException' : undefined,
+    );
     const sleeps: number[] = [];
-    const producer = new KinesisProducer({ client: fake, streamName: 's', maxAttempts: 4, baseDelayMs: 10, sleep: async (ms) => void sleeps.push(ms), random: () => 0.999 });
+    const producer = new KinesisProducer({
+      client: fake,
+      streamName: 's',
+      maxAttempts: 4,
+      baseDelayMs: 10,
+      sleep: async (ms) => void sleeps.push(ms),
+      random: () => 0.999,
+    });
 
     const summary = await producer.put(keyed('x1 y1 x2'));
 
-    expect(summary).toMatchObject({ sent: 2, failed: 1, retries: 3, failedByCode: { ProvisionedThroughputExceededException: 1 } });
-    expect(summary.failures).toEqual([{ index: 0, partitionKey: 'x', errorCode: 'ProvisionedThroughputExceededException', errorMessage: 'ProvisionedThroughputExceededException for x1', attempts: 4 }]);
+    expect(summary).toMatchObject({
+      sent: 2,
+      failed: 1,
+      retries: 3,
+      failedByCode: { ProvisionedThroughputExceededException: 1 },
+    });
+    expect(summary.failures).toEqual([
+      {
+        index: 0,
+        partitionKey: 'x',
+        errorCode: 'ProvisionedThroughputExceededException',
+        errorMessage: 'ProvisionedThroughputExceededException for x1',
+        attempts: 4,
+      },
+    ]);
     expect(sleeps).toEqual([9, 19, 39]); // just under the caps 10, 20, 40 ms
     expect(fake.calls.map((call) => call.map((e) => e.data))).toEqual([['x1', 'y1', 'x2'], ['x1'], ['x1'], ['x1']]);
   });
@@ -464,7 +583,13 @@ describe('unit (fake send, error handling only): partial PutRecords failures', (
 
     const summary = await producer.put(keyed('k1 k2'));
 
-    expect(summary).toMatchObject({ sent: 1, failed: 1, retries: 0, calls: 1, failedByCode: { KMSAccessDeniedException: 1 } });
+    expect(summary).toMatchObject({
+      sent: 1,
+      failed: 1,
+      retries: 0,
+      calls: 1,
+      failedByCode: { KMSAccessDeniedException: 1 },
+    });
   });
 
   it('retries a whole call that failed with a retryable error, and throws on a non-retryable one', async () => {
@@ -472,20 +597,35 @@ describe('unit (fake send, error handling only): partial PutRecords failures', (
     const flaky: PutRecordsSender = {
       async send(command) {
         callCount++;
-        if (callCount === 1) throw Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } });
-        return { FailedRecordCount: 0, Records: (command.input.Records ?? []).map(() => ({ SequenceNumber: '1', ShardId: 'shardId-0' })), $metadata: {} };
+        if (callCount === 1)
+          throw Object.assign(new Error('Service Unavailable'), {
+            name: 'ServiceUnavailable',
+            $metadata: { httpStatusCode: 503 },
+          });
+        return {
+          FailedRecordCount: 0,
+          Records: (command.input.Records ?? []).map(() => ({ SequenceNumber: '1', ShardId: 'shardId-0' })),
+          $metadata: {},
+        };
       },
     };
-    const summary = await new KinesisProducer({ client: flaky, streamName: 's', sleep: async () => {} }).put(keyed('a1 a2'));
+    const summary = await new KinesisProducer({ client: flaky, streamName: 's', sleep: async () => {} }).put(
+      keyed('a1 a2'),
+    );
     // Both records failed with the call; a2 waits until a1, its key's earlier record, is in.
     expect(summary).toMatchObject({ sent: 2, calls: 3, retries: 2, outOfOrder: 0 });
 
     const denied: PutRecordsSender = {
       async send() {
-        throw Object.assign(new Error('not authorized'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+        throw Object.assign(new Error('not authorized'), {
+          name: 'AccessDeniedException',
+          $metadata: { httpStatusCode: 400 },
+        });
       },
     };
-    await expect(new KinesisProducer({ client: denied, streamName: 's' }).put(keyed('a1'))).rejects.toThrow(/PutRecords to stream s failed: AccessDeniedException/);
+    await expect(new KinesisProducer({ client: denied, streamName: 's' }).put(keyed('a1'))).rejects.toThrow(
+      /PutRecords to stream s failed: AccessDeniedException/,
+    );
   });
 
   it('rejects empty and over-long partition keys without sending them', async () => {
@@ -496,7 +636,10 @@ describe('unit (fake send, error handling only): partial PutRecords failures', (
       { partitionKey: 'k'.repeat(256), data: 'ok', line: 9 },
     ]);
     expect(summary).toMatchObject({ sent: 1, invalidPartitionKey: 2 });
-    expect(summary.rejected.map((r) => [r.index, r.reason])).toEqual([[0, 'invalid_partition_key'], [1, 'invalid_partition_key']]);
+    expect(summary.rejected.map((r) => [r.index, r.reason])).toEqual([
+      [0, 'invalid_partition_key'],
+      [1, 'invalid_partition_key'],
+    ]);
   });
 
   it('produce() counts skipped inputs and stops at maxRecords', async () => {
@@ -507,6 +650,10 @@ describe('unit (fake send, error handling only): partial PutRecords failures', (
       for (let i = 3; i < 100; i++) yield { partitionKey: 'a', data: `a${i}`, line: i };
     }
     const summary = await new KinesisProducer({ client: fake, streamName: 's' }).produce(source(), { maxRecords: 10 });
-    expect(summary).toMatchObject({ sent: 10, skipped: 1, skippedInputs: [{ skipped: true, line: 2, reason: 'not JSON' }] });
+    expect(summary).toMatchObject({
+      sent: 10,
+      skipped: 1,
+      skippedInputs: [{ skipped: true, line: 2, reason: 'not JSON' }],
+    });
   });
 });

@@ -32,7 +32,13 @@ const TEST_METRICS: MetricConfig[] = [
     aggregates: ['count', 'sum', 'min', 'max', 'mean', 'p50', 'p95', 'p99'],
     windows: ['5m', '1m'],
   },
-  { name: 'users', dimensions: ['plan'], distinctField: 'user.id', aggregates: ['count', 'distinct'], windows: ['1m', '1h'] },
+  {
+    name: 'users',
+    dimensions: ['plan'],
+    distinctField: 'user.id',
+    aggregates: ['count', 'distinct'],
+    windows: ['1m', '1h'],
+  },
   { name: 'plain', aggregates: ['count'], windows: ['1m'] },
 ];
 
@@ -42,15 +48,29 @@ interface SeedCounter extends Omit<SeedCell, 'dimensionNames'> {
 }
 
 /** One counter item as the writer stores it (its own merge, via counterItem), progress attribute included. */
-async function putCounter(client: DynamoDBClient, tableName: string, metrics: MetricConfig[], seed: SeedCounter): Promise<void> {
+async function putCounter(
+  client: DynamoDBClient,
+  tableName: string,
+  metrics: MetricConfig[],
+  seed: SeedCounter,
+): Promise<void> {
   const metric = metrics.find((m) => m.name === seed.metric);
   const item = counterItem({ ...seed, dimensionNames: metric?.dimensions ?? [] });
-  item[Attr.progressPrefix + 'shardId-000000000000'] = { S: padSequence('49590338271490256608559692538361571095921575989136588898') };
+  item[Attr.progressPrefix + 'shardId-000000000000'] = {
+    S: padSequence('49590338271490256608559692538361571095921575989136588898'),
+  };
   if (seed.padding) item.pad = { S: 'x'.repeat(seed.padding) };
   await client.send(new PutItemCommand({ TableName: tableName, Item: item }));
 }
 
-async function putStats(client: DynamoDBClient, tableName: string, metric: string, window: string, startMs: number, reasons: Record<string, number>): Promise<void> {
+async function putStats(
+  client: DynamoDBClient,
+  tableName: string,
+  metric: string,
+  window: string,
+  startMs: number,
+  reasons: Record<string, number>,
+): Promise<void> {
   const item: Record<string, AttributeValue> = {
     [Attr.pk]: { S: statsPk(metric) },
     [Attr.sk]: { S: counterSk(window, startMs) },
@@ -96,13 +116,29 @@ describe('CounterReader against dynalite', () => {
     for (let i = 0; i < 5; i++) {
       const values = range(100 * i + 1, 100 * i + 1 + (i + 1));
       await put({
-        metric: 'views', dims: DE_HOME, window: '1m', startMs: T0 + i * MIN,
-        count: values.length, sum: values.reduce((a, b) => a + b, 0), min: values[0], max: values[values.length - 1], sketch: sketchOf(values),
+        metric: 'views',
+        dims: DE_HOME,
+        window: '1m',
+        startMs: T0 + i * MIN,
+        count: values.length,
+        sum: values.reduce((a, b) => a + b, 0),
+        min: values[0],
+        max: values[values.length - 1],
+        sketch: sketchOf(values),
       });
     }
     // One 5m bucket, an older 1m bucket outside every range used below, another group in the same windows.
     await put({ metric: 'views', dims: DE_HOME, window: '5m', startMs: T0, count: 15, sum: 1000, min: 1, max: 405 });
-    await put({ metric: 'views', dims: DE_HOME, window: '1m', startMs: T0 - 30 * MIN, count: 99, sum: 99, min: 1, max: 1 });
+    await put({
+      metric: 'views',
+      dims: DE_HOME,
+      window: '1m',
+      startMs: T0 - 30 * MIN,
+      count: 99,
+      sum: 99,
+      min: 1,
+      max: 1,
+    });
     await put({ metric: 'views', dims: ODD, window: '1m', startMs: T0, count: 2, sum: 10, min: 4, max: 6 });
 
     // Top in window T0 (1m): DE/home 1 (above), DE/cart 5, US/home 7, FR/home 7, plus ODD 2.
@@ -115,10 +151,18 @@ describe('CounterReader against dynalite', () => {
 
     // users, pro: overlapping user sets in two buckets (0..99 and 50..149): the union is 150, not 200.
     await put({ metric: 'users', dims: ['free'], window: '1m', startMs: T0 + 3 * MIN, count: 100, hll: hllOf(0, 100) });
-    await put({ metric: 'users', dims: ['free'], window: '1m', startMs: T0 + 4 * MIN, count: 100, hll: hllOf(50, 150) });
+    await put({
+      metric: 'users',
+      dims: ['free'],
+      window: '1m',
+      startMs: T0 + 4 * MIN,
+      count: 100,
+      hll: hllOf(50, 150),
+    });
 
     // plain: one big-padded bucket per minute for an hour, so one series needs several Query pages.
-    for (let i = 0; i < 8; i++) await put({ metric: 'plain', dims: [], window: '1m', startMs: T0 + i * MIN, count: i + 1, padding: 350_000 });
+    for (let i = 0; i < 8; i++)
+      await put({ metric: 'plain', dims: [], window: '1m', startMs: T0 + i * MIN, count: i + 1, padding: 350_000 });
 
     // stats: names and numeric codes; one bucket out of range; records no metric could read.
     await putStats(client, table, 'views', '1m', T0, { too_late: 3, invalid_json: 2 });
@@ -162,7 +206,11 @@ describe('CounterReader against dynalite', () => {
 
   it('series: follows LastEvaluatedKey across Query pages', async () => {
     const firstPage = await client.send(
-      new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: counterPk('plain', []) } } }),
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: counterPk('plain', []) } },
+      }),
     );
     expect(firstPage.LastEvaluatedKey).toBeDefined();
     const result = await reader.series('plain', '1m', [], T0, T0 + 60 * MIN);
@@ -184,9 +232,24 @@ describe('CounterReader against dynalite', () => {
     const last60 = await reader.rolling('views', DE_HOME, 60, now);
 
     // Assess
-    expect(last1).toMatchObject({ windowLabel: '1m', buckets: 1, count: 5, min: 401, max: 405, sum: 401 + 402 + 403 + 404 + 405 });
+    expect(last1).toMatchObject({
+      windowLabel: '1m',
+      buckets: 1,
+      count: 5,
+      min: 401,
+      max: 405,
+      sum: 401 + 402 + 403 + 404 + 405,
+    });
     const all = range(0, 5).flatMap((i) => range(100 * i + 1, 100 * i + 2 + i));
-    expect(last5).toMatchObject({ buckets: 5, count: 15, sum: all.reduce((a, b) => a + b, 0), min: 1, max: 405, fromMs: now - 5 * MIN + 1, toMs: now });
+    expect(last5).toMatchObject({
+      buckets: 5,
+      count: 15,
+      sum: all.reduce((a, b) => a + b, 0),
+      min: 1,
+      max: 405,
+      fromMs: now - 5 * MIN + 1,
+      toMs: now,
+    });
     expect(last5.mean).toBeCloseTo(all.reduce((a, b) => a + b, 0) / 15, 10);
     const merged = sketchOf(all);
     expect(last5.p50).toBe(merged.quantile(0.5));
@@ -247,7 +310,7 @@ describe('CounterReader against dynalite', () => {
     ]);
   });
 
-  it('top: a Query on the byWindow index reads only the window\'s groups, ranked and limited', async () => {
+  it("top: a Query on the byWindow index reads only the window's groups, ranked and limited", async () => {
     // Prepare: metric `wide`, 2 adjacent 1m windows x 60 groups each; counts differ per window and tie in pairs.
     const metrics: MetricConfig[] = [{ name: 'wide', dimensions: ['k'], aggregates: ['count'], windows: ['1m'] }];
     const wide = new CounterReader({ client, tableName: table, metrics: compileConfig({ metrics }) });
@@ -256,12 +319,42 @@ describe('CounterReader against dynalite', () => {
     const key = (i: number): string => 'g' + String(i).padStart(2, '0');
     const puts: Array<Promise<unknown>> = [];
     for (let i = 0; i < 60; i++) {
-      puts.push(client.send(new PutItemCommand({ TableName: table, Item: counterItem({ metric: 'wide', dimensionNames: ['k'], dims: [key(i)], window: '1m', startMs: W1, count: 1 + Math.floor(i / 2) }) })));
-      puts.push(client.send(new PutItemCommand({ TableName: table, Item: counterItem({ metric: 'wide', dimensionNames: ['k'], dims: [key(i)], window: '1m', startMs: W2, count: 1000 + i }) })));
+      puts.push(
+        client.send(
+          new PutItemCommand({
+            TableName: table,
+            Item: counterItem({
+              metric: 'wide',
+              dimensionNames: ['k'],
+              dims: [key(i)],
+              window: '1m',
+              startMs: W1,
+              count: 1 + Math.floor(i / 2),
+            }),
+          }),
+        ),
+      );
+      puts.push(
+        client.send(
+          new PutItemCommand({
+            TableName: table,
+            Item: counterItem({
+              metric: 'wide',
+              dimensionNames: ['k'],
+              dims: [key(i)],
+              window: '1m',
+              startMs: W2,
+              count: 1000 + i,
+            }),
+          }),
+        ),
+      );
     }
     await Promise.all(puts);
     const sent: Array<Record<string, unknown>> = [];
-    const spy = { send: (command: { input: Record<string, unknown> }) => (sent.push(command.input), client.send(command as never)) } as unknown as DynamoDBClient;
+    const spy = {
+      send: (command: { input: Record<string, unknown> }) => (sent.push(command.input), client.send(command as never)),
+    } as unknown as DynamoDBClient;
     const spied = new CounterReader({ client: spy, tableName: table, metrics: compileConfig({ metrics }) });
 
     // Act
@@ -285,8 +378,17 @@ describe('CounterReader against dynalite', () => {
     // Only Queries on the index, of W1's partition, none reading more than the limit + the ties.
     expect(sent.length).toBeGreaterThan(0);
     for (const input of sent) {
-      expect(input).toMatchObject({ TableName: table, IndexName: TOP_INDEX, ExpressionAttributeValues: expect.objectContaining({ ':g': { S: windowGroupKey('wide', '1m', W1) } }) });
-      if (input.Select !== 'COUNT' && input.ExpressionAttributeValues && !(':c' in (input.ExpressionAttributeValues as object))) expect(input).toMatchObject({ Limit: 5, ScanIndexForward: false });
+      expect(input).toMatchObject({
+        TableName: table,
+        IndexName: TOP_INDEX,
+        ExpressionAttributeValues: expect.objectContaining({ ':g': { S: windowGroupKey('wide', '1m', W1) } }),
+      });
+      if (
+        input.Select !== 'COUNT' &&
+        input.ExpressionAttributeValues &&
+        !(':c' in (input.ExpressionAttributeValues as object))
+      )
+        expect(input).toMatchObject({ Limit: 5, ScanIndexForward: false });
     }
   });
 
@@ -295,19 +397,46 @@ describe('CounterReader against dynalite', () => {
     const writer = new CounterWriter({ client, tableName: table });
     const W = T0 + 300 * MIN;
     const write = (dims: string[], count: number): ReturnType<CounterWriter['write']> => {
-      const delta = cellItemDelta(seedCellDelta({ metric: 'views', dimensionNames: ['country', 'page'], dims, window: '1m', startMs: W, count, sum: count * 10, min: 10, max: 10 }));
-      return writer.write({ deltas: [delta], lane: undefined, positionOf: (i) => padSequence(String(i + 1)), recordCount: 1, recompute: () => new Map(), deadlineMs: Date.now() + 10_000 });
+      const delta = cellItemDelta(
+        seedCellDelta({
+          metric: 'views',
+          dimensionNames: ['country', 'page'],
+          dims,
+          window: '1m',
+          startMs: W,
+          count,
+          sum: count * 10,
+          min: 10,
+          max: 10,
+        }),
+      );
+      return writer.write({
+        deltas: [delta],
+        lane: undefined,
+        positionOf: (i) => padSequence(String(i + 1)),
+        recordCount: 1,
+        recompute: () => new Map(),
+        deadlineMs: Date.now() + 10_000,
+      });
     };
     expect((await write(['SE', '/a'], 3)).written).toBe(1);
     expect((await write(['NO', '/b'], 5)).written).toBe(1);
-    expect((await reader.top('views', '1m', W, undefined, 1)).entries).toEqual([{ dimensionValues: ['NO', '/b'], count: 5, sum: 50 }]);
+    expect((await reader.top('views', '1m', W, undefined, 1)).entries).toEqual([
+      { dimensionValues: ['NO', '/b'], count: 5, sum: 50 },
+    ]);
 
     // Act
     expect((await write(['SE', '/a'], 4)).written).toBe(1);
     const top = await reader.top('views', '1m', W, undefined, 10);
 
     // Assess
-    expect(top).toMatchObject({ groups: 2, entries: [{ dimensionValues: ['SE', '/a'], count: 7, sum: 70 }, { dimensionValues: ['NO', '/b'], count: 5, sum: 50 }] });
+    expect(top).toMatchObject({
+      groups: 2,
+      entries: [
+        { dimensionValues: ['SE', '/a'], count: 7, sum: 70 },
+        { dimensionValues: ['NO', '/b'], count: 5, sum: 50 },
+      ],
+    });
   });
 
   it('top: a window with nothing in it is empty', async () => {
@@ -351,7 +480,10 @@ describe('CounterReader against dynalite', () => {
 
   it('rejects bad arguments naming the argument and what is allowed', async () => {
     const fails = async (p: Promise<unknown>, parameter: string, allowed?: unknown[]): Promise<void> => {
-      const err = await p.then(() => undefined, (e: unknown) => e);
+      const err = await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ReadArgumentError);
       expect((err as ReadArgumentError).parameter).toBe(parameter);
       if (allowed) expect((err as ReadArgumentError).allowed).toEqual(allowed);
@@ -369,8 +501,15 @@ describe('CounterReader against dynalite', () => {
   });
 
   it('a missing table surfaces as CounterReadError with the SDK error as cause', async () => {
-    const lost = new CounterReader({ client, tableName: 'no-such-table', metrics: compileConfig({ metrics: TEST_METRICS }) });
-    const err = await lost.series('plain', '1m', [], T0, T0 + MIN).then(() => undefined, (e: unknown) => e);
+    const lost = new CounterReader({
+      client,
+      tableName: 'no-such-table',
+      metrics: compileConfig({ metrics: TEST_METRICS }),
+    });
+    const err = await lost.series('plain', '1m', [], T0, T0 + MIN).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CounterReadError);
     expect((err as Error).message).toMatch(/ResourceNotFoundException.*COUNTERS_TABLE/);
     expect((err as Error).cause).toBeInstanceOf(Error);

@@ -8,7 +8,12 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DescribeStacksCommand,
+  ListStackResourcesCommand,
+} from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -25,17 +30,27 @@ import { waitFor } from '../helpers/runner.js';
 const ROOT = resolve(import.meta.dirname, '../..');
 const PLAIN_RESOURCES = ['EventsStream', 'OrdersTable', 'CountersTable', 'FailureQueue'];
 const HAS_MOTO = motoAvailable();
-if (!HAS_MOTO) console.warn('[skip] CloudFormation deploy into moto: moto_server is not on PATH (pip install "moto[server]")');
+if (!HAS_MOTO)
+  console.warn('[skip] CloudFormation deploy into moto: moto_server is not on PATH (pip install "moto[server]")');
 
 /** The stream, tables and queue of template.yaml as a plain CloudFormation template (no transform). */
 function plainCloudFormation(): Record<string, unknown> {
-  const doc = loadTemplate().document as { Parameters: Record<string, unknown>; Conditions?: Record<string, unknown>; Resources: Record<string, unknown> };
+  const doc = loadTemplate().document as {
+    Parameters: Record<string, unknown>;
+    Conditions?: Record<string, unknown>;
+    Resources: Record<string, unknown>;
+  };
   const resources: Record<string, unknown> = {};
   for (const id of PLAIN_RESOURCES) {
     expect(doc.Resources[id], `template.yaml declares ${id}`).toBeDefined();
     resources[id] = doc.Resources[id];
   }
-  return { AWSTemplateFormatVersion: '2010-09-09', Parameters: doc.Parameters, Conditions: doc.Conditions, Resources: resources };
+  return {
+    AWSTemplateFormatVersion: '2010-09-09',
+    Parameters: doc.Parameters,
+    Conditions: doc.Conditions,
+    Resources: resources,
+  };
 }
 
 describe.skipIf(!HAS_MOTO)('template.yaml plain resources as a CloudFormation stack in moto_server', () => {
@@ -54,17 +69,36 @@ describe.skipIf(!HAS_MOTO)('template.yaml plain resources as a CloudFormation st
     const dynamodb = new DynamoDBClient(cfg);
     const sqs = new SQSClient(cfg);
 
-    await cloudformation.send(new CreateStackCommand({ StackName: 'streamtally-test', TemplateBody: JSON.stringify(plainCloudFormation()), Parameters: [{ ParameterKey: 'Stage', ParameterValue: 'cfn' }] }));
-    const status = await waitFor('the stack to finish', async () => {
-      const stack = (await cloudformation.send(new DescribeStacksCommand({ StackName: 'streamtally-test' }))).Stacks?.[0];
-      return stack?.StackStatus?.endsWith('_COMPLETE') || stack?.StackStatus?.endsWith('_FAILED') ? stack.StackStatus : undefined;
-    }, 60_000);
+    await cloudformation.send(
+      new CreateStackCommand({
+        StackName: 'streamtally-test',
+        TemplateBody: JSON.stringify(plainCloudFormation()),
+        Parameters: [{ ParameterKey: 'Stage', ParameterValue: 'cfn' }],
+      }),
+    );
+    const status = await waitFor(
+      'the stack to finish',
+      async () => {
+        const stack = (await cloudformation.send(new DescribeStacksCommand({ StackName: 'streamtally-test' })))
+          .Stacks?.[0];
+        return stack?.StackStatus?.endsWith('_COMPLETE') || stack?.StackStatus?.endsWith('_FAILED')
+          ? stack.StackStatus
+          : undefined;
+      },
+      60_000,
+    );
     expect(status).toBe('CREATE_COMPLETE');
-    const physical = Object.fromEntries(((await cloudformation.send(new ListStackResourcesCommand({ StackName: 'streamtally-test' }))).StackResourceSummaries ?? []).map((r) => [r.LogicalResourceId, r.PhysicalResourceId as string]));
+    const physical = Object.fromEntries(
+      (
+        (await cloudformation.send(new ListStackResourcesCommand({ StackName: 'streamtally-test' })))
+          .StackResourceSummaries ?? []
+      ).map((r) => [r.LogicalResourceId, r.PhysicalResourceId as string]),
+    );
     expect(Object.keys(physical).sort()).toEqual([...PLAIN_RESOURCES].sort());
 
     // The resources carry the template's settings.
-    const stream = (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'streamtally-cfn-events' }))).StreamDescriptionSummary;
+    const stream = (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'streamtally-cfn-events' })))
+      .StreamDescriptionSummary;
     expect(stream?.OpenShardCount).toBe(loadTemplate().parameters.ShardCount.value);
     const orders = (await dynamodb.send(new DescribeTableCommand({ TableName: 'streamtally-cfn-orders' }))).Table;
     expect(orders?.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' });
@@ -74,12 +108,20 @@ describe.skipIf(!HAS_MOTO)('template.yaml plain resources as a CloudFormation st
     // A batch through the handler against the stack's resources (Ref of a queue is its URL).
     const env = { COUNTERS_TABLE: physical.CountersTable, FAILURE_QUEUE_URL: physical.FailureQueue };
     expect(env.COUNTERS_TABLE).toBe('streamtally-cfn-counters');
-    const handler = createAnalyticsHandler({ config: loadRuntimeConfig(env), dynamodb, sqs, logger: new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'test' }) });
+    const handler = createAnalyticsHandler({
+      config: loadRuntimeConfig(env),
+      dynamodb,
+      sqs,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics: new Metrics({ namespace: 'test' }),
+    });
     const event = JSON.parse(readFileSync(resolve(ROOT, 'events/kinesis-poison.json'), 'utf8'));
     const response = (await handler(event, lambdaContext(30_000) as never)) as StreamResponse;
     expect(response).toEqual({ batchItemFailures: [] });
     expect((await scanCounters(dynamodb, env.COUNTERS_TABLE)).size).toBeGreaterThan(0);
-    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: env.FAILURE_QUEUE_URL, MaxNumberOfMessages: 10 }));
+    const received = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: env.FAILURE_QUEUE_URL, MaxNumberOfMessages: 10 }),
+    );
     expect((received.Messages ?? []).length).toBeGreaterThan(0);
     expect(JSON.parse(received.Messages![0].Body as string).reasons.length).toBeGreaterThan(0);
   }, 120_000);

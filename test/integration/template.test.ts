@@ -20,13 +20,18 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TEMPLATE_PATH = resolve(ROOT, 'template.yaml');
 
-const succeeds = (cmd: string, args: string[]): boolean => spawnSync(cmd, args, { stdio: 'ignore', timeout: 30_000 }).status === 0;
+const succeeds = (cmd: string, args: string[]): boolean =>
+  spawnSync(cmd, args, { stdio: 'ignore', timeout: 30_000 }).status === 0;
 const hasCfnLint = succeeds('cfn-lint', ['--version']);
 const hasSamTranslator = succeeds('python3', ['-c', 'import samtranslator']);
 const hasMoto = motoAvailable();
 if (!hasCfnLint) console.warn('template.test: cfn-lint not on PATH, skipping the lint check (pip install cfn-lint).');
-if (!hasSamTranslator) console.warn('template.test: python3 cannot import samtranslator, skipping the translation checks (pip install aws-sam-translator).');
-if (!hasMoto) console.warn("template.test: moto_server not on PATH, skipping resource creation (pip install 'moto[server]').");
+if (!hasSamTranslator)
+  console.warn(
+    'template.test: python3 cannot import samtranslator, skipping the translation checks (pip install aws-sam-translator).',
+  );
+if (!hasMoto)
+  console.warn("template.test: moto_server not on PATH, skipping resource creation (pip install 'moto[server]').");
 
 describe('cfn-lint', () => {
   it.skipIf(!hasCfnLint)('finds nothing in template.yaml', () => {
@@ -51,11 +56,16 @@ describe.skipIf(!hasSamTranslator)('SAM translation (scripts/sam-translate.py)',
     }
     return value;
   };
-  const ofType = (type: string): Array<[string, Json]> => Object.entries(resources).filter(([, r]) => r.Type === type) as Array<[string, Json]>;
+  const ofType = (type: string): Array<[string, Json]> =>
+    Object.entries(resources).filter(([, r]) => r.Type === type) as Array<[string, Json]>;
   const arnOf = (logicalId: string, attribute = 'Arn'): Json => ({ 'Fn::GetAtt': [logicalId, attribute] });
 
   beforeAll(() => {
-    const run = spawnSync('python3', [resolve(ROOT, 'scripts/sam-translate.py'), TEMPLATE_PATH], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const run = spawnSync('python3', [resolve(ROOT, 'scripts/sam-translate.py'), TEMPLATE_PATH], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     if (run.status !== 0) throw new Error(`sam-translate.py failed (${run.status}): ${run.stderr}`);
     cfn = JSON.parse(run.stdout);
     resources = cfn.Resources;
@@ -64,7 +74,11 @@ describe.skipIf(!hasSamTranslator)('SAM translation (scripts/sam-translate.py)',
   it('produces plain CloudFormation', () => {
     expect(cfn.Transform).toBeUndefined();
     expect(ofType('AWS::Serverless::Function')).toEqual([]);
-    expect(ofType('AWS::Lambda::Function').map(([id]) => id).sort()).toEqual(['AnalyticsFunction', 'ReadApiFunction']);
+    expect(
+      ofType('AWS::Lambda::Function')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(['AnalyticsFunction', 'ReadApiFunction']);
   });
 
   it('wires both event source mappings with every delivery setting', () => {
@@ -99,7 +113,9 @@ describe.skipIf(!hasSamTranslator)('SAM translation (scripts/sam-translate.py)',
       expect(fn.Properties.Runtime, id).toBe('nodejs22.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
       expect(fn.Properties.Role, id).toEqual(arnOf(`${id}Role`));
-      expect(fn.Properties.LoggingConfig.LogGroup, id).toEqual({ Ref: id === 'AnalyticsFunction' ? 'AnalyticsLogGroup' : 'ReadApiLogGroup' });
+      expect(fn.Properties.LoggingConfig.LogGroup, id).toEqual({
+        Ref: id === 'AnalyticsFunction' ? 'AnalyticsLogGroup' : 'ReadApiLogGroup',
+      });
     }
     const analytics = resources.AnalyticsFunction.Properties;
     expect(analytics.Handler).toBe('analytics.handler');
@@ -113,10 +129,16 @@ describe.skipIf(!hasSamTranslator)('SAM translation (scripts/sam-translate.py)',
     });
     expect(resources.AnalyticsFunction.Metadata).toMatchObject({
       BuildMethod: 'esbuild',
-      BuildProperties: { EntryPoints: ['src/handlers/analytics.ts'], Format: 'esm', OutExtension: ['.js=.mjs'], Sourcemap: true },
+      BuildProperties: {
+        EntryPoints: ['src/handlers/analytics.ts'],
+        Format: 'esm',
+        OutExtension: ['.js=.mjs'],
+        Sourcemap: true,
+      },
     });
     expect(resources.ReadApiFunction.Properties.Handler).toBe('read-api.handler');
-    for (const id of ['AnalyticsLogGroup', 'ReadApiLogGroup']) expect(resources[id].Properties.RetentionInDays).toEqual({ Ref: 'LogRetentionDays' });
+    for (const id of ['AnalyticsLogGroup', 'ReadApiLogGroup'])
+      expect(resources[id].Properties.RetentionInDays).toEqual({ Ref: 'LogRetentionDays' });
   });
 
   it('grants least privilege: no "*" actions or resources, no managed policies, each action on its own ARN', () => {
@@ -142,11 +164,23 @@ describe.skipIf(!hasSamTranslator)('SAM translation (scripts/sam-translate.py)',
       grants.set(id, byAction);
     }
     const analytics = grants.get('AnalyticsFunctionRole') as Map<string, unknown[]>;
-    for (const action of ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']) {
+    for (const action of [
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:Query',
+    ]) {
       expect(analytics.get(action), action).toEqual([arnOf('CountersTable')]);
     }
     expect(analytics.get('sqs:SendMessage')).toEqual([arnOf('FailureQueue')]);
-    for (const action of ['kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:ListShards']) {
+    for (const action of [
+      'kinesis:GetRecords',
+      'kinesis:GetShardIterator',
+      'kinesis:DescribeStream',
+      'kinesis:DescribeStreamSummary',
+      'kinesis:ListShards',
+    ]) {
       expect(analytics.get(action), action).toEqual([arnOf('EventsStream')]);
     }
     for (const action of ['dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream']) {
@@ -160,9 +194,17 @@ describe.skipIf(!hasSamTranslator)('SAM translation (scripts/sam-translate.py)',
 
     const readApi = grants.get('ReadApiFunctionRole') as Map<string, unknown[]>;
     // top() Queries the byWindow GSI: Query on the table and that index, and no Scan anywhere.
-    expect([...readApi.keys()].filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
-    for (const action of ['dynamodb:GetItem', 'dynamodb:BatchGetItem']) expect(readApi.get(action)).toEqual([arnOf('CountersTable')]);
-    expect(readApi.get('dynamodb:Query')).toEqual([arnOf('CountersTable'), { 'Fn::Sub': '${CountersTable.Arn}/index/byWindow' }]);
+    expect([...readApi.keys()].filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+    ]);
+    for (const action of ['dynamodb:GetItem', 'dynamodb:BatchGetItem'])
+      expect(readApi.get(action)).toEqual([arnOf('CountersTable')]);
+    expect(readApi.get('dynamodb:Query')).toEqual([
+      arnOf('CountersTable'),
+      { 'Fn::Sub': '${CountersTable.Arn}/index/byWindow' },
+    ]);
     expect(readApi.has('dynamodb:Scan')).toBe(false);
   });
 
@@ -196,27 +238,57 @@ describe.skipIf(!hasSamTranslator)('SAM translation (scripts/sam-translate.py)',
       },
     ]);
     expect(resources.OrdersTable.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
-    expect(resources.FailureQueue.Properties).toMatchObject({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+    expect(resources.FailureQueue.Properties).toMatchObject({
+      MessageRetentionPeriod: 1209600,
+      SqsManagedSseEnabled: true,
+    });
 
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
     const byMetric = new Map(alarms.map((a) => [`${a.Namespace}/${a.MetricName}`, a]));
-    expect([...byMetric.keys()].sort()).toEqual(['AWS/Lambda/Errors', 'AWS/Lambda/IteratorAge', 'AWS/Lambda/Throttles', 'AWS/SQS/ApproximateNumberOfMessagesVisible']);
-    expect(byMetric.get('AWS/Lambda/IteratorAge')).toMatchObject({ Threshold: 60000, ComparisonOperator: 'GreaterThanThreshold' });
-    expect(byMetric.get('AWS/SQS/ApproximateNumberOfMessagesVisible')).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    expect([...byMetric.keys()].sort()).toEqual([
+      'AWS/Lambda/Errors',
+      'AWS/Lambda/IteratorAge',
+      'AWS/Lambda/Throttles',
+      'AWS/SQS/ApproximateNumberOfMessagesVisible',
+    ]);
+    expect(byMetric.get('AWS/Lambda/IteratorAge')).toMatchObject({
+      Threshold: 60000,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(byMetric.get('AWS/SQS/ApproximateNumberOfMessagesVisible')).toMatchObject({
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
     expect(resources.AlarmTopic.Condition).toBe('HasAlarmEmail');
 
     const body = JSON.stringify(resources.Dashboard.Properties.DashboardBody);
-    for (const metric of ['IteratorAge', 'Invocations', 'Errors', 'RecordsIn', 'Rejected', 'CounterWrites']) expect(body).toContain(metric);
+    for (const metric of ['IteratorAge', 'Invocations', 'Errors', 'RecordsIn', 'Rejected', 'CounterWrites'])
+      expect(body).toContain(metric);
   });
 
   it('exports every output the README and the producer rely on', () => {
     expect(Object.keys(cfn.Outputs).sort()).toEqual(
-      ['ApiUrl', 'CountersTableName', 'DashboardUrl', 'FailureQueueUrl', 'OrdersTableName', 'StreamArn', 'StreamName'].sort(),
+      [
+        'ApiUrl',
+        'CountersTableName',
+        'DashboardUrl',
+        'FailureQueueUrl',
+        'OrdersTableName',
+        'StreamArn',
+        'StreamName',
+      ].sort(),
     );
   });
 
   it('tags every taggable resource it declares with Application: streamtally', () => {
-    for (const id of ['EventsStream', 'OrdersTable', 'CountersTable', 'FailureQueue', 'AnalyticsFunctionRole', 'ReadApiFunctionRole']) {
+    for (const id of [
+      'EventsStream',
+      'OrdersTable',
+      'CountersTable',
+      'FailureQueue',
+      'AnalyticsFunctionRole',
+      'ReadApiFunctionRole',
+    ]) {
       expect(resources[id].Properties.Tags, id).toContainEqual({ Key: 'Application', Value: 'streamtally' });
     }
     for (const id of ['AnalyticsFunction', 'ReadApiFunction']) {
@@ -266,13 +338,24 @@ describe.skipIf(!hasMoto)('createLocalResources against moto_server', () => {
       const { Table } = await clients.dynamodb.send(new DescribeTableCommand({ TableName: spec.name }));
       expect(Table?.KeySchema).toEqual(spec.keySchema.map((k) => ({ AttributeName: k.name, KeyType: k.keyType })));
       const keys = [...spec.keySchema, ...spec.globalSecondaryIndexes.flatMap((index) => index.keySchema)];
-      const definitions = [...new Map(keys.map((k) => [k.name, { AttributeName: k.name, AttributeType: k.attributeType }])).values()];
+      const definitions = [
+        ...new Map(keys.map((k) => [k.name, { AttributeName: k.name, AttributeType: k.attributeType }])).values(),
+      ];
       expect(Table?.AttributeDefinitions).toEqual(definitions);
-      expect(Table?.GlobalSecondaryIndexes?.map((index) => ({ name: index.IndexName, keys: index.KeySchema, projection: index.Projection })) ?? []).toEqual(
+      expect(
+        Table?.GlobalSecondaryIndexes?.map((index) => ({
+          name: index.IndexName,
+          keys: index.KeySchema,
+          projection: index.Projection,
+        })) ?? [],
+      ).toEqual(
         spec.globalSecondaryIndexes.map((index) => ({
           name: index.name,
           keys: index.keySchema.map((k) => ({ AttributeName: k.name, KeyType: k.keyType })),
-          projection: { ProjectionType: index.projectionType, ...(index.projectionType === 'INCLUDE' ? { NonKeyAttributes: index.nonKeyAttributes } : {}) },
+          projection: {
+            ProjectionType: index.projectionType,
+            ...(index.projectionType === 'INCLUDE' ? { NonKeyAttributes: index.nonKeyAttributes } : {}),
+          },
         })),
       );
       if (spec.streamViewType) {
@@ -281,7 +364,10 @@ describe.skipIf(!hasMoto)('createLocalResources against moto_server', () => {
       }
       const ttl = await clients.dynamodb.send(new DescribeTimeToLiveCommand({ TableName: spec.name }));
       if (spec.ttlAttribute) {
-        expect(ttl.TimeToLiveDescription).toMatchObject({ AttributeName: spec.ttlAttribute, TimeToLiveStatus: 'ENABLED' });
+        expect(ttl.TimeToLiveDescription).toMatchObject({
+          AttributeName: spec.ttlAttribute,
+          TimeToLiveStatus: 'ENABLED',
+        });
       } else {
         expect(ttl.TimeToLiveDescription?.TimeToLiveStatus ?? 'DISABLED').toBe('DISABLED');
       }
@@ -291,7 +377,9 @@ describe.skipIf(!hasMoto)('createLocalResources against moto_server', () => {
 
     // Queue: retention and SSE.
     const [queueSpec] = template.queues;
-    const attrs = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: local.queues.FailureQueue.url, AttributeNames: ['All'] }));
+    const attrs = await clients.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: local.queues.FailureQueue.url, AttributeNames: ['All'] }),
+    );
     expect(attrs.Attributes?.MessageRetentionPeriod).toBe(String(queueSpec.messageRetentionSeconds));
     expect(attrs.Attributes?.SqsManagedSseEnabled).toBe('true');
     expect(attrs.Attributes?.QueueArn).toBe(local.queues.FailureQueue.arn);
@@ -332,7 +420,9 @@ describe.skipIf(!hasMoto)('createLocalResources against moto_server', () => {
       expect(local.capabilities).toEqual({ dynamodbStreams: false, timeToLive: false });
       expect(local.tables.OrdersTable.streamArn).toBeUndefined();
       expect(local.tables.CountersTable.ttlEnabled).toBe(false);
-      const { Table } = await dynaliteClients.dynamodb.send(new DescribeTableCommand({ TableName: DEFAULT_LOCAL_NAMES.countersTable }));
+      const { Table } = await dynaliteClients.dynamodb.send(
+        new DescribeTableCommand({ TableName: DEFAULT_LOCAL_NAMES.countersTable }),
+      );
       expect(Table?.KeySchema?.map((k) => k.AttributeName)).toEqual(['pk', 'sk']);
       expect(() => local.resolve({ ref: 'OrdersTable', attribute: 'StreamArn' })).toThrow(/needs DynamoDB Streams/);
     });

@@ -7,7 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { buildBatch } from '../../bench/batch.js';
 import { compileBenchConfig } from '../../bench/bench-config.js';
 import { medianRatio } from '../../bench/measure.js';
-import { BaselineCase, CoreCase, DecodeOnlyCase, FloorCase, aggregateBaseline, finishBaseline } from '../../bench/cases.js';
+import {
+  BaselineCase,
+  CoreCase,
+  DecodeOnlyCase,
+  FloorCase,
+  aggregateBaseline,
+  finishBaseline,
+} from '../../bench/cases.js';
 
 const RECORDS = 100;
 
@@ -29,11 +36,19 @@ describe('benchmark cases', () => {
 
     // Assess
     expect(core.aggregator.rejected()).toEqual([]);
-    const fromCore = new Map(coreCells.map((c) => [keyOf(c.metric.name, c.dimensionValues, c.window.label, c.windowStartMs), c]));
+    const fromCore = new Map(
+      coreCells.map((c) => [keyOf(c.metric.name, c.dimensionValues, c.window.label, c.windowStartMs), c]),
+    );
     expect([...fromCore.keys()].sort()).toEqual([...baseline.keys()].sort());
     for (const [key, b] of baseline) {
       const c = fromCore.get(key)!;
-      expect({ key, count: c.count, sum: c.sum, min: c.min, max: c.max }).toEqual({ key, count: b.count, sum: b.sum, min: b.min, max: b.max });
+      expect({ key, count: c.count, sum: c.sum, min: c.min, max: c.max }).toEqual({
+        key,
+        count: b.count,
+        sum: b.sum,
+        min: b.min,
+        max: b.max,
+      });
     }
     // Every metric and both window sizes are exercised, not just one easy path.
     expect(new Set(coreCells.map((c) => c.metric.name)).size).toBe(config.metrics.length);
@@ -70,7 +85,10 @@ describe('benchmark cases', () => {
   it('the input is realistic: escapes, non-ASCII, nulls and nested objects, no late events', () => {
     // Prepare / Act
     const batch = buildBatch(RECORDS);
-    const first = JSON.parse(Buffer.from(batch.records[0].kinesis.data, 'base64').toString()) as Record<string, unknown>;
+    const first = JSON.parse(Buffer.from(batch.records[0].kinesis.data, 'base64').toString()) as Record<
+      string,
+      unknown
+    >;
 
     // Assess
     expect(batch.escapedRecords).toBeGreaterThan(0);
@@ -81,7 +99,9 @@ describe('benchmark cases', () => {
     let withNull = 0;
     for (const r of batch.records) {
       expect(r.kinesis.sequenceNumber).toMatch(/^\d{56}$/);
-      const event = JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString()) as Record<string, unknown> & { ts: string };
+      const event = JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString()) as Record<string, unknown> & {
+        ts: string;
+      };
       if (Object.values(event).includes(null)) withNull++;
       expect(r.kinesis.approximateArrivalTimestamp * 1000).toBeGreaterThanOrEqual(Date.parse(event.ts));
     }
@@ -95,7 +115,12 @@ describe('benchmark cases', () => {
     const smaller = batch.records.slice(0, RECORDS / 2);
 
     // Act / Assess
-    for (const c of [new CoreCase(config), new BaselineCase(config), new FloorCase(), ...(['count', 'validate', 'scan', 'json-parse'] as const).map((sink) => new DecodeOnlyCase(config, sink))]) {
+    for (const c of [
+      new CoreCase(config),
+      new BaselineCase(config),
+      new FloorCase(),
+      ...(['count', 'validate', 'scan', 'json-parse'] as const).map((sink) => new DecodeOnlyCase(config, sink)),
+    ]) {
       expect(c.run(batch.records)).toBeGreaterThan(0);
       expect(c.run(smaller)).not.toBe(c.run(batch.records));
     }

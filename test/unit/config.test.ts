@@ -18,14 +18,21 @@ function problemsOf(env: NodeJS.ProcessEnv): string[] {
 
 describe('loadRuntimeConfig', () => {
   it('accepts the template environment and freezes the result, with the bundled metric definitions', () => {
-    const config = loadRuntimeConfig({ COUNTERS_TABLE: 'streamtally-dev-counters', FAILURE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/streamtally-dev-failures' });
+    const config = loadRuntimeConfig({
+      COUNTERS_TABLE: 'streamtally-dev-counters',
+      FAILURE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/streamtally-dev-failures',
+    });
     expect(Object.isFrozen(config)).toBe(true);
     expect(config.metrics.metrics.map((m) => m.name)).toContain('page_views');
     expect(config.metricsSource).toBe('bundled streamtally.config.json');
   });
 
   it('lists every bad environment value, each named, in one error', () => {
-    const problems = problemsOf({ MAX_DECOMPRESSED_BYTES: 'lots', FAILURE_QUEUE_URL: 'my-queue', WRITE_CONCURRENCY: '-3' });
+    const problems = problemsOf({
+      MAX_DECOMPRESSED_BYTES: 'lots',
+      FAILURE_QUEUE_URL: 'my-queue',
+      WRITE_CONCURRENCY: '-3',
+    });
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^COUNTERS_TABLE: is not set/),
@@ -40,11 +47,17 @@ describe('loadRuntimeConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'streamtally-config-'));
     const good = join(dir, 'good.yaml');
     writeFileSync(good, 'metrics:\n  - name: views\n    aggregates: [count]\n    windows: [1m]\n');
-    expect(loadRuntimeConfig({ COUNTERS_TABLE: 'counters', STREAMTALLY_CONFIG_FILE: good }).metrics.metrics[0].name).toBe('views');
+    expect(
+      loadRuntimeConfig({ COUNTERS_TABLE: 'counters', STREAMTALLY_CONFIG_FILE: good }).metrics.metrics[0].name,
+    ).toBe('views');
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'metrics:\n  - name: views\n    aggregates: [count]\n    windows: [fortnight]\n');
-    expect(problemsOf({ COUNTERS_TABLE: 'counters', STREAMTALLY_CONFIG_FILE: bad })).toEqual([expect.stringMatching(/^STREAMTALLY_CONFIG_FILE metrics\[0\]\.windows\[0\]: must be a duration/)]);
-    expect(problemsOf({ COUNTERS_TABLE: 'counters', STREAMTALLY_CONFIG_FILE: join(dir, 'missing.json') })).toEqual([expect.stringMatching(/cannot read .*missing\.json/)]);
+    expect(problemsOf({ COUNTERS_TABLE: 'counters', STREAMTALLY_CONFIG_FILE: bad })).toEqual([
+      expect.stringMatching(/^STREAMTALLY_CONFIG_FILE metrics\[0\]\.windows\[0\]: must be a duration/),
+    ]);
+    expect(problemsOf({ COUNTERS_TABLE: 'counters', STREAMTALLY_CONFIG_FILE: join(dir, 'missing.json') })).toEqual([
+      expect.stringMatching(/cannot read .*missing\.json/),
+    ]);
   });
 
   it('the deployed handler module fails its cold start on a bad environment, naming the variable', async () => {

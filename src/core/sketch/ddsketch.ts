@@ -92,10 +92,14 @@ export class DDSketch {
 
   constructor(relativeAccuracy: number = DDSKETCH_DEFAULT_ALPHA, maxBins: number = DDSKETCH_DEFAULT_MAX_BINS) {
     if (!(relativeAccuracy >= DDSKETCH_MIN_ALPHA && relativeAccuracy < 1)) {
-      throw new SketchArgumentError(`DDSketch relative accuracy must be in [${DDSKETCH_MIN_ALPHA}, 1), got ${relativeAccuracy}.`);
+      throw new SketchArgumentError(
+        `DDSketch relative accuracy must be in [${DDSKETCH_MIN_ALPHA}, 1), got ${relativeAccuracy}.`,
+      );
     }
     if (!Number.isInteger(maxBins) || maxBins < 1 || maxBins > DDSKETCH_MAX_MAX_BINS) {
-      throw new SketchArgumentError(`DDSketch maxBins must be an integer in [1, ${DDSKETCH_MAX_MAX_BINS}], got ${maxBins}.`);
+      throw new SketchArgumentError(
+        `DDSketch maxBins must be an integer in [1, ${DDSKETCH_MAX_MAX_BINS}], got ${maxBins}.`,
+      );
     }
     this.relativeAccuracy = relativeAccuracy;
     this.maxBins = maxBins;
@@ -287,7 +291,14 @@ export class DDSketch {
    * bin count stays below 2^21 (2 M), 8.2 KB below 2^14. Deterministic: equal sketches give equal bytes.
    */
   serialize(): Uint8Array {
-    const size = 2 + 8 + varintSize(this.maxBins) + 24 + varintSize(this.stats[ZERO]) + storeSize(this.positive) + storeSize(this.negative);
+    const size =
+      2 +
+      8 +
+      varintSize(this.maxBins) +
+      24 +
+      varintSize(this.stats[ZERO]) +
+      storeSize(this.positive) +
+      storeSize(this.negative);
     const out = new Uint8Array(size);
     const view = new DataView(out.buffer);
     out[0] = DDSKETCH_KIND_BYTE;
@@ -332,7 +343,9 @@ export class DDSketch {
 }
 
 function nonFiniteValue(value: number): SketchValueError {
-  return new SketchValueError(`DDSketch cannot record ${value}: values must be finite numbers. Reject the event as invalid_value.`);
+  return new SketchValueError(
+    `DDSketch cannot record ${value}: values must be finite numbers. Reject the event as invalid_value.`,
+  );
 }
 
 function invalidCount(count: number): SketchValueError {
@@ -343,7 +356,8 @@ function readHeader(reader: ByteReader): number {
   const kind = reader.byte('kind');
   if (kind !== DDSKETCH_KIND_BYTE) reader.fail(`kind byte 0x${kind.toString(16)} is not a DDSketch ('D')`);
   const version = reader.byte('version');
-  if (version !== DDSKETCH_FORMAT_VERSION) reader.fail(`unsupported format version ${version} (this build reads ${DDSKETCH_FORMAT_VERSION})`);
+  if (version !== DDSKETCH_FORMAT_VERSION)
+    reader.fail(`unsupported format version ${version} (this build reads ${DDSKETCH_FORMAT_VERSION})`);
   const alpha = reader.f64('alpha');
   if (!(alpha >= DDSKETCH_MIN_ALPHA && alpha < 1)) reader.fail(`relative accuracy ${alpha} out of range`);
   return alpha;
@@ -352,7 +366,8 @@ function readHeader(reader: ByteReader): number {
 function checkSummary(reader: ByteReader, count: number, min: number, max: number, sum: number): void {
   if (count > Number.MAX_SAFE_INTEGER) reader.fail('total count exceeds 2^53 - 1');
   if (count === 0) {
-    if (min !== Number.POSITIVE_INFINITY || max !== Number.NEGATIVE_INFINITY || sum !== 0) reader.fail('empty sketch with a min, max or sum');
+    if (min !== Number.POSITIVE_INFINITY || max !== Number.NEGATIVE_INFINITY || sum !== 0)
+      reader.fail('empty sketch with a min, max or sum');
   } else if (!(Number.isFinite(min) && Number.isFinite(max) && min <= max)) {
     // The sum is not checked: values near +/-1.8e308 can overflow it to Infinity or NaN legitimately,
     // and rejecting it would make the stored item unreadable.

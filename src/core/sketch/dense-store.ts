@@ -88,7 +88,8 @@ export class CollapsingLowestDenseStore {
   nonEmptyBins(): number {
     if (this.total === 0) return 0;
     let n = 0;
-    for (let i = this.minIndex - this.offset, end = this.maxIndex - this.offset; i <= end; i++) if (this.bins[i] !== 0) n++;
+    for (let i = this.minIndex - this.offset, end = this.maxIndex - this.offset; i <= end; i++)
+      if (this.bins[i] !== 0) n++;
     return n;
   }
 

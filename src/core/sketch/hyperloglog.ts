@@ -239,9 +239,11 @@ function readHeader(reader: ByteReader): number {
   const kind = reader.byte('kind');
   if (kind !== HLL_KIND_BYTE) reader.fail(`kind byte 0x${kind.toString(16)} is not a HyperLogLog ('H')`);
   const version = reader.byte('version');
-  if (version !== HLL_FORMAT_VERSION) reader.fail(`unsupported format version ${version} (this build reads ${HLL_FORMAT_VERSION})`);
+  if (version !== HLL_FORMAT_VERSION)
+    reader.fail(`unsupported format version ${version} (this build reads ${HLL_FORMAT_VERSION})`);
   const precision = reader.byte('precision');
-  if (precision < HLL_MIN_PRECISION || precision > HLL_MAX_PRECISION) reader.fail(`precision ${precision} out of range`);
+  if (precision < HLL_MIN_PRECISION || precision > HLL_MAX_PRECISION)
+    reader.fail(`precision ${precision} out of range`);
   return precision;
 }
 

@@ -3,7 +3,14 @@
  * for quantiles. Both are sized once, reset with `fill(0)`, merge exactly (commutative, associative) and
  * serialize to compact bytes for DynamoDB binary attributes.
  */
-export { HyperLogLog, HLL_DEFAULT_PRECISION, HLL_MIN_PRECISION, HLL_MAX_PRECISION, HLL_KIND_BYTE, HLL_FORMAT_VERSION } from './hyperloglog.js';
+export {
+  HyperLogLog,
+  HLL_DEFAULT_PRECISION,
+  HLL_MIN_PRECISION,
+  HLL_MAX_PRECISION,
+  HLL_KIND_BYTE,
+  HLL_FORMAT_VERSION,
+} from './hyperloglog.js';
 export {
   DDSketch,
   DDSKETCH_DEFAULT_ALPHA,
@@ -13,4 +20,10 @@ export {
   DDSKETCH_KIND_BYTE,
   DDSKETCH_FORMAT_VERSION,
 } from './ddsketch.js';
-export { SketchError, SketchArgumentError, SketchValueError, SketchFormatError, SketchMismatchError } from './errors.js';
+export {
+  SketchError,
+  SketchArgumentError,
+  SketchValueError,
+  SketchFormatError,
+  SketchMismatchError,
+} from './errors.js';

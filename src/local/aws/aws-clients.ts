@@ -25,7 +25,13 @@ export function clientConfig(target: AwsTarget): Record<string, unknown> {
   const region = target.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   if (!target.endpoint) return { region };
   // The Kinesis client defaults to HTTP/2, which fails against kinesis-local and crashes moto (TOOLCHAIN.md).
-  return { region, endpoint: target.endpoint, credentials: LOCAL_CREDENTIALS, requestHandler: new NodeHttpHandler(), maxAttempts: 3 };
+  return {
+    region,
+    endpoint: target.endpoint,
+    credentials: LOCAL_CREDENTIALS,
+    requestHandler: new NodeHttpHandler(),
+    maxAttempts: 3,
+  };
 }
 
 export function createAwsClients(target: AwsTarget): AwsClients {

@@ -29,7 +29,14 @@ import {
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { FunctionSpec, KinesisStreamSpec, LocalTemplate, QueueSpec, ResourceRef, TableSpec } from '../template/template.js';
+import type {
+  FunctionSpec,
+  KinesisStreamSpec,
+  LocalTemplate,
+  QueueSpec,
+  ResourceRef,
+  TableSpec,
+} from '../template/template.js';
 
 /**
  * Physical names template.yaml gives its resources with the default parameters (Stage=dev). The unit
@@ -114,7 +121,9 @@ function errorName(err: unknown): string {
   const e = err as { name?: unknown; __type?: unknown; Code?: unknown };
   // moto and dynalite sometimes leave the SDK's `name` generic; the wire type still says what it is.
   const wire = typeof e.__type === 'string' ? e.__type.slice(e.__type.lastIndexOf('#') + 1) : '';
-  return typeof e.name === 'string' && e.name !== 'Error' && e.name !== 'UnknownError' ? e.name : wire || String(e.Code ?? '');
+  return typeof e.name === 'string' && e.name !== 'Error' && e.name !== 'UnknownError'
+    ? e.name
+    : wire || String(e.Code ?? '');
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
@@ -122,7 +131,10 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>): Prom
   while (true) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new LocalResourceError(`${what} did not become ACTIVE within ${ACTIVE_TIMEOUT_MS} ms; is the local server overloaded?`);
+    if (Date.now() > deadline)
+      throw new LocalResourceError(
+        `${what} did not become ACTIVE within ${ACTIVE_TIMEOUT_MS} ms; is the local server overloaded?`,
+      );
     await new Promise((r) => setTimeout(r, ACTIVE_POLL_MS));
   }
 }
@@ -152,18 +164,22 @@ class Warnings {
 
 const NO_DYNAMODB_STREAMS =
   'The DynamoDB endpoint has no DynamoDB Streams (dynalite ignores StreamSpecification): {subjects} created without a stream, so its DynamoDB event source cannot run locally. Use moto_server or LocalStack for it.';
-const NO_TTL = 'The DynamoDB endpoint has no UpdateTimeToLive (dynalite): TTL is off on {subjects}, so counter items do not expire locally.';
-const NO_RETENTION = 'The Kinesis endpoint rejected IncreaseStreamRetentionPeriod: {subjects} keeps the server default retention.';
+const NO_TTL =
+  'The DynamoDB endpoint has no UpdateTimeToLive (dynalite): TTL is off on {subjects}, so counter items do not expire locally.';
+const NO_RETENTION =
+  'The Kinesis endpoint rejected IncreaseStreamRetentionPeriod: {subjects} keeps the server default retention.';
 const NO_STREAM_TAGS = 'The Kinesis endpoint rejected AddTagsToStream: {subjects} created without tags.';
 
 async function createStream(client: KinesisClient, spec: KinesisStreamSpec, warnings: Warnings): Promise<LocalStream> {
   let created = true;
   try {
-    await client.send(new CreateStreamCommand({
-      StreamName: spec.name,
-      ...(spec.streamMode === 'PROVISIONED' ? { ShardCount: spec.shardCount } : {}),
-      StreamModeDetails: { StreamMode: spec.streamMode },
-    }));
+    await client.send(
+      new CreateStreamCommand({
+        StreamName: spec.name,
+        ...(spec.streamMode === 'PROVISIONED' ? { ShardCount: spec.shardCount } : {}),
+        StreamModeDetails: { StreamMode: spec.streamMode },
+      }),
+    );
   } catch (err) {
     if (errorName(err) !== 'ResourceInUseException') {
       throw new LocalResourceError(`CreateStream ${spec.name} failed: ${(err as Error).message}`, { cause: err });
@@ -176,7 +192,9 @@ async function createStream(client: KinesisClient, spec: KinesisStreamSpec, warn
   });
   if (spec.retentionHours > KINESIS_BASE_RETENTION_HOURS && (summary.RetentionPeriodHours ?? 0) < spec.retentionHours) {
     try {
-      await client.send(new IncreaseStreamRetentionPeriodCommand({ StreamName: spec.name, RetentionPeriodHours: spec.retentionHours }));
+      await client.send(
+        new IncreaseStreamRetentionPeriodCommand({ StreamName: spec.name, RetentionPeriodHours: spec.retentionHours }),
+      );
     } catch {
       warnings.add(NO_RETENTION, spec.name);
     }
@@ -188,7 +206,12 @@ async function createStream(client: KinesisClient, spec: KinesisStreamSpec, warn
       warnings.add(NO_STREAM_TAGS, spec.name);
     }
   }
-  return Object.freeze({ logicalId: spec.logicalId, name: spec.name, arn: summary.StreamARN ?? '', openShardCount: summary.OpenShardCount });
+  return Object.freeze({
+    logicalId: spec.logicalId,
+    name: spec.name,
+    arn: summary.StreamARN ?? '',
+    openShardCount: summary.OpenShardCount,
+  });
 }
 
 /** The table's and its indexes' key attributes, each once (CreateTable rejects unused or repeated ones). */
@@ -199,30 +222,41 @@ function attributeDefinitions(spec: TableSpec): Array<{ AttributeName: string; A
   return [...types].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType }));
 }
 
-async function createTable(client: DynamoDBClient, spec: TableSpec, warnings: Warnings, capabilities: LocalCapabilities): Promise<LocalTable> {
+async function createTable(
+  client: DynamoDBClient,
+  spec: TableSpec,
+  warnings: Warnings,
+  capabilities: LocalCapabilities,
+): Promise<LocalTable> {
   try {
-    await client.send(new CreateTableCommand({
-      TableName: spec.name,
-      AttributeDefinitions: attributeDefinitions(spec),
-      KeySchema: spec.keySchema.map((k) => ({ AttributeName: k.name, KeyType: k.keyType })),
-      BillingMode: spec.billingMode,
-      ...(spec.billingMode === 'PROVISIONED' ? { ProvisionedThroughput: LOCAL_PROVISIONED_THROUGHPUT } : {}),
-      ...(spec.globalSecondaryIndexes.length > 0
-        ? {
-            GlobalSecondaryIndexes: spec.globalSecondaryIndexes.map((index) => ({
-              IndexName: index.name,
-              KeySchema: index.keySchema.map((k) => ({ AttributeName: k.name, KeyType: k.keyType })),
-              Projection: {
-                ProjectionType: index.projectionType,
-                ...(index.projectionType === 'INCLUDE' ? { NonKeyAttributes: [...index.nonKeyAttributes] } : {}),
-              },
-              ...(spec.billingMode === 'PROVISIONED' ? { ProvisionedThroughput: LOCAL_PROVISIONED_THROUGHPUT } : {}),
-            })),
-          }
-        : {}),
-      ...(spec.streamViewType ? { StreamSpecification: { StreamEnabled: true, StreamViewType: spec.streamViewType } } : {}),
-      ...(Object.keys(spec.tags).length > 0 ? { Tags: Object.entries(spec.tags).map(([Key, Value]) => ({ Key, Value })) } : {}),
-    }));
+    await client.send(
+      new CreateTableCommand({
+        TableName: spec.name,
+        AttributeDefinitions: attributeDefinitions(spec),
+        KeySchema: spec.keySchema.map((k) => ({ AttributeName: k.name, KeyType: k.keyType })),
+        BillingMode: spec.billingMode,
+        ...(spec.billingMode === 'PROVISIONED' ? { ProvisionedThroughput: LOCAL_PROVISIONED_THROUGHPUT } : {}),
+        ...(spec.globalSecondaryIndexes.length > 0
+          ? {
+              GlobalSecondaryIndexes: spec.globalSecondaryIndexes.map((index) => ({
+                IndexName: index.name,
+                KeySchema: index.keySchema.map((k) => ({ AttributeName: k.name, KeyType: k.keyType })),
+                Projection: {
+                  ProjectionType: index.projectionType,
+                  ...(index.projectionType === 'INCLUDE' ? { NonKeyAttributes: [...index.nonKeyAttributes] } : {}),
+                },
+                ...(spec.billingMode === 'PROVISIONED' ? { ProvisionedThroughput: LOCAL_PROVISIONED_THROUGHPUT } : {}),
+              })),
+            }
+          : {}),
+        ...(spec.streamViewType
+          ? { StreamSpecification: { StreamEnabled: true, StreamViewType: spec.streamViewType } }
+          : {}),
+        ...(Object.keys(spec.tags).length > 0
+          ? { Tags: Object.entries(spec.tags).map(([Key, Value]) => ({ Key, Value })) }
+          : {}),
+      }),
+    );
   } catch (err) {
     if (errorName(err) !== 'ResourceInUseException') {
       throw new LocalResourceError(`CreateTable ${spec.name} failed: ${(err as Error).message}`, { cause: err });
@@ -239,20 +273,39 @@ async function createTable(client: DynamoDBClient, spec: TableSpec, warnings: Wa
   }
   let ttlEnabled = false;
   if (spec.ttlAttribute) ttlEnabled = await enableTtl(client, spec, warnings, capabilities);
-  return Object.freeze({ logicalId: spec.logicalId, name: spec.name, arn: table.TableArn ?? '', streamArn, ttlEnabled });
+  return Object.freeze({
+    logicalId: spec.logicalId,
+    name: spec.name,
+    arn: table.TableArn ?? '',
+    streamArn,
+    ttlEnabled,
+  });
 }
 
-async function enableTtl(client: DynamoDBClient, spec: TableSpec, warnings: Warnings, capabilities: LocalCapabilities): Promise<boolean> {
+async function enableTtl(
+  client: DynamoDBClient,
+  spec: TableSpec,
+  warnings: Warnings,
+  capabilities: LocalCapabilities,
+): Promise<boolean> {
   const attribute = spec.ttlAttribute as string;
   try {
     const current = await client.send(new DescribeTimeToLiveCommand({ TableName: spec.name }));
     const status = current.TimeToLiveDescription?.TimeToLiveStatus;
-    if ((status === 'ENABLED' || status === 'ENABLING') && current.TimeToLiveDescription?.AttributeName === attribute) return true;
-    await client.send(new UpdateTimeToLiveCommand({ TableName: spec.name, TimeToLiveSpecification: { AttributeName: attribute, Enabled: true } }));
+    if ((status === 'ENABLED' || status === 'ENABLING') && current.TimeToLiveDescription?.AttributeName === attribute)
+      return true;
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: spec.name,
+        TimeToLiveSpecification: { AttributeName: attribute, Enabled: true },
+      }),
+    );
     return true;
   } catch (err) {
     if (errorName(err) !== 'UnknownOperationException') {
-      throw new LocalResourceError(`UpdateTimeToLive on ${spec.name} failed: ${(err as Error).message}`, { cause: err });
+      throw new LocalResourceError(`UpdateTimeToLive on ${spec.name} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     capabilities.timeToLive = false;
     warnings.add(NO_TTL, spec.name);
@@ -262,17 +315,20 @@ async function enableTtl(client: DynamoDBClient, spec: TableSpec, warnings: Warn
 
 async function createQueue(client: SQSClient, spec: QueueSpec): Promise<LocalQueue> {
   const attributes: Record<string, string> = {};
-  if (spec.messageRetentionSeconds !== undefined) attributes.MessageRetentionPeriod = String(spec.messageRetentionSeconds);
+  if (spec.messageRetentionSeconds !== undefined)
+    attributes.MessageRetentionPeriod = String(spec.messageRetentionSeconds);
   if (spec.visibilityTimeoutSeconds !== undefined) attributes.VisibilityTimeout = String(spec.visibilityTimeoutSeconds);
   if (spec.sqsManagedSse) attributes.SqsManagedSseEnabled = 'true';
   if (spec.fifo) attributes.FifoQueue = 'true';
   let url: string | undefined;
   try {
-    const out = await client.send(new CreateQueueCommand({
-      QueueName: spec.name,
-      Attributes: attributes,
-      ...(Object.keys(spec.tags).length > 0 ? { tags: { ...spec.tags } } : {}),
-    }));
+    const out = await client.send(
+      new CreateQueueCommand({
+        QueueName: spec.name,
+        Attributes: attributes,
+        ...(Object.keys(spec.tags).length > 0 ? { tags: { ...spec.tags } } : {}),
+      }),
+    );
     url = out.QueueUrl;
   } catch (err) {
     // An existing queue with other attributes (e.g. created by an older template): reuse it as it is.
@@ -303,7 +359,8 @@ export async function createLocalResources(
 
   // Sequential on purpose: a handful of resources, and local servers answer in milliseconds.
   for (const spec of template.streams) streams[spec.logicalId] = await createStream(clients.kinesis, spec, warnings);
-  for (const spec of template.tables) tables[spec.logicalId] = await createTable(clients.dynamodb, spec, warnings, capabilities);
+  for (const spec of template.tables)
+    tables[spec.logicalId] = await createTable(clients.dynamodb, spec, warnings, capabilities);
   for (const spec of template.queues) queues[spec.logicalId] = await createQueue(clients.sqs, spec);
   warnings.flush();
 
@@ -342,7 +399,8 @@ export async function createLocalResources(
     resolve,
     environmentFor(fn: FunctionSpec): Record<string, string> {
       const env: Record<string, string> = {};
-      for (const [key, value] of Object.entries(fn.environment)) env[key] = typeof value === 'string' ? value : resolve(value);
+      for (const [key, value] of Object.entries(fn.environment))
+        env[key] = typeof value === 'string' ? value : resolve(value);
       return env;
     },
   });

@@ -53,7 +53,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForHttp(url: string, timeoutMs: number, child: ChildProcess, name: string, fix: string): Promise<void> {
+async function waitForHttp(
+  url: string,
+  timeoutMs: number,
+  child: ChildProcess,
+  name: string,
+  fix: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -101,7 +107,12 @@ export async function startKinesisLocal(options: { port?: number; dataDir?: stri
   };
   if (options.dataDir) {
     mkdirSync(options.dataDir, { recursive: true });
-    Object.assign(env, { SHOULD_PERSIST_DATA: 'true', LOAD_DATA_IF_EXISTS: 'true', PERSIST_PATH: options.dataDir, PERSIST_INTERVAL: '1s' });
+    Object.assign(env, {
+      SHOULD_PERSIST_DATA: 'true',
+      LOAD_DATA_IF_EXISTS: 'true',
+      PERSIST_PATH: options.dataDir,
+      PERSIST_INTERVAL: '1s',
+    });
   }
   const child = spawn(process.execPath, ['--require', join(HERE, 'bind-loopback.cjs'), join(pkgDir, 'main.js')], {
     env,
@@ -113,7 +124,13 @@ export async function startKinesisLocal(options: { port?: number; dataDir?: stri
   });
   const unhook = killOnExit(child);
   const endpoint = `http://${LOOPBACK}:${port}`;
-  await waitForHttp(`${endpoint}/healthcheck`, KINESIS_READY_TIMEOUT_MS, child, 'kinesis-local', 'Run `npm ci` to install it, and check that the port is free.');
+  await waitForHttp(
+    `${endpoint}/healthcheck`,
+    KINESIS_READY_TIMEOUT_MS,
+    child,
+    'kinesis-local',
+    'Run `npm ci` to install it, and check that the port is free.',
+  );
   return {
     name: 'kinesis-local',
     endpoint,
@@ -142,10 +159,11 @@ export async function startDynalite(options: { port?: number; dataDir?: string }
   return {
     name: 'dynalite',
     endpoint: `http://${LOOPBACK}:${port}`,
-    stop: () => new Promise<void>((resolve) => {
-      server.closeAllConnections?.();
-      server.close(() => resolve());
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -161,7 +179,13 @@ export async function startMoto(options: { port?: number } = {}): Promise<LocalS
   const child = spawn('moto_server', ['-H', LOOPBACK, '-p', String(port)], { stdio: ['ignore', 'ignore', 'ignore'] });
   const unhook = killOnExit(child);
   const endpoint = `http://${LOOPBACK}:${port}`;
-  await waitForHttp(`${endpoint}/moto-api/`, MOTO_READY_TIMEOUT_MS, child, 'moto_server', "Install it with `pip install 'moto[server]'`.");
+  await waitForHttp(
+    `${endpoint}/moto-api/`,
+    MOTO_READY_TIMEOUT_MS,
+    child,
+    'moto_server',
+    "Install it with `pip install 'moto[server]'`.",
+  );
   return {
     name: 'moto_server',
     endpoint,

@@ -62,14 +62,20 @@ export class DynamoDbStreamReader implements StreamReader {
 
   async open(): Promise<string> {
     if (this.#streamArn) return this.#streamArn;
-    if (!this.#dynamodb) throw new StreamSourceError(`"${this.#stream}" is not a stream ARN; pass a DynamoDB client to resolve a table name.`);
+    if (!this.#dynamodb)
+      throw new StreamSourceError(
+        `"${this.#stream}" is not a stream ARN; pass a DynamoDB client to resolve a table name.`,
+      );
     try {
       const out = await this.#dynamodb.send(new DescribeTableCommand({ TableName: this.#stream }));
       this.#streamArn = out.Table?.LatestStreamArn ?? '';
     } catch (err) {
-      throw new StreamSourceError(`Table ${this.#stream} could not be described; check that it exists.`, { cause: err });
+      throw new StreamSourceError(`Table ${this.#stream} could not be described; check that it exists.`, {
+        cause: err,
+      });
     }
-    if (!this.#streamArn) throw new StreamSourceError(`Table ${this.#stream} has no stream; enable StreamSpecification on it.`);
+    if (!this.#streamArn)
+      throw new StreamSourceError(`Table ${this.#stream} has no stream; enable StreamSpecification on it.`);
     return this.#streamArn;
   }
 
@@ -78,7 +84,9 @@ export class DynamoDbStreamReader implements StreamReader {
     let exclusiveStart: string | undefined;
     try {
       do {
-        const out = await this.#client.send(new DescribeStreamCommand({ StreamArn: this.#streamArn, ExclusiveStartShardId: exclusiveStart }));
+        const out = await this.#client.send(
+          new DescribeStreamCommand({ StreamArn: this.#streamArn, ExclusiveStartShardId: exclusiveStart }),
+        );
         if (out.StreamDescription?.Shards) shards.push(...out.StreamDescription.Shards);
         exclusiveStart = out.StreamDescription?.LastEvaluatedShardId;
       } while (exclusiveStart);
@@ -105,14 +113,18 @@ export class DynamoDbStreamReader implements StreamReader {
       );
       return out.ShardIterator;
     } catch (err) {
-      throw new StreamSourceError(`GetShardIterator ${position.type} failed for ${shardId} of ${this.#streamArn}.`, { cause: err });
+      throw new StreamSourceError(`GetShardIterator ${position.type} failed for ${shardId} of ${this.#streamArn}.`, {
+        cause: err,
+      });
     }
   }
 
   async read(shardId: string, iterator: string, limit: number): Promise<ReadResult> {
     let out;
     try {
-      out = await this.#client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(limit, DYNAMODB_STREAMS_MAX_GET_RECORDS) }));
+      out = await this.#client.send(
+        new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(limit, DYNAMODB_STREAMS_MAX_GET_RECORDS) }),
+      );
     } catch (err) {
       if (isExpired(err)) throw new ExpiredIteratorError(`The iterator of ${shardId} expired.`, { cause: err });
       throw new StreamSourceError(`GetRecords failed for ${shardId} of ${this.#streamArn}.`, { cause: err });

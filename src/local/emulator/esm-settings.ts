@@ -77,19 +77,29 @@ function integerIn(name: string, value: unknown, min: number, max: number, fallb
  * const settings = resolveEsmSettings({ StartingPosition: 'TRIM_HORIZON', BatchSize: 50 }, 'kinesis');
  * settings.maximumRetryAttempts; // -1
  */
-export function resolveEsmSettings(input: EventSourceMappingSettings, kind: SourceKind, options: ResolveOptions = {}): ResolvedEsmSettings {
+export function resolveEsmSettings(
+  input: EventSourceMappingSettings,
+  kind: SourceKind,
+  options: ResolveOptions = {},
+): ResolvedEsmSettings {
   const position = input.StartingPosition;
   if (position !== 'TRIM_HORIZON' && position !== 'LATEST' && position !== 'AT_TIMESTAMP') {
-    throw new EsmSettingsError(`StartingPosition must be TRIM_HORIZON, LATEST or AT_TIMESTAMP; got ${JSON.stringify(position)}.`);
+    throw new EsmSettingsError(
+      `StartingPosition must be TRIM_HORIZON, LATEST or AT_TIMESTAMP; got ${JSON.stringify(position)}.`,
+    );
   }
   let startingPositionTimestampMs: number | undefined;
   if (position === 'AT_TIMESTAMP') {
     if (kind === 'dynamodb') {
-      throw new EsmSettingsError('StartingPosition AT_TIMESTAMP is only valid for Kinesis; DynamoDB Streams supports TRIM_HORIZON and LATEST.');
+      throw new EsmSettingsError(
+        'StartingPosition AT_TIMESTAMP is only valid for Kinesis; DynamoDB Streams supports TRIM_HORIZON and LATEST.',
+      );
     }
     const ts = input.StartingPositionTimestamp;
     if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) {
-      throw new EsmSettingsError('StartingPosition AT_TIMESTAMP needs StartingPositionTimestamp (Unix time in seconds).');
+      throw new EsmSettingsError(
+        'StartingPosition AT_TIMESTAMP needs StartingPositionTimestamp (Unix time in seconds).',
+      );
     }
     startingPositionTimestampMs = Math.round(ts * 1000);
   }
@@ -102,36 +112,52 @@ export function resolveEsmSettings(input: EventSourceMappingSettings, kind: Sour
     );
   }
   if (input.FilterCriteria !== undefined) {
-    throw new EsmSettingsError('FilterCriteria is not emulated; remove it from the event, or filter inside the function (streamtally metric filters).');
+    throw new EsmSettingsError(
+      'FilterCriteria is not emulated; remove it from the event, or filter inside the function (streamtally metric filters).',
+    );
   }
   const responseTypes = input.FunctionResponseTypes ?? [];
   if (!Array.isArray(responseTypes) || responseTypes.some((t) => t !== 'ReportBatchItemFailures')) {
-    throw new EsmSettingsError(`FunctionResponseTypes may only contain ReportBatchItemFailures; got ${JSON.stringify(responseTypes)}.`);
+    throw new EsmSettingsError(
+      `FunctionResponseTypes may only contain ReportBatchItemFailures; got ${JSON.stringify(responseTypes)}.`,
+    );
   }
   const retries = integerIn('MaximumRetryAttempts', input.MaximumRetryAttempts, -1, MAX_RETRY_ATTEMPTS, -1);
   const minAge = options.allowShortRecordAge ? 1 : MIN_RECORD_AGE_SECONDS;
   const age = integerIn('MaximumRecordAgeInSeconds', input.MaximumRecordAgeInSeconds, -1, MAX_RECORD_AGE_SECONDS, -1);
   if (age !== -1 && age < minAge) {
-    throw new EsmSettingsError(`MaximumRecordAgeInSeconds must be -1 (no limit) or from ${minAge} to ${MAX_RECORD_AGE_SECONDS}; got ${age}.`);
+    throw new EsmSettingsError(
+      `MaximumRecordAgeInSeconds must be -1 (no limit) or from ${minAge} to ${MAX_RECORD_AGE_SECONDS}; got ${age}.`,
+    );
   }
   const destination = input.DestinationConfig?.OnFailure?.Destination;
   if (destination !== undefined && (typeof destination !== 'string' || destination === '')) {
     throw new EsmSettingsError('DestinationConfig.OnFailure.Destination must be an SQS queue URL or ARN.');
   }
   if (destination?.startsWith('arn:aws:sns:')) {
-    throw new EsmSettingsError('An SNS on-failure destination is not emulated; use an SQS queue (the emulator sends the same JSON record to it).');
+    throw new EsmSettingsError(
+      'An SNS on-failure destination is not emulated; use an SQS queue (the emulator sends the same JSON record to it).',
+    );
   }
   return Object.freeze({
     startingPosition: position,
     startingPositionTimestampMs,
     batchSize: integerIn('BatchSize', input.BatchSize, 1, MAX_BATCH_SIZE, DEFAULT_BATCH_SIZE),
-    batchingWindowMs: integerIn('MaximumBatchingWindowInSeconds', input.MaximumBatchingWindowInSeconds, 0, MAX_BATCHING_WINDOW_SECONDS, 0) * 1000,
+    batchingWindowMs:
+      integerIn(
+        'MaximumBatchingWindowInSeconds',
+        input.MaximumBatchingWindowInSeconds,
+        0,
+        MAX_BATCHING_WINDOW_SECONDS,
+        0,
+      ) * 1000,
     bisectBatchOnFunctionError: input.BisectBatchOnFunctionError === true,
     maximumRetryAttempts: retries,
     maximumRecordAgeMs: age === -1 ? -1 : age * 1000,
     reportBatchItemFailures: responseTypes.includes('ReportBatchItemFailures'),
     onFailureDestination: destination,
-    tumblingWindowMs: integerIn('TumblingWindowInSeconds', input.TumblingWindowInSeconds, 0, MAX_TUMBLING_WINDOW_SECONDS, 0) * 1000,
+    tumblingWindowMs:
+      integerIn('TumblingWindowInSeconds', input.TumblingWindowInSeconds, 0, MAX_TUMBLING_WINDOW_SECONDS, 0) * 1000,
     enabled: input.Enabled !== false,
   });
 }

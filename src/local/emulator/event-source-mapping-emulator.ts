@@ -7,7 +7,12 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { DEFAULT_RETRY_BASE_DELAY_MS, DEFAULT_RETRY_MAX_DELAY_MS, FAKE_ACCOUNT_ID, MAX_INVOKE_PAYLOAD_BYTES } from './constants.js';
+import {
+  DEFAULT_RETRY_BASE_DELAY_MS,
+  DEFAULT_RETRY_MAX_DELAY_MS,
+  FAKE_ACCOUNT_ID,
+  MAX_INVOKE_PAYLOAD_BYTES,
+} from './constants.js';
 import { DynamoDbStreamReader } from './dynamodb-stream-reader.js';
 import { EsmSettingsError } from './errors.js';
 import { resolveEsmSettings, type EventSourceMappingSettings, type ResolvedEsmSettings } from './esm-settings.js';
@@ -17,7 +22,17 @@ import { resolveFunctionSettings, type FunctionSettings, type ResolvedFunctionSe
 import { ShardPoller } from './shard-poller.js';
 import { ShardTracker } from './shard-tracker.js';
 import { Sleeper } from './sleeper.js';
-import { createStats, SYSTEM_CLOCK, type Clock, type EmulatorLogger, type EmulatorStats, type IteratorPosition, type SourceKind, type StreamHandler, type StreamReader } from './types.js';
+import {
+  createStats,
+  SYSTEM_CLOCK,
+  type Clock,
+  type EmulatorLogger,
+  type EmulatorStats,
+  type IteratorPosition,
+  type SourceKind,
+  type StreamHandler,
+  type StreamReader,
+} from './types.js';
 
 export interface EventSourceMappingEmulatorOptions {
   /** `stream`: Kinesis stream name or ARN; DynamoDB stream ARN or table name. */
@@ -82,7 +97,9 @@ export class EventSourceMappingEmulator {
 
   constructor(options: EventSourceMappingEmulatorOptions) {
     this.#options = options;
-    this.settings = resolveEsmSettings(options.settings, options.source.kind, { allowShortRecordAge: options.allowShortRecordAge });
+    this.settings = resolveEsmSettings(options.settings, options.source.kind, {
+      allowShortRecordAge: options.allowShortRecordAge,
+    });
     this.function = resolveFunctionSettings(options.function);
     this.#stats = createStats();
     this.stats = this.#stats;
@@ -140,18 +157,25 @@ export class EventSourceMappingEmulator {
       return new KinesisStreamReader(clients.kinesis, {
         stream: source.stream,
         region: this.function.region,
-        invokeIdentityArn: this.#options.invokeIdentityArn ?? `arn:aws:iam::${FAKE_ACCOUNT_ID}:role/${this.function.name}-role`,
+        invokeIdentityArn:
+          this.#options.invokeIdentityArn ?? `arn:aws:iam::${FAKE_ACCOUNT_ID}:role/${this.function.name}-role`,
       });
     }
-    if (!clients.dynamodbStreams) throw new EsmSettingsError('A DynamoDB Streams source needs clients.dynamodbStreams.');
-    return new DynamoDbStreamReader(clients.dynamodbStreams, { stream: source.stream, region: this.function.region, dynamodb: clients.dynamodb });
+    if (!clients.dynamodbStreams)
+      throw new EsmSettingsError('A DynamoDB Streams source needs clients.dynamodbStreams.');
+    return new DynamoDbStreamReader(clients.dynamodbStreams, {
+      stream: source.stream,
+      region: this.function.region,
+      dynamodb: clients.dynamodb,
+    });
   }
 
   #createDestination(): OnFailureDestination | undefined {
     if (this.#options.failureDestination) return this.#options.failureDestination;
     const destination = this.settings.onFailureDestination;
     if (!destination) return undefined;
-    if (!this.#options.clients.sqs) throw new EsmSettingsError('DestinationConfig.OnFailure is set: pass clients.sqs to send failure records.');
+    if (!this.#options.clients.sqs)
+      throw new EsmSettingsError('DestinationConfig.OnFailure is set: pass clients.sqs to send failure records.');
     return new SqsOnFailureDestination(this.#options.clients.sqs, destination);
   }
 

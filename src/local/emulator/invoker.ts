@@ -60,14 +60,27 @@ function readResponse(response: unknown, options: InvokeOptions, requestId: stri
   if (options.windowed) {
     const raw = body?.state;
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-      return { kind: 'error', error: new InvalidFunctionResponseError('The event carries a tumbling window, so the response must carry a `state` object; Lambda counts this invocation as failed.'), requestId };
+      return {
+        kind: 'error',
+        error: new InvalidFunctionResponseError(
+          'The event carries a tumbling window, so the response must carry a `state` object; Lambda counts this invocation as failed.',
+        ),
+        requestId,
+      };
     }
     state = raw as Record<string, unknown>;
   }
   const failures = body?.batchItemFailures;
-  if (!options.reportBatchItemFailures || failures === undefined || failures === null) return { kind: 'success', state, requestId };
+  if (!options.reportBatchItemFailures || failures === undefined || failures === null)
+    return { kind: 'success', state, requestId };
   if (!Array.isArray(failures)) {
-    return { kind: 'error', error: new InvalidFunctionResponseError('batchItemFailures must be an array; Lambda treats the whole batch as failed.'), requestId };
+    return {
+      kind: 'error',
+      error: new InvalidFunctionResponseError(
+        'batchItemFailures must be an array; Lambda treats the whole batch as failed.',
+      ),
+      requestId,
+    };
   }
   if (failures.length === 0) return { kind: 'success', state, requestId };
   let lowest = Number.MAX_SAFE_INTEGER;
@@ -78,7 +91,9 @@ function readResponse(response: unknown, options: InvokeOptions, requestId: stri
     if (index === undefined) {
       return {
         kind: 'error',
-        error: new InvalidFunctionResponseError(`batchItemFailures[${i}].itemIdentifier ${JSON.stringify(id ?? null)} is empty or not a sequence number of this batch; Lambda treats the whole batch as failed.`),
+        error: new InvalidFunctionResponseError(
+          `batchItemFailures[${i}].itemIdentifier ${JSON.stringify(id ?? null)} is empty or not a sequence number of this batch; Lambda treats the whole batch as failed.`,
+        ),
         requestId,
       };
     }

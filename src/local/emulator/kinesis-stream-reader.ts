@@ -55,7 +55,10 @@ export class KinesisStreamReader implements StreamReader {
       const out = await this.#client.send(new DescribeStreamSummaryCommand({ StreamName: this.#streamName }));
       this.#streamArn = out.StreamDescriptionSummary?.StreamARN ?? this.#streamArn;
     } catch (err) {
-      throw new StreamSourceError(`Kinesis stream ${this.#streamName} could not be described; check that it exists and the endpoint is right.`, { cause: err });
+      throw new StreamSourceError(
+        `Kinesis stream ${this.#streamName} could not be described; check that it exists and the endpoint is right.`,
+        { cause: err },
+      );
     }
     return this.#streamArn;
   }
@@ -65,7 +68,9 @@ export class KinesisStreamReader implements StreamReader {
     let nextToken: string | undefined;
     try {
       do {
-        const out = await this.#client.send(new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamName: this.#streamName }));
+        const out = await this.#client.send(
+          new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamName: this.#streamName }),
+        );
         if (out.Shards) shards.push(...out.Shards);
         nextToken = out.NextToken;
       } while (nextToken);
@@ -90,14 +95,18 @@ export class KinesisStreamReader implements StreamReader {
     try {
       return (await this.#client.send(new GetShardIteratorCommand(input))).ShardIterator;
     } catch (err) {
-      throw new StreamSourceError(`GetShardIterator ${position.type} failed for ${shardId} of ${this.#streamName}.`, { cause: err });
+      throw new StreamSourceError(`GetShardIterator ${position.type} failed for ${shardId} of ${this.#streamName}.`, {
+        cause: err,
+      });
     }
   }
 
   async read(shardId: string, iterator: string, limit: number): Promise<ReadResult> {
     let out;
     try {
-      out = await this.#client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(limit, KINESIS_MAX_GET_RECORDS) }));
+      out = await this.#client.send(
+        new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(limit, KINESIS_MAX_GET_RECORDS) }),
+      );
     } catch (err) {
       if (isExpired(err)) throw new ExpiredIteratorError(`The iterator of ${shardId} expired.`, { cause: err });
       throw new StreamSourceError(`GetRecords failed for ${shardId} of ${this.#streamName}.`, { cause: err });
@@ -124,7 +133,12 @@ export class KinesisStreamReader implements StreamReader {
         awsRegion: this.#region,
         eventSourceARN: this.#streamArn,
       };
-      records[i] = { sequenceNumber, arrivalMs, payloadBytes: Buffer.byteLength(JSON.stringify(eventRecord)) + 1, eventRecord };
+      records[i] = {
+        sequenceNumber,
+        arrivalMs,
+        payloadBytes: Buffer.byteLength(JSON.stringify(eventRecord)) + 1,
+        eventRecord,
+      };
     }
     return { records, nextIterator: out.NextShardIterator ?? undefined, millisBehindLatest: out.MillisBehindLatest };
   }

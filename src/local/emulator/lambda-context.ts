@@ -1,7 +1,12 @@
 /** A Lambda-like `context` for each invocation, as the Node.js runtime builds it. */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { DEFAULT_FUNCTION_MEMORY_MB, DEFAULT_FUNCTION_TIMEOUT_SECONDS, DEFAULT_REGION, FAKE_ACCOUNT_ID } from './constants.js';
+import {
+  DEFAULT_FUNCTION_MEMORY_MB,
+  DEFAULT_FUNCTION_TIMEOUT_SECONDS,
+  DEFAULT_REGION,
+  FAKE_ACCOUNT_ID,
+} from './constants.js';
 import { UnsupportedContextMethodError } from './errors.js';
 import type { Clock } from './types.js';
 
@@ -45,7 +50,11 @@ function unsupported(method: string): never {
 }
 
 /** Build the context for one invocation; `getRemainingTimeInMillis` counts down from the function timeout. */
-export function createLambdaContext(fn: ResolvedFunctionSettings, clock: Clock, requestId: string = randomUUID()): Context {
+export function createLambdaContext(
+  fn: ResolvedFunctionSettings,
+  clock: Clock,
+  requestId: string = randomUUID(),
+): Context {
   const deadlineMs = clock.now() + fn.timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: true,

@@ -20,7 +20,12 @@ export interface StreamBatchInfo {
 
 /** The record Lambda sends to SQS/SNS for Kinesis (`KinesisBatchInfo`) and DynamoDB (`DDBStreamBatchInfo`). */
 export interface StreamFailureRecord {
-  requestContext: { requestId: string; functionArn: string; condition: FailureCondition; approximateInvokeCount: number };
+  requestContext: {
+    requestId: string;
+    functionArn: string;
+    condition: FailureCondition;
+    approximateInvokeCount: number;
+  };
   responseContext: { statusCode: number; executedVersion: string; functionError?: string };
   version: '1.0';
   timestamp: string;
@@ -108,7 +113,10 @@ export class SqsOnFailureDestination implements OnFailureDestination {
       await this.#sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(record) }));
     } catch (err) {
       this.#queueUrl = undefined;
-      throw new OnFailureDestinationError(`Could not send the failure record to ${this.#destination}; check that the queue exists.`, { cause: err });
+      throw new OnFailureDestinationError(
+        `Could not send the failure record to ${this.#destination}; check that the queue exists.`,
+        { cause: err },
+      );
     }
   }
 
@@ -121,7 +129,8 @@ export class SqsOnFailureDestination implements OnFailureDestination {
       this.#queueUrl = this.#sqs
         .send(new GetQueueUrlCommand({ QueueName: arn[3], QueueOwnerAWSAccountId: arn[2] }))
         .then((out) => {
-          if (!out.QueueUrl) throw new OnFailureDestinationError(`GetQueueUrl returned no URL for ${this.#destination}.`);
+          if (!out.QueueUrl)
+            throw new OnFailureDestinationError(`GetQueueUrl returned no URL for ${this.#destination}.`);
           return out.QueueUrl;
         });
     }

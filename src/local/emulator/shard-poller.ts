@@ -18,7 +18,15 @@ import { invokeHandler, type InvocationOutcome } from './invoker.js';
 import type { ResolvedFunctionSettings } from './lambda-context.js';
 import type { Sleeper } from './sleeper.js';
 import { windowEventFields, windowFor, type WindowBounds } from './tumbling-window.js';
-import type { Clock, EmulatorLogger, EmulatorStats, IteratorPosition, SourceRecord, StreamHandler, StreamReader } from './types.js';
+import type {
+  Clock,
+  EmulatorLogger,
+  EmulatorStats,
+  IteratorPosition,
+  SourceRecord,
+  StreamHandler,
+  StreamReader,
+} from './types.js';
 
 export interface ShardPollerDeps {
   readonly reader: StreamReader;
@@ -101,13 +109,20 @@ export class ShardPoller {
   /** Poll until the shard is fully processed (resolves true) or the emulator stops (false). */
   async run(): Promise<boolean> {
     try {
-      await this.#acquireIterator(this.#checkpoint ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.#checkpoint } : this.#d.startPosition);
+      await this.#acquireIterator(
+        this.#checkpoint ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.#checkpoint } : this.#d.startPosition,
+      );
     } finally {
       this.#readyResolve();
     }
     const sleeper = this.#d.sleeper;
     while (!sleeper.stopped) {
-      if (!this.#ended && this.#iterator && this.#buffer.length < this.#d.settings.batchSize && this.#bufferBytes < this.#d.payloadLimitBytes) {
+      if (
+        !this.#ended &&
+        this.#iterator &&
+        this.#buffer.length < this.#d.settings.batchSize &&
+        this.#bufferBytes < this.#d.payloadLimitBytes
+      ) {
         await this.#readOnce();
         if (sleeper.stopped) break;
       }
@@ -132,7 +147,10 @@ export class ShardPoller {
   #idleDelayMs(): number {
     let delay = IDLE_POLL_INTERVAL_MS;
     if (this.#buffer.length > 0 && this.#d.settings.batchingWindowMs > 0) {
-      delay = Math.min(delay, Math.max(1, this.#bufferSinceMs + this.#d.settings.batchingWindowMs - this.#d.clock.now()));
+      delay = Math.min(
+        delay,
+        Math.max(1, this.#bufferSinceMs + this.#d.settings.batchingWindowMs - this.#d.clock.now()),
+      );
     }
     return delay;
   }
@@ -154,7 +172,11 @@ export class ShardPoller {
     const d = this.#d;
     let result;
     try {
-      result = await d.reader.read(d.shardId, this.#iterator as string, Math.max(1, d.settings.batchSize - this.#buffer.length));
+      result = await d.reader.read(
+        d.shardId,
+        this.#iterator as string,
+        Math.max(1, d.settings.batchSize - this.#buffer.length),
+      );
     } catch (err) {
       this.#lastReadCount = 0;
       if (err instanceof ExpiredIteratorError) {
@@ -196,8 +218,18 @@ export class ShardPoller {
     const buffer = this.#buffer;
     if (buffer.length === 0) return false;
     const s = this.#d.settings;
-    if (buffer.length >= s.batchSize || this.#bufferBytes >= this.#d.payloadLimitBytes || this.#ended || s.batchingWindowMs === 0) return true;
-    if (this.#windowMs > 0 && windowFor(buffer[buffer.length - 1].arrivalMs, this.#windowMs).startMs !== windowFor(buffer[0].arrivalMs, this.#windowMs).startMs) {
+    if (
+      buffer.length >= s.batchSize ||
+      this.#bufferBytes >= this.#d.payloadLimitBytes ||
+      this.#ended ||
+      s.batchingWindowMs === 0
+    )
+      return true;
+    if (
+      this.#windowMs > 0 &&
+      windowFor(buffer[buffer.length - 1].arrivalMs, this.#windowMs).startMs !==
+        windowFor(buffer[0].arrivalMs, this.#windowMs).startMs
+    ) {
       return true; // the head window can get no more records: arrival times only grow along a shard
     }
     return this.#d.clock.now() - this.#bufferSinceMs >= s.batchingWindowMs;
@@ -277,7 +309,9 @@ export class ShardPoller {
         d.log('info', `${d.shardId}: partial batch failure, redelivering from ${seg.records[0].sequenceNumber}`);
       } else {
         seg.functionError = true;
-        d.log('warn', `${d.shardId}: invocation ${outcome.requestId} failed: ${outcome.error.message}`, { error: outcome.error });
+        d.log('warn', `${d.shardId}: invocation ${outcome.requestId} failed: ${outcome.error.message}`, {
+          error: outcome.error,
+        });
         if (s.bisectBatchOnFunctionError && seg.records.length > 1) {
           // Splitting does not consume the retry quota (Lambda docs): both halves keep the count so far.
           const half = Math.ceil(seg.records.length / 2);
@@ -314,7 +348,10 @@ export class ShardPoller {
     const envelope: Record<string, unknown> = { Records: eventRecords };
     const windowed = this.#window !== undefined;
     if (this.#window) {
-      Object.assign(envelope, windowEventFields(this.#window.bounds, this.#window.state, d.shardId, d.streamArn, isFinal, terminatedEarly));
+      Object.assign(
+        envelope,
+        windowEventFields(this.#window.bounds, this.#window.state, d.shardId, d.streamArn, isFinal, terminatedEarly),
+      );
     }
     // Lambda hands the function a freshly parsed event: a handler that mutates it cannot touch our retries.
     const event: unknown = JSON.parse(JSON.stringify(envelope));
@@ -381,15 +418,24 @@ export class ShardPoller {
       nowMs: d.clock.now(),
     });
     if (!d.destination) {
-      d.log('warn', `${d.shardId}: ${condition}; skipped ${records.length} records with no OnFailure destination`, { failure });
+      d.log('warn', `${d.shardId}: ${condition}; skipped ${records.length} records with no OnFailure destination`, {
+        failure,
+      });
       return;
     }
     try {
       await d.destination.send(failure);
       d.stats.sentToDlq++;
-      d.log('warn', `${d.shardId}: ${condition}; sent ${records.length} records' batch info to the OnFailure destination`, { failure });
+      d.log(
+        'warn',
+        `${d.shardId}: ${condition}; sent ${records.length} records' batch info to the OnFailure destination`,
+        { failure },
+      );
     } catch (err) {
-      d.log('error', `${d.shardId}: ${condition}; the OnFailure destination rejected the batch info, records skipped`, { failure, error: err });
+      d.log('error', `${d.shardId}: ${condition}; the OnFailure destination rejected the batch info, records skipped`, {
+        failure,
+        error: err,
+      });
     }
   }
 }

@@ -14,7 +14,11 @@ export interface ShardTrackerDeps {
   readonly stats: EmulatorStats;
   readonly log: EmulatorLogger;
   readonly sleeper: Sleeper;
-  readonly createPoller: (shardId: string, startPosition: IteratorPosition, checkpoint: string | undefined) => ShardPoller;
+  readonly createPoller: (
+    shardId: string,
+    startPosition: IteratorPosition,
+    checkpoint: string | undefined,
+  ) => ShardPoller;
 }
 
 type ShardStatus = 'waiting' | 'running' | 'done';
@@ -93,7 +97,8 @@ export class ShardTracker {
     const s = this.#d.settings;
     // Shards that appear later (children of a reshard) are read from their beginning.
     if (!firstListing) return { position: { type: 'TRIM_HORIZON' }, done: false };
-    if (s.startingPosition === 'AT_TIMESTAMP') return { position: { type: 'AT_TIMESTAMP', timestampMs: s.startingPositionTimestampMs ?? 0 }, done: false };
+    if (s.startingPosition === 'AT_TIMESTAMP')
+      return { position: { type: 'AT_TIMESTAMP', timestampMs: s.startingPositionTimestampMs ?? 0 }, done: false };
     if (s.startingPosition === 'TRIM_HORIZON') return { position: { type: 'TRIM_HORIZON' }, done: false };
     // LATEST: closed shards hold only old records; only open shards are read, from their tip.
     return { position: { type: 'LATEST' }, done: shard.endingSequenceNumber !== undefined };
@@ -109,7 +114,12 @@ export class ShardTracker {
         continue;
       }
       const { position, done } = this.#initialPosition(description, firstListing);
-      this.#shards.set(description.shardId, { description, status: done ? 'done' : 'waiting', startPosition: position, run: undefined });
+      this.#shards.set(description.shardId, {
+        description,
+        status: done ? 'done' : 'waiting',
+        startPosition: position,
+        run: undefined,
+      });
       if (done) this.#d.stats.finishedShards++;
     }
   }
@@ -137,7 +147,9 @@ export class ShardTracker {
       shard.run = poller.run().then(
         (finished) => this.#onPollerExit(shard, finished),
         (err: unknown) => {
-          this.#d.log('error', `The poller of ${shardId} failed; it restarts at the next shard refresh`, { error: err });
+          this.#d.log('error', `The poller of ${shardId} failed; it restarts at the next shard refresh`, {
+            error: err,
+          });
           this.#onPollerExit(shard, false);
         },
       );

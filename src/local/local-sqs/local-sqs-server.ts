@@ -98,7 +98,8 @@ class SqsError extends Error {
 const queueMissing = (): SqsError =>
   new SqsError('QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue', 'The specified queue does not exist.');
 const invalid = (message: string): SqsError => new SqsError('InvalidParameterValue', 'InvalidParameterValue', message);
-const missing = (name: string): SqsError => new SqsError('MissingParameter', 'MissingParameter', `The request must contain the parameter ${name}.`);
+const missing = (name: string): SqsError =>
+  new SqsError('MissingParameter', 'MissingParameter', `The request must contain the parameter ${name}.`);
 
 const journalPath = (dataDir: string, queue: string): string => join(dataDir, `sqs-${queue}.jsonl`);
 const md5 = (text: string): string => createHash('md5').update(text, 'utf8').digest('hex');
@@ -114,7 +115,8 @@ function str(body: Body, key: string): string {
 function intIn(value: unknown, name: string, min: number, max: number, fallback: number): number {
   if (value === undefined || value === null) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw invalid(`Value ${String(value)} for parameter ${name} is invalid. Must be between ${min} and ${max}.`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw invalid(`Value ${String(value)} for parameter ${name} is invalid. Must be between ${min} and ${max}.`);
   return n;
 }
 
@@ -129,18 +131,35 @@ function stringMap(value: unknown): Record<string, string> {
 function entriesOf(body: Body): Body[] {
   const entries = body.Entries;
   if (!Array.isArray(entries) || entries.length === 0) {
-    throw new SqsError('EmptyBatchRequest', 'AWS.SimpleQueueService.EmptyBatchRequest', 'There should be at least one entry in the request.');
+    throw new SqsError(
+      'EmptyBatchRequest',
+      'AWS.SimpleQueueService.EmptyBatchRequest',
+      'There should be at least one entry in the request.',
+    );
   }
   if (entries.length > MAX_BATCH_ENTRIES) {
-    throw new SqsError('TooManyEntriesInBatchRequest', 'AWS.SimpleQueueService.TooManyEntriesInBatchRequest', `Maximum number of entries per request are ${MAX_BATCH_ENTRIES}. You have sent ${entries.length}.`);
+    throw new SqsError(
+      'TooManyEntriesInBatchRequest',
+      'AWS.SimpleQueueService.TooManyEntriesInBatchRequest',
+      `Maximum number of entries per request are ${MAX_BATCH_ENTRIES}. You have sent ${entries.length}.`,
+    );
   }
   const ids = new Set<string>();
   for (const entry of entries as Body[]) {
     const id = entry.Id;
     if (typeof id !== 'string' || !BATCH_ID.test(id)) {
-      throw new SqsError('InvalidBatchEntryId', 'AWS.SimpleQueueService.InvalidBatchEntryId', 'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.');
+      throw new SqsError(
+        'InvalidBatchEntryId',
+        'AWS.SimpleQueueService.InvalidBatchEntryId',
+        'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.',
+      );
     }
-    if (ids.has(id)) throw new SqsError('BatchEntryIdsNotDistinct', 'AWS.SimpleQueueService.BatchEntryIdsNotDistinct', `Id ${id} repeated.`);
+    if (ids.has(id))
+      throw new SqsError(
+        'BatchEntryIdsNotDistinct',
+        'AWS.SimpleQueueService.BatchEntryIdsNotDistinct',
+        `Id ${id} repeated.`,
+      );
     ids.add(id);
   }
   return entries as Body[];
@@ -176,7 +195,12 @@ export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise
           continue;
         } else if (entry.op === 'send') {
           queue.messages.push({
-            id: entry.id, body: entry.body, md5: md5(entry.body), sentAt: entry.sentAt, visibleAt: entry.visibleAt, receiveCount: 0,
+            id: entry.id,
+            body: entry.body,
+            md5: md5(entry.body),
+            sentAt: entry.sentAt,
+            visibleAt: entry.visibleAt,
+            receiveCount: 0,
             ...(entry.messageAttributes ? { messageAttributes: entry.messageAttributes } : {}),
           });
         } else if (entry.op === 'delete') {
@@ -203,24 +227,37 @@ export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise
     return byName(name);
   };
 
-  const attributeNumber = (queue: Queue, name: string): number => Number(queue.attributes[name] ?? DEFAULT_ATTRIBUTES[name]);
+  const attributeNumber = (queue: Queue, name: string): number =>
+    Number(queue.attributes[name] ?? DEFAULT_ATTRIBUTES[name]);
 
   const enqueue = (queue: Queue, entry: Body): { MessageId: string; MD5OfMessageBody: string } => {
     const body = entry.MessageBody;
     if (typeof body !== 'string' || body === '') throw missing('MessageBody');
     const maxSize = attributeNumber(queue, 'MaximumMessageSize');
     const size = Buffer.byteLength(body, 'utf8');
-    if (size > maxSize) throw invalid(`One or more parameters are invalid. Reason: Message must be shorter than ${maxSize} bytes (was ${size}).`);
+    if (size > maxSize)
+      throw invalid(
+        `One or more parameters are invalid. Reason: Message must be shorter than ${maxSize} bytes (was ${size}).`,
+      );
     const delay = intIn(entry.DelaySeconds, 'DelaySeconds', 0, 900, attributeNumber(queue, 'DelaySeconds'));
     const now = Date.now();
     const attrs = entry.MessageAttributes as MessageAttributes | undefined;
     const message: StoredMessage = {
-      id: randomUUID(), body, md5: md5(body), sentAt: now, visibleAt: now + delay * 1000, receiveCount: 0,
+      id: randomUUID(),
+      body,
+      md5: md5(body),
+      sentAt: now,
+      visibleAt: now + delay * 1000,
+      receiveCount: 0,
       ...(attrs && Object.keys(attrs).length > 0 ? { messageAttributes: attrs } : {}),
     };
     queue.messages.push(message);
     journal(queue.name, {
-      op: 'send', id: message.id, body, sentAt: now, visibleAt: message.visibleAt,
+      op: 'send',
+      id: message.id,
+      body,
+      sentAt: now,
+      visibleAt: message.visibleAt,
       ...(message.messageAttributes ? { messageAttributes: message.messageAttributes } : {}),
     });
     return { MessageId: message.id, MD5OfMessageBody: message.md5 };
@@ -230,7 +267,11 @@ export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise
     if (typeof handle !== 'string' || handle === '') throw missing('ReceiptHandle');
     const id = handle.split(':')[0];
     if (!/^[0-9a-f-]{36}$/.test(id)) {
-      throw new SqsError('ReceiptHandleIsInvalid', 'ReceiptHandleIsInvalid', `The input receipt handle "${handle}" is not a valid receipt handle.`);
+      throw new SqsError(
+        'ReceiptHandleIsInvalid',
+        'ReceiptHandleIsInvalid',
+        `The input receipt handle "${handle}" is not a valid receipt handle.`,
+      );
     }
     const before = queue.messages.length;
     queue.messages = queue.messages.filter((m) => m.id !== id);
@@ -240,7 +281,10 @@ export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise
   const receive = (queue: Queue, max: number, visibility: number, body: Body): Body[] => {
     const now = Date.now();
     const out: Body[] = [];
-    const wantedAttrs = [...((body.AttributeNames as string[] | undefined) ?? []), ...((body.MessageSystemAttributeNames as string[] | undefined) ?? [])];
+    const wantedAttrs = [
+      ...((body.AttributeNames as string[] | undefined) ?? []),
+      ...((body.MessageSystemAttributeNames as string[] | undefined) ?? []),
+    ];
     const wantedMessageAttrs = (body.MessageAttributeNames as string[] | undefined) ?? [];
     for (const m of queue.messages) {
       if (out.length >= max) break;
@@ -257,11 +301,16 @@ export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise
           ApproximateReceiveCount: String(m.receiveCount),
           ApproximateFirstReceiveTimestamp: String(m.firstReceivedAt),
         };
-        msg.Attributes = wantedAttrs.includes('All') ? all : Object.fromEntries(Object.entries(all).filter(([k]) => wantedAttrs.includes(k)));
+        msg.Attributes = wantedAttrs.includes('All')
+          ? all
+          : Object.fromEntries(Object.entries(all).filter(([k]) => wantedAttrs.includes(k)));
       }
       if (m.messageAttributes && wantedMessageAttrs.length > 0) {
         const pick = Object.entries(m.messageAttributes).filter(([k]) =>
-          wantedMessageAttrs.some((w) => w === 'All' || w === '.*' || w === k || (w.endsWith('.*') && k.startsWith(w.slice(0, -1)))));
+          wantedMessageAttrs.some(
+            (w) => w === 'All' || w === '.*' || w === k || (w.endsWith('.*') && k.startsWith(w.slice(0, -1))),
+          ),
+        );
         if (pick.length > 0) msg.MessageAttributes = Object.fromEntries(pick);
       }
       out.push(msg);
@@ -273,14 +322,22 @@ export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise
     CreateQueue(body) {
       const name = str(body, 'QueueName');
       if (!QUEUE_NAME.test(name)) {
-        throw invalid('Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length (a FIFO name ends in .fifo).');
+        throw invalid(
+          'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length (a FIFO name ends in .fifo).',
+        );
       }
       const attributes = stringMap(body.Attributes);
       const existing = queues.get(name);
       if (existing) {
-        const differs = Object.entries(attributes).some(([k, v]) => (existing.attributes[k] ?? DEFAULT_ATTRIBUTES[k]) !== v);
+        const differs = Object.entries(attributes).some(
+          ([k, v]) => (existing.attributes[k] ?? DEFAULT_ATTRIBUTES[k]) !== v,
+        );
         if (differs) {
-          throw new SqsError('QueueNameExists', 'QueueAlreadyExists', `A queue already exists with the same name and a different value for attribute(s) ${Object.keys(attributes).join(', ')}`);
+          throw new SqsError(
+            'QueueNameExists',
+            'QueueAlreadyExists',
+            `A queue already exists with the same name and a different value for attribute(s) ${Object.keys(attributes).join(', ')}`,
+          );
         }
         return { QueueUrl: queueUrl(name) };
       }
@@ -311,12 +368,17 @@ export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise
         LastModifiedTimestamp: created,
       };
       const names = (body.AttributeNames as string[] | undefined) ?? [];
-      const picked = names.includes('All') ? all : Object.fromEntries(Object.entries(all).filter(([k]) => names.includes(k)));
+      const picked = names.includes('All')
+        ? all
+        : Object.fromEntries(Object.entries(all).filter(([k]) => names.includes(k)));
       return Object.keys(picked).length > 0 ? { Attributes: picked } : {};
     },
     ListQueues(body) {
       const prefix = typeof body.QueueNamePrefix === 'string' ? body.QueueNamePrefix : '';
-      const urls = [...queues.keys()].filter((n) => n.startsWith(prefix)).sort().map(queueUrl);
+      const urls = [...queues.keys()]
+        .filter((n) => n.startsWith(prefix))
+        .sort()
+        .map(queueUrl);
       return urls.length > 0 ? { QueueUrls: urls } : {};
     },
     SendMessage(body) {
@@ -339,8 +401,20 @@ export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise
     async ReceiveMessage(body) {
       const queue = byUrl(body);
       const max = intIn(body.MaxNumberOfMessages, 'MaxNumberOfMessages', 1, 10, 1);
-      const visibility = intIn(body.VisibilityTimeout, 'VisibilityTimeout', 0, 43_200, attributeNumber(queue, 'VisibilityTimeout'));
-      const wait = intIn(body.WaitTimeSeconds, 'WaitTimeSeconds', 0, MAX_WAIT_SECONDS, attributeNumber(queue, 'ReceiveMessageWaitTimeSeconds'));
+      const visibility = intIn(
+        body.VisibilityTimeout,
+        'VisibilityTimeout',
+        0,
+        43_200,
+        attributeNumber(queue, 'VisibilityTimeout'),
+      );
+      const wait = intIn(
+        body.WaitTimeSeconds,
+        'WaitTimeSeconds',
+        0,
+        MAX_WAIT_SECONDS,
+        attributeNumber(queue, 'ReceiveMessageWaitTimeSeconds'),
+      );
       const deadline = Date.now() + wait * 1000;
       let messages = receive(queue, max, visibility, body);
       while (messages.length === 0 && !closed && Date.now() < deadline && queues.get(queue.name) === queue) {
@@ -388,9 +462,14 @@ export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise
   };
 
   const sendError = (res: ServerResponse, err: SqsError): void => {
-    send(res, err.status, { __type: `com.amazonaws.sqs#${err.type}`, message: err.message }, {
-      'x-amzn-query-error': `${err.queryCode};${err.status >= 500 ? 'Receiver' : 'Sender'}`,
-    });
+    send(
+      res,
+      err.status,
+      { __type: `com.amazonaws.sqs#${err.type}`, message: err.message },
+      {
+        'x-amzn-query-error': `${err.queryCode};${err.status >= 500 ? 'Receiver' : 'Sender'}`,
+      },
+    );
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -404,7 +483,14 @@ export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise
     }
     const handler = Object.hasOwn(handlers, operation) ? handlers[operation] : undefined;
     if (!handler) {
-      sendError(res, new SqsError('UnsupportedOperation', 'AWS.SimpleQueueService.UnsupportedOperation', `local-sqs does not implement the operation ${operation || '(no X-Amz-Target header)'}.`));
+      sendError(
+        res,
+        new SqsError(
+          'UnsupportedOperation',
+          'AWS.SimpleQueueService.UnsupportedOperation',
+          `local-sqs does not implement the operation ${operation || '(no X-Amz-Target header)'}.`,
+        ),
+      );
       return;
     }
     let body: Body;
@@ -414,7 +500,10 @@ export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
       body = parsed as Body;
     } catch {
-      sendError(res, new SqsError('InvalidParameterValue', 'InvalidParameterValue', 'The request body is not a JSON object.'));
+      sendError(
+        res,
+        new SqsError('InvalidParameterValue', 'InvalidParameterValue', 'The request body is not a JSON object.'),
+      );
       return;
     }
     try {
@@ -447,4 +536,3 @@ export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise
     },
   };
 }
-

@@ -29,7 +29,8 @@ export interface ResourceRef {
 }
 
 /** A template value after intrinsic resolution: plain JSON, with resource references left in place. */
-export type TemplateValue = string | number | boolean | null | ResourceRef | TemplateValue[] | { [key: string]: TemplateValue };
+export type TemplateValue =
+  string | number | boolean | null | ResourceRef | TemplateValue[] | { [key: string]: TemplateValue };
 
 export interface ParameterSpec {
   readonly name: string;
@@ -242,8 +243,16 @@ function cloudFormationTags(): Tags {
 
 /** Parses CloudFormation YAML, turning short-form tags into the long JSON form (`!Ref X` -> `{ Ref: 'X' }`). */
 export function parseCloudFormationYaml(text: string): Record<string, unknown> {
-  const doc: unknown = parse(text, { customTags: cloudFormationTags(), prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
-  if (!isRecord(doc)) throw new TemplateError('template.yaml is not a YAML mapping: expected Resources, Parameters, ... at the top level.');
+  const doc: unknown = parse(text, {
+    customTags: cloudFormationTags(),
+    prettyErrors: true,
+    uniqueKeys: true,
+    maxAliasCount: 100,
+  });
+  if (!isRecord(doc))
+    throw new TemplateError(
+      'template.yaml is not a YAML mapping: expected Resources, Parameters, ... at the top level.',
+    );
   return doc;
 }
 
@@ -259,7 +268,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 export function isResourceRef(value: unknown): value is ResourceRef {
-  return isRecord(value) && typeof value.ref === 'string' && Object.keys(value).every((k) => k === 'ref' || k === 'attribute');
+  return (
+    isRecord(value) &&
+    typeof value.ref === 'string' &&
+    Object.keys(value).every((k) => k === 'ref' || k === 'attribute')
+  );
 }
 
 class Resolver {
@@ -314,7 +327,8 @@ class Resolver {
     if (name in this.pseudo) return this.pseudo[name];
     const param = this.parameters[name];
     if (param) {
-      if (param.value === undefined) throw new TemplateError(`${where}: parameter "${name}" has no Default; pass it in parameterOverrides.`);
+      if (param.value === undefined)
+        throw new TemplateError(`${where}: parameter "${name}" has no Default; pass it in parameterOverrides.`);
       return param.value;
     }
     if (name in this.resources) return { ref: name };
@@ -327,7 +341,8 @@ class Resolver {
     if (!isRecord(resource) || !isRecord(resource.Properties)) return undefined;
     const prop = NAME_PROPERTY[String(resource.Type)];
     if (!prop || resource.Properties[prop] === undefined) return undefined;
-    if (this.resolvingNames.has(logicalId)) throw new TemplateError(`Resources.${logicalId}: its name refers to itself.`);
+    if (this.resolvingNames.has(logicalId))
+      throw new TemplateError(`Resources.${logicalId}: its name refers to itself.`);
     this.resolvingNames.add(logicalId);
     try {
       const name = this.value(resource.Properties[prop], `Resources.${logicalId}.Properties.${prop}`);
@@ -368,29 +383,34 @@ class Resolver {
       case 'Fn::Sub': {
         const [text, vars] = Array.isArray(arg) ? [String(arg[0]), isRecord(arg[1]) ? arg[1] : {}] : [String(arg), {}];
         let unresolved = false;
-        const out = text.replace(/\$\{([^}!][^}]*)\}/g, (_m, name: string) => {
-          let v: string | undefined;
-          if (name in vars) {
-            const r = this.value((vars as Record<string, unknown>)[name], where);
-            v = r === NO_VALUE ? '' : isResourceRef(r) ? this.refAsString(r.ref) : String(r);
-          } else {
-            v = this.subVariable(name, where);
-          }
-          if (v === undefined) unresolved = true;
-          return v ?? '';
-        }).replace(/\$\{!/g, '${');
+        const out = text
+          .replace(/\$\{([^}!][^}]*)\}/g, (_m, name: string) => {
+            let v: string | undefined;
+            if (name in vars) {
+              const r = this.value((vars as Record<string, unknown>)[name], where);
+              v = r === NO_VALUE ? '' : isResourceRef(r) ? this.refAsString(r.ref) : String(r);
+            } else {
+              v = this.subVariable(name, where);
+            }
+            if (v === undefined) unresolved = true;
+            return v ?? '';
+          })
+          .replace(/\$\{!/g, '${');
         // A string that needs a runtime attribute keeps its long form for the caller to see.
         return unresolved ? ({ 'Fn::Sub': arg } as unknown as TemplateValue) : out;
       }
       case 'Fn::If': {
-        if (!Array.isArray(arg) || arg.length !== 3) throw new TemplateError(`${where}: !If takes [condition, then, else].`);
+        if (!Array.isArray(arg) || arg.length !== 3)
+          throw new TemplateError(`${where}: !If takes [condition, then, else].`);
         return this.condition(String(arg[0])) ? this.value(arg[1], where) : this.value(arg[2], where);
       }
       case 'Fn::Equals': {
         if (!Array.isArray(arg) || arg.length !== 2) throw new TemplateError(`${where}: !Equals takes two values.`);
         // CloudFormation compares parameter values as strings (a Number parameter `2` equals '2').
         const [a, b] = [this.value(arg[0], where), this.value(arg[1], where)];
-        return typeof a === 'object' || typeof b === 'object' ? JSON.stringify(a) === JSON.stringify(b) : String(a) === String(b);
+        return typeof a === 'object' || typeof b === 'object'
+          ? JSON.stringify(a) === JSON.stringify(b)
+          : String(a) === String(b);
       }
       case 'Fn::Not':
         return !this.bool(Array.isArray(arg) ? arg[0] : arg, where);
@@ -417,8 +437,13 @@ class Resolver {
       case 'Fn::FindInMap': {
         const [map, top, second] = (arg as unknown[]).map((a) => this.value(a, where));
         const mappings = isRecord(this.doc.Mappings) ? this.doc.Mappings : {};
-        const found = (mappings as Record<string, Record<string, Record<string, unknown>>>)[String(map)]?.[String(top)]?.[String(second)];
-        if (found === undefined) throw new TemplateError(`${where}: !FindInMap [${String(map)}, ${String(top)}, ${String(second)}] is not in Mappings.`);
+        const found = (mappings as Record<string, Record<string, Record<string, unknown>>>)[String(map)]?.[
+          String(top)
+        ]?.[String(second)];
+        if (found === undefined)
+          throw new TemplateError(
+            `${where}: !FindInMap [${String(map)}, ${String(top)}, ${String(second)}] is not in Mappings.`,
+          );
         return this.value(found, where);
       }
       case 'Fn::Base64':
@@ -451,10 +476,14 @@ const NAME_PROPERTY: Readonly<Record<string, string>> = {
 // Model
 // ------------------------------------------------------------------------------------------------
 
-function readParameters(doc: Record<string, unknown>, overrides: Readonly<Record<string, string | number>>): Record<string, ParameterSpec> {
+function readParameters(
+  doc: Record<string, unknown>,
+  overrides: Readonly<Record<string, string | number>>,
+): Record<string, ParameterSpec> {
   const declared = isRecord(doc.Parameters) ? doc.Parameters : {};
   for (const name of Object.keys(overrides)) {
-    if (!(name in declared)) throw new TemplateError(`Parameter override "${name}" is not declared under Parameters in template.yaml.`);
+    if (!(name in declared))
+      throw new TemplateError(`Parameter override "${name}" is not declared under Parameters in template.yaml.`);
   }
   const out: Record<string, ParameterSpec> = {};
   for (const [name, raw] of Object.entries(declared)) {
@@ -465,14 +494,25 @@ function readParameters(doc: Record<string, unknown>, overrides: Readonly<Record
     if (given === undefined || given === null) value = undefined;
     else if (type === 'Number') {
       value = Number(given);
-      if (!Number.isFinite(value)) throw new TemplateError(`Parameter ${name} is a Number but its value is ${JSON.stringify(given)}.`);
-    } else if (type === 'CommaDelimitedList' || type.startsWith('List<')) value = String(given).split(',').map((s) => s.trim());
+      if (!Number.isFinite(value))
+        throw new TemplateError(`Parameter ${name} is a Number but its value is ${JSON.stringify(given)}.`);
+    } else if (type === 'CommaDelimitedList' || type.startsWith('List<'))
+      value = String(given)
+        .split(',')
+        .map((s) => s.trim());
     else value = String(given);
     const allowed = Array.isArray(raw.AllowedValues) ? (raw.AllowedValues as Array<string | number>) : undefined;
     if (allowed && value !== undefined && !Array.isArray(value) && !allowed.some((a) => String(a) === String(value))) {
-      throw new TemplateError(`Parameter ${name} = ${String(value)} is not one of its AllowedValues (${allowed.join(', ')}).`);
+      throw new TemplateError(
+        `Parameter ${name} = ${String(value)} is not one of its AllowedValues (${allowed.join(', ')}).`,
+      );
     }
-    out[name] = Object.freeze({ name, type, value, ...(allowed ? { allowedValues: Object.freeze([...allowed]) } : {}) });
+    out[name] = Object.freeze({
+      name,
+      type,
+      value,
+      ...(allowed ? { allowedValues: Object.freeze([...allowed]) } : {}),
+    });
   }
   return out;
 }
@@ -491,7 +531,8 @@ function tagsOf(props: Record<string, TemplateValue>): Record<string, string> {
 function num(value: TemplateValue | undefined, where: string): number | undefined {
   if (value === undefined || value === null) return undefined;
   const n = Number(value);
-  if (typeof value === 'object' || !Number.isFinite(n)) throw new TemplateError(`${where}: expected a number, got ${JSON.stringify(value)}.`);
+  if (typeof value === 'object' || !Number.isFinite(n))
+    throw new TemplateError(`${where}: expected a number, got ${JSON.stringify(value)}.`);
   return n;
 }
 
@@ -503,7 +544,9 @@ function bool(value: TemplateValue | undefined, fallback: boolean): boolean {
 /** The logical id a `!Ref X` / `!GetAtt X.Attr` points at. */
 function targetOf(value: TemplateValue | undefined, where: string): string {
   if (isResourceRef(value)) return value.ref;
-  throw new TemplateError(`${where}: expected !Ref or !GetAtt of a resource in this template, got ${JSON.stringify(value)}.`);
+  throw new TemplateError(
+    `${where}: expected !Ref or !GetAtt of a resource in this template, got ${JSON.stringify(value)}.`,
+  );
 }
 
 /** Deep-merges SAM Globals into a function's properties (maps merge, scalars and lists are replaced). */
@@ -511,18 +554,31 @@ function mergeGlobals(globals: Record<string, unknown>, props: Record<string, un
   const out: Record<string, unknown> = { ...globals };
   for (const [k, v] of Object.entries(props)) {
     const g = out[k];
-    out[k] = isRecord(g) && isRecord(v) && !Object.keys(v).some((key) => key === 'Ref' || key.startsWith('Fn::')) ? mergeGlobals(g, v) : v;
+    out[k] =
+      isRecord(g) && isRecord(v) && !Object.keys(v).some((key) => key === 'Ref' || key.startsWith('Fn::'))
+        ? mergeGlobals(g, v)
+        : v;
   }
   return out;
 }
 
-function readStreamEventSource(name: string, type: 'kinesis' | 'dynamodb', p: Record<string, TemplateValue>, where: string): StreamEventSourceSpec {
+function readStreamEventSource(
+  name: string,
+  type: 'kinesis' | 'dynamodb',
+  p: Record<string, TemplateValue>,
+  where: string,
+): StreamEventSourceSpec {
   const startingPosition = String(p.StartingPosition ?? '');
   if (startingPosition !== 'TRIM_HORIZON' && startingPosition !== 'LATEST' && startingPosition !== 'AT_TIMESTAMP') {
-    throw new TemplateError(`${where}.StartingPosition must be TRIM_HORIZON, LATEST or AT_TIMESTAMP (got ${JSON.stringify(p.StartingPosition)}).`);
+    throw new TemplateError(
+      `${where}.StartingPosition must be TRIM_HORIZON, LATEST or AT_TIMESTAMP (got ${JSON.stringify(p.StartingPosition)}).`,
+    );
   }
   const responseTypes = Array.isArray(p.FunctionResponseTypes) ? p.FunctionResponseTypes.map(String) : [];
-  const destination = isRecord(p.DestinationConfig) && isRecord(p.DestinationConfig.OnFailure) ? p.DestinationConfig.OnFailure.Destination : undefined;
+  const destination =
+    isRecord(p.DestinationConfig) && isRecord(p.DestinationConfig.OnFailure)
+      ? p.DestinationConfig.OnFailure.Destination
+      : undefined;
   const filters = isRecord(p.FilterCriteria) && Array.isArray(p.FilterCriteria.Filters) ? p.FilterCriteria.Filters : [];
   const tumbling = num(p.TumblingWindowInSeconds, `${where}.TumblingWindowInSeconds`);
   return Object.freeze({
@@ -537,10 +593,12 @@ function readStreamEventSource(name: string, type: 'kinesis' | 'dynamodb', p: Re
     parallelizationFactor: num(p.ParallelizationFactor, `${where}.ParallelizationFactor`) ?? 1,
     bisectBatchOnFunctionError: bool(p.BisectBatchOnFunctionError, false),
     maximumRetryAttempts: num(p.MaximumRetryAttempts, `${where}.MaximumRetryAttempts`) ?? ESM_DEFAULT_RETRY_ATTEMPTS,
-    maximumRecordAgeSeconds: num(p.MaximumRecordAgeInSeconds, `${where}.MaximumRecordAgeInSeconds`) ?? ESM_DEFAULT_RECORD_AGE_SECONDS,
+    maximumRecordAgeSeconds:
+      num(p.MaximumRecordAgeInSeconds, `${where}.MaximumRecordAgeInSeconds`) ?? ESM_DEFAULT_RECORD_AGE_SECONDS,
     reportBatchItemFailures: responseTypes.includes('ReportBatchItemFailures'),
     functionResponseTypes: Object.freeze(responseTypes),
-    onFailureLogicalId: destination === undefined ? undefined : targetOf(destination, `${where}.DestinationConfig.OnFailure.Destination`),
+    onFailureLogicalId:
+      destination === undefined ? undefined : targetOf(destination, `${where}.DestinationConfig.OnFailure.Destination`),
     tumblingWindowSeconds: tumbling === undefined || tumbling === 0 ? undefined : tumbling,
     filterPatterns: Object.freeze(filters.map((f) => (isRecord(f) ? String(f.Pattern) : String(f)))),
   });
@@ -555,7 +613,10 @@ function readFunction(
   const where = `Resources.${logicalId}.Properties`;
   const handler = String(props.Handler ?? '');
   const dot = handler.lastIndexOf('.');
-  if (dot <= 0) throw new TemplateError(`${where}.Handler must look like "<module>.<export>", got ${JSON.stringify(props.Handler)}.`);
+  if (dot <= 0)
+    throw new TemplateError(
+      `${where}.Handler must look like "<module>.<export>", got ${JSON.stringify(props.Handler)}.`,
+    );
   const codeUri = typeof props.CodeUri === 'string' ? props.CodeUri : '.';
   const build = isRecord(metadata.BuildProperties) ? metadata.BuildProperties : {};
   const entryPoints = Array.isArray(build.EntryPoints) ? build.EntryPoints.map(String) : [];
@@ -566,7 +627,9 @@ function readFunction(
   for (const [k, v] of Object.entries(vars)) {
     if (isResourceRef(v)) environment[k] = v;
     else if (typeof v === 'object' && v !== null) {
-      throw new TemplateError(`${where}.Environment.Variables.${k} cannot be resolved locally (${JSON.stringify(v)}); use a literal, !Ref or !GetAtt.`);
+      throw new TemplateError(
+        `${where}.Environment.Variables.${k} cannot be resolved locally (${JSON.stringify(v)}); use a literal, !Ref or !GetAtt.`,
+      );
     } else environment[k] = String(v);
   }
 
@@ -580,7 +643,9 @@ function readFunction(
     if (event.Type === 'Kinesis') streamEventSources.push(readStreamEventSource(name, 'kinesis', p, evWhere));
     else if (event.Type === 'DynamoDB') streamEventSources.push(readStreamEventSource(name, 'dynamodb', p, evWhere));
     else if (event.Type === 'HttpApi' || event.Type === 'Api') {
-      httpEvents.push(Object.freeze({ name, method: String(p.Method ?? 'ANY').toUpperCase(), path: String(p.Path ?? '/') }));
+      httpEvents.push(
+        Object.freeze({ name, method: String(p.Method ?? 'ANY').toUpperCase(), path: String(p.Path ?? '/') }),
+      );
     }
   }
 
@@ -644,17 +709,24 @@ export function parseTemplate(text: string, options: TemplateOptions & { path?: 
       case 'AWS::Kinesis::Stream': {
         const p = props(resource.Type);
         const mode = isRecord(p.StreamModeDetails) ? String(p.StreamModeDetails.StreamMode) : 'PROVISIONED';
-        if (mode !== 'PROVISIONED' && mode !== 'ON_DEMAND') throw new TemplateError(`${where}.StreamModeDetails.StreamMode must be PROVISIONED or ON_DEMAND, got ${mode}.`);
+        if (mode !== 'PROVISIONED' && mode !== 'ON_DEMAND')
+          throw new TemplateError(
+            `${where}.StreamModeDetails.StreamMode must be PROVISIONED or ON_DEMAND, got ${mode}.`,
+          );
         const shardCount = num(p.ShardCount, `${where}.ShardCount`);
-        if (mode === 'PROVISIONED' && shardCount === undefined) throw new TemplateError(`${where}.ShardCount is required in PROVISIONED mode.`);
-        streams.push(Object.freeze({
-          logicalId,
-          name: nameOf(logicalId, logicalId),
-          streamMode: mode,
-          shardCount: mode === 'ON_DEMAND' ? undefined : shardCount,
-          retentionHours: num(p.RetentionPeriodHours, `${where}.RetentionPeriodHours`) ?? KINESIS_DEFAULT_RETENTION_HOURS,
-          tags: Object.freeze(tagsOf(p)),
-        }));
+        if (mode === 'PROVISIONED' && shardCount === undefined)
+          throw new TemplateError(`${where}.ShardCount is required in PROVISIONED mode.`);
+        streams.push(
+          Object.freeze({
+            logicalId,
+            name: nameOf(logicalId, logicalId),
+            streamMode: mode,
+            shardCount: mode === 'ON_DEMAND' ? undefined : shardCount,
+            retentionHours:
+              num(p.RetentionPeriodHours, `${where}.RetentionPeriodHours`) ?? KINESIS_DEFAULT_RETENTION_HOURS,
+            tags: Object.freeze(tagsOf(p)),
+          }),
+        );
         break;
       }
       case 'AWS::DynamoDB::Table': {
@@ -685,46 +757,55 @@ export function parseTemplate(text: string, options: TemplateOptions & { path?: 
           const at = `${where}.GlobalSecondaryIndexes[${i}]`;
           if (!isRecord(gsi) || typeof gsi.IndexName !== 'string') throw new TemplateError(`${at} needs an IndexName.`);
           const projection = isRecord(gsi.Projection) ? gsi.Projection : {};
-          const projectionType = projection.ProjectionType === undefined ? 'KEYS_ONLY' : String(projection.ProjectionType);
+          const projectionType =
+            projection.ProjectionType === undefined ? 'KEYS_ONLY' : String(projection.ProjectionType);
           if (projectionType !== 'ALL' && projectionType !== 'KEYS_ONLY' && projectionType !== 'INCLUDE') {
-            throw new TemplateError(`${at}.Projection.ProjectionType must be ALL, KEYS_ONLY or INCLUDE, got ${JSON.stringify(projectionType)}.`);
+            throw new TemplateError(
+              `${at}.Projection.ProjectionType must be ALL, KEYS_ONLY or INCLUDE, got ${JSON.stringify(projectionType)}.`,
+            );
           }
           const nonKey = Array.isArray(projection.NonKeyAttributes) ? projection.NonKeyAttributes.map(String) : [];
-          globalSecondaryIndexes.push(Object.freeze({
-            name: gsi.IndexName,
-            keySchema: Object.freeze(keySchemaOf(gsi.KeySchema, `${at}.KeySchema`)),
-            projectionType,
-            nonKeyAttributes: Object.freeze(projectionType === 'INCLUDE' ? nonKey : []),
-          }));
+          globalSecondaryIndexes.push(
+            Object.freeze({
+              name: gsi.IndexName,
+              keySchema: Object.freeze(keySchemaOf(gsi.KeySchema, `${at}.KeySchema`)),
+              projectionType,
+              nonKeyAttributes: Object.freeze(projectionType === 'INCLUDE' ? nonKey : []),
+            }),
+          );
         }
         const stream = isRecord(p.StreamSpecification) ? p.StreamSpecification : undefined;
         const ttl = isRecord(p.TimeToLiveSpecification) ? p.TimeToLiveSpecification : undefined;
         const pitr = isRecord(p.PointInTimeRecoverySpecification) ? p.PointInTimeRecoverySpecification : undefined;
-        tables.push(Object.freeze({
-          logicalId,
-          name: nameOf(logicalId, logicalId),
-          keySchema: Object.freeze(keySchema),
-          globalSecondaryIndexes: Object.freeze(globalSecondaryIndexes),
-          billingMode: p.BillingMode === 'PAY_PER_REQUEST' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
-          streamViewType: stream ? (String(stream.StreamViewType) as TableSpec['streamViewType']) : undefined,
-          ttlAttribute: ttl && bool(ttl.Enabled, false) ? String(ttl.AttributeName) : undefined,
-          pointInTimeRecovery: pitr ? bool(pitr.PointInTimeRecoveryEnabled, false) : false,
-          tags: Object.freeze(tagsOf(p)),
-        }));
+        tables.push(
+          Object.freeze({
+            logicalId,
+            name: nameOf(logicalId, logicalId),
+            keySchema: Object.freeze(keySchema),
+            globalSecondaryIndexes: Object.freeze(globalSecondaryIndexes),
+            billingMode: p.BillingMode === 'PAY_PER_REQUEST' ? 'PAY_PER_REQUEST' : 'PROVISIONED',
+            streamViewType: stream ? (String(stream.StreamViewType) as TableSpec['streamViewType']) : undefined,
+            ttlAttribute: ttl && bool(ttl.Enabled, false) ? String(ttl.AttributeName) : undefined,
+            pointInTimeRecovery: pitr ? bool(pitr.PointInTimeRecoveryEnabled, false) : false,
+            tags: Object.freeze(tagsOf(p)),
+          }),
+        );
         break;
       }
       case 'AWS::SQS::Queue': {
         const p = props(resource.Type);
         const fifo = bool(p.FifoQueue, false);
-        queues.push(Object.freeze({
-          logicalId,
-          name: nameOf(logicalId, fifo ? `${logicalId}.fifo` : logicalId),
-          messageRetentionSeconds: num(p.MessageRetentionPeriod, `${where}.MessageRetentionPeriod`),
-          visibilityTimeoutSeconds: num(p.VisibilityTimeout, `${where}.VisibilityTimeout`),
-          sqsManagedSse: bool(p.SqsManagedSseEnabled, false),
-          fifo,
-          tags: Object.freeze(tagsOf(p)),
-        }));
+        queues.push(
+          Object.freeze({
+            logicalId,
+            name: nameOf(logicalId, fifo ? `${logicalId}.fifo` : logicalId),
+            messageRetentionSeconds: num(p.MessageRetentionPeriod, `${where}.MessageRetentionPeriod`),
+            visibilityTimeoutSeconds: num(p.VisibilityTimeout, `${where}.VisibilityTimeout`),
+            sqsManagedSse: bool(p.SqsManagedSseEnabled, false),
+            fifo,
+            tags: Object.freeze(tagsOf(p)),
+          }),
+        );
         break;
       }
       case 'AWS::Serverless::Function': {
@@ -746,7 +827,8 @@ export function parseTemplate(text: string, options: TemplateOptions & { path?: 
     functions: Object.freeze(functions),
     physicalName(logicalId: string): string {
       const name = names.get(logicalId);
-      if (name === undefined) throw new TemplateError(`"${logicalId}" is not a stream, table or queue of template.yaml.`);
+      if (name === undefined)
+        throw new TemplateError(`"${logicalId}" is not a stream, table or queue of template.yaml.`);
       return name;
     },
     document: doc,
@@ -759,7 +841,9 @@ export function loadTemplate(path: string = DEFAULT_TEMPLATE_PATH, options: Temp
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new TemplateError(`Cannot read the SAM template at ${path}; run from the repository root or pass its path.`, { cause: err });
+    throw new TemplateError(`Cannot read the SAM template at ${path}; run from the repository root or pass its path.`, {
+      cause: err,
+    });
   }
   try {
     return parseTemplate(text, { ...options, path });

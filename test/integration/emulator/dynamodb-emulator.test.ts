@@ -11,12 +11,20 @@ import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { createAwsClients, type AwsClients } from '../../../src/local/aws/aws-clients.js';
 import { motoAvailable, startMoto, type LocalServer } from '../../../src/local/aws/servers.js';
-import { EventSourceMappingEmulator, EsmSettingsError, type EventSourceMappingSettings, type StreamFailureRecord } from '../../../src/local/emulator/index.js';
+import {
+  EventSourceMappingEmulator,
+  EsmSettingsError,
+  type EventSourceMappingSettings,
+  type StreamFailureRecord,
+} from '../../../src/local/emulator/index.js';
 
 const HAS_MOTO = motoAvailable();
-if (!HAS_MOTO) console.warn('SKIPPED DynamoDB Streams emulator tests: moto_server is not installed (pip install "moto[server]").');
+if (!HAS_MOTO)
+  console.warn('SKIPPED DynamoDB Streams emulator tests: moto_server is not installed (pip install "moto[server]").');
 
-const FIXTURE = JSON.parse(readFileSync(new URL('../../../../shared/fixtures/peer-events/dynamodb-base.json', import.meta.url), 'utf8')) as {
+const FIXTURE = JSON.parse(
+  readFileSync(new URL('../../../../shared/fixtures/peer-events/dynamodb-base.json', import.meta.url), 'utf8'),
+) as {
   Records: Record<string, unknown>[];
 };
 const DEADLINE_MS = 30_000;
@@ -48,7 +56,10 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
   }
 }
 
-function recordingHandler(behaviour?: (records: DdbRecord[], callIndex: number) => unknown): { calls: Call[]; handler: (event: { Records: DdbRecord[] }, context: Context) => Promise<unknown> } {
+function recordingHandler(behaviour?: (records: DdbRecord[], callIndex: number) => unknown): {
+  calls: Call[];
+  handler: (event: { Records: DdbRecord[] }, context: Context) => Promise<unknown>;
+} {
   const calls: Call[] = [];
   return {
     calls,
@@ -94,10 +105,15 @@ describe.skipIf(!HAS_MOTO)('DynamoDB Streams on moto_server', () => {
   }
 
   async function putItems(table: string, keys: string[]): Promise<void> {
-    for (const pk of keys) await clients.dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: pk }, n: { N: '1' } } }));
+    for (const pk of keys)
+      await clients.dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: pk }, n: { N: '1' } } }));
   }
 
-  async function startEmulator(stream: string, settings: EventSourceMappingSettings, handler: (event: { Records: DdbRecord[] }, context: Context) => Promise<unknown>): Promise<EventSourceMappingEmulator> {
+  async function startEmulator(
+    stream: string,
+    settings: EventSourceMappingSettings,
+    handler: (event: { Records: DdbRecord[] }, context: Context) => Promise<unknown>,
+  ): Promise<EventSourceMappingEmulator> {
     const emulator = new EventSourceMappingEmulator({
       source: { kind: 'dynamodb', stream },
       settings,
@@ -113,12 +129,23 @@ describe.skipIf(!HAS_MOTO)('DynamoDB Streams on moto_server', () => {
     return emulator;
   }
 
-  test('records are shaped like Lambda\'s DynamoDB events; moto\'s extra INSERT and no-op MODIFY pass through', async () => {
+  test("records are shaped like Lambda's DynamoDB events; moto's extra INSERT and no-op MODIFY pass through", async () => {
     // Prepare
     const { table, streamArn } = await createTable();
-    await clients.dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'a' }, n: { N: '1' }, b: { B: Buffer.from('hi') } } }));
-    await clients.dynamodb.send(new UpdateItemCommand({ TableName: table, Key: { pk: { S: 'u' } }, UpdateExpression: 'SET n = :n', ExpressionAttributeValues: { ':n': { N: '2' } } }));
-    await clients.dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'a' }, n: { N: '1' }, b: { B: Buffer.from('hi') } } }));
+    await clients.dynamodb.send(
+      new PutItemCommand({ TableName: table, Item: { pk: { S: 'a' }, n: { N: '1' }, b: { B: Buffer.from('hi') } } }),
+    );
+    await clients.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { pk: { S: 'u' } },
+        UpdateExpression: 'SET n = :n',
+        ExpressionAttributeValues: { ':n': { N: '2' } },
+      }),
+    );
+    await clients.dynamodb.send(
+      new PutItemCommand({ TableName: table, Item: { pk: { S: 'a' }, n: { N: '1' }, b: { B: Buffer.from('hi') } } }),
+    );
     await clients.dynamodb.send(new DeleteItemCommand({ TableName: table, Key: { pk: { S: 'a' } } }));
     const { calls, handler } = recordingHandler();
     // Act: the table name resolves to its latest stream
@@ -129,7 +156,12 @@ describe.skipIf(!HAS_MOTO)('DynamoDB Streams on moto_server', () => {
     const records = calls.flatMap((c) => c.records);
     const first = records[0];
     expect(new Set(Object.keys(first))).toEqual(new Set(Object.keys(FIXTURE.Records[0])));
-    expect(first).toMatchObject({ eventName: 'INSERT', eventSource: 'aws:dynamodb', awsRegion: 'us-east-1', eventSourceARN: streamArn });
+    expect(first).toMatchObject({
+      eventName: 'INSERT',
+      eventSource: 'aws:dynamodb',
+      awsRegion: 'us-east-1',
+      eventSourceARN: streamArn,
+    });
     expect(typeof first.eventVersion).toBe('string');
     expect(first.dynamodb).toMatchObject({
       Keys: { pk: { S: 'a' } },
@@ -166,7 +198,8 @@ describe.skipIf(!HAS_MOTO)('DynamoDB Streams on moto_server', () => {
   test('partial batch response redelivers from the lowest failed record; exhausted retries go to SQS as DDBStreamBatchInfo', async () => {
     // Prepare
     const { table, streamArn } = await createTable();
-    const queueUrl = (await clients.sqs.send(new CreateQueueCommand({ QueueName: `ddb-dlq-${tableCounter}` }))).QueueUrl ?? '';
+    const queueUrl =
+      (await clients.sqs.send(new CreateQueueCommand({ QueueName: `ddb-dlq-${tableCounter}` }))).QueueUrl ?? '';
     await putItems(table, ['k0', 'k1', 'k2', 'k3']);
     const { calls, handler } = recordingHandler((records) => {
       const bad = records.find((r) => r.dynamodb.Keys.pk.S === 'k2');
@@ -192,16 +225,36 @@ describe.skipIf(!HAS_MOTO)('DynamoDB Streams on moto_server', () => {
     }, 'the failure record in SQS');
     // Assess
     const keys = calls.map((c) => c.records.map((r) => r.dynamodb.Keys.pk.S));
-    expect(keys).toEqual([['k0', 'k1', 'k2', 'k3'], ['k2', 'k3']]);
+    expect(keys).toEqual([
+      ['k0', 'k1', 'k2', 'k3'],
+      ['k2', 'k3'],
+    ]);
     const [failure] = messages;
-    expect(Object.keys(failure)).toEqual(['requestContext', 'responseContext', 'version', 'timestamp', 'DDBStreamBatchInfo']);
-    expect(failure.requestContext).toMatchObject({ condition: 'RetryAttemptsExhausted', approximateInvokeCount: 2, functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:ddb-fn' });
+    expect(Object.keys(failure)).toEqual([
+      'requestContext',
+      'responseContext',
+      'version',
+      'timestamp',
+      'DDBStreamBatchInfo',
+    ]);
+    expect(failure.requestContext).toMatchObject({
+      condition: 'RetryAttemptsExhausted',
+      approximateInvokeCount: 2,
+      functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:ddb-fn',
+    });
     expect(failure.responseContext.functionError).toBeUndefined(); // a partial batch response is not a function error
     const k2 = calls[1].records[0].dynamodb.SequenceNumber;
     const k3 = calls[1].records[1].dynamodb.SequenceNumber;
-    expect(failure.DDBStreamBatchInfo).toMatchObject({ startSequenceNumber: k2, endSequenceNumber: k3, batchSize: 2, streamArn });
+    expect(failure.DDBStreamBatchInfo).toMatchObject({
+      startSequenceNumber: k2,
+      endSequenceNumber: k3,
+      batchSize: 2,
+      streamArn,
+    });
     expect(failure.DDBStreamBatchInfo?.shardId).toMatch(/^shardId-/);
-    expect(failure.DDBStreamBatchInfo?.approximateArrivalOfFirstRecord).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expect(failure.DDBStreamBatchInfo?.approximateArrivalOfFirstRecord).toMatch(
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/,
+    );
     expect(esm.stats).toMatchObject({ sentToDlq: 1, recordsDiscarded: 2 });
   });
 

@@ -5,7 +5,13 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 import { readFileSync } from 'node:fs';
-import { CreateStreamCommand, PutRecordCommand, PutRecordsCommand, SplitShardCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
+import {
+  CreateStreamCommand,
+  PutRecordCommand,
+  PutRecordsCommand,
+  SplitShardCommand,
+  ListShardsCommand,
+} from '@aws-sdk/client-kinesis';
 import { CreateQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -22,14 +28,25 @@ import {
   type StreamFailureRecord,
 } from '../../../src/local/emulator/index.js';
 
-const FIXTURE = JSON.parse(readFileSync(new URL('../../../../shared/fixtures/peer-events/kinesis-stream-one-record.json', import.meta.url), 'utf8')) as {
+const FIXTURE = JSON.parse(
+  readFileSync(
+    new URL('../../../../shared/fixtures/peer-events/kinesis-stream-one-record.json', import.meta.url),
+    'utf8',
+  ),
+) as {
   Records: Record<string, unknown>[];
 };
 const DEADLINE_MS = 30_000;
 const HAS_MOTO = motoAvailable();
 
 interface KinesisTestRecord {
-  kinesis: { sequenceNumber: string; data: string; approximateArrivalTimestamp: number; partitionKey: string; kinesisSchemaVersion: string };
+  kinesis: {
+    sequenceNumber: string;
+    data: string;
+    approximateArrivalTimestamp: number;
+    partitionKey: string;
+    kinesisSchemaVersion: string;
+  };
   eventID: string;
   [key: string]: unknown;
 }
@@ -54,7 +71,10 @@ type Behaviour = (event: TestEvent, call: Call, callIndex: number) => unknown;
 const dataOf = (r: KinesisTestRecord): string => Buffer.from(r.kinesis.data, 'base64').toString('utf8');
 
 /** A small real handler: records what it saw and answers as `behaviour` says. */
-function recordingHandler(behaviour?: Behaviour): { calls: Call[]; handler: (event: TestEvent, context: Context) => Promise<unknown> } {
+function recordingHandler(behaviour?: Behaviour): {
+  calls: Call[];
+  handler: (event: TestEvent, context: Context) => Promise<unknown>;
+} {
   const calls: Call[] = [];
   return {
     calls,
@@ -72,7 +92,11 @@ function recordingHandler(behaviour?: Behaviour): { calls: Call[]; handler: (eve
   };
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = DEADLINE_MS): Promise<void> {
+async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = DEADLINE_MS,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -98,7 +122,10 @@ const quietLog: { level: string; message: string }[] = [];
 
 beforeAll(async () => {
   const hasMoto = HAS_MOTO;
-  if (!hasMoto) console.warn('moto_server is not installed (pip install "moto[server]"): on-failure destination tests use an in-memory destination instead of SQS.');
+  if (!hasMoto)
+    console.warn(
+      'moto_server is not installed (pip install "moto[server]"): on-failure destination tests use an in-memory destination instead of SQS.',
+    );
   [kinesisServer, moto] = await Promise.all([startKinesisLocal(), hasMoto ? startMoto() : Promise.resolve(undefined)]);
   clients = createAwsClients({ endpoint: kinesisServer.endpoint, region: 'us-east-1' });
   if (moto) sqs = createAwsClients({ endpoint: moto.endpoint, region: 'us-east-1' }).sqs;
@@ -163,7 +190,11 @@ async function startEmulator(
 }
 
 /** SQS from moto where installed, else memory; `read()` returns what arrived so far. */
-async function failureSink(): Promise<{ settings: EventSourceMappingSettings['DestinationConfig']; extra: Partial<EventSourceMappingEmulatorOptions>; read: () => Promise<StreamFailureRecord[]> }> {
+async function failureSink(): Promise<{
+  settings: EventSourceMappingSettings['DestinationConfig'];
+  extra: Partial<EventSourceMappingEmulatorOptions>;
+  read: () => Promise<StreamFailureRecord[]>;
+}> {
   if (sqs) {
     const client = sqs;
     const queue = await client.send(new CreateQueueCommand({ QueueName: `dlq-${++streamCounter}` }));
@@ -173,7 +204,9 @@ async function failureSink(): Promise<{ settings: EventSourceMappingSettings['De
       settings: { OnFailure: { Destination: url } },
       extra: {},
       read: async () => {
-        const out = await client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+        const out = await client.send(
+          new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+        );
         for (const m of out.Messages ?? []) seen.push(JSON.parse(m.Body ?? '{}') as StreamFailureRecord);
         return seen;
       },
@@ -183,7 +216,10 @@ async function failureSink(): Promise<{ settings: EventSourceMappingSettings['De
   return { settings: undefined, extra: { failureDestination: memory }, read: async () => memory.records };
 }
 
-async function waitForFailures(read: () => Promise<StreamFailureRecord[]>, count: number): Promise<StreamFailureRecord[]> {
+async function waitForFailures(
+  read: () => Promise<StreamFailureRecord[]>,
+  count: number,
+): Promise<StreamFailureRecord[]> {
   const deadline = Date.now() + DEADLINE_MS;
   for (;;) {
     const got = await read();
@@ -194,7 +230,7 @@ async function waitForFailures(read: () => Promise<StreamFailureRecord[]>, count
 }
 
 describe('event shape and context', () => {
-  test('records and context are shaped like Lambda\'s', async () => {
+  test("records and context are shaped like Lambda's", async () => {
     // Prepare
     const stream = await createStream();
     const seqs = await put(stream, ['{"a":1}', 'two', 'three']);
@@ -218,7 +254,12 @@ describe('event shape and context', () => {
       awsRegion: 'us-east-1',
       eventSourceARN: esm.streamArn,
       invokeIdentityArn: 'arn:aws:iam::123456789012:role/counter-fn-role',
-      kinesis: { kinesisSchemaVersion: '1.0', partitionKey: 'pk', sequenceNumber: seqs[0], data: Buffer.from('{"a":1}').toString('base64') },
+      kinesis: {
+        kinesisSchemaVersion: '1.0',
+        partitionKey: 'pk',
+        sequenceNumber: seqs[0],
+        data: Buffer.from('{"a":1}').toString('base64'),
+      },
     });
     expect(esm.streamArn).toMatch(new RegExp(`^arn:aws:kinesis:us-east-1:\\d{12}:stream/${stream}$`));
     expect(typeof r.kinesis.approximateArrivalTimestamp).toBe('number');
@@ -288,9 +329,16 @@ describe('batching', () => {
     // Prepare
     const stream = await createStream();
     const { calls, handler } = recordingHandler();
-    await startEmulator(stream, { StartingPosition: 'LATEST', BatchSize: 100, MaximumBatchingWindowInSeconds: 5 }, handler);
+    await startEmulator(
+      stream,
+      { StartingPosition: 'LATEST', BatchSize: 100, MaximumBatchingWindowInSeconds: 5 },
+      handler,
+    );
     // Act: separate PutRecord calls, each visible to a separate GetRecords
-    for (const d of range(4)) await clients.kinesis.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'pk', Data: Buffer.from(d) }));
+    for (const d of range(4))
+      await clients.kinesis.send(
+        new PutRecordCommand({ StreamName: stream, PartitionKey: 'pk', Data: Buffer.from(d) }),
+      );
     await waitFor(() => calls.length >= 1, 'the batch');
     // Assess
     expect(calls[0].data).toEqual(range(4));
@@ -302,7 +350,11 @@ describe('batching', () => {
     await put(stream, range(6));
     const { calls, handler } = recordingHandler();
     // Act: the window is 300 s; only a full batch can be invoked before the deadline
-    await startEmulator(stream, { StartingPosition: 'TRIM_HORIZON', BatchSize: 3, MaximumBatchingWindowInSeconds: 300 }, handler);
+    await startEmulator(
+      stream,
+      { StartingPosition: 'TRIM_HORIZON', BatchSize: 3, MaximumBatchingWindowInSeconds: 300 },
+      handler,
+    );
     await waitFor(() => calls.length >= 2, 'two full batches');
     // Assess
     expect(calls.map((c) => c.data)).toEqual([range(3), ['r3', 'r4', 'r5']]);
@@ -314,13 +366,18 @@ describe('batching', () => {
     const limit = MAX_INVOKE_PAYLOAD_BYTES / 64; // 96 KiB
     const stream = await createStream();
     const big = (i: number): string => `${i}`.padEnd(20 * 1024, 'x'); // ~27 KiB as base64 in the event
-    await put(stream, Array.from({ length: 9 }, (_, i) => big(i)));
+    await put(
+      stream,
+      Array.from({ length: 9 }, (_, i) => big(i)),
+    );
     const sizes: number[] = [];
     const { calls, handler } = recordingHandler((event) => {
       sizes.push(Buffer.byteLength(JSON.stringify(event)));
     });
     // Act
-    await startEmulator(stream, { StartingPosition: 'TRIM_HORIZON', BatchSize: 100 }, handler, { payloadLimitBytes: limit });
+    await startEmulator(stream, { StartingPosition: 'TRIM_HORIZON', BatchSize: 100 }, handler, {
+      payloadLimitBytes: limit,
+    });
     await waitFor(() => calls.reduce((n, c) => n + c.data.length, 0) >= 9, 'all records');
     // Assess
     expect(calls.map((c) => c.data.length)).toEqual([3, 3, 3]);
@@ -368,10 +425,16 @@ describe('partial batch response (ReportBatchItemFailures)', () => {
     const stream = await createStream();
     const seqs = await put(stream, range(10));
     const { calls, handler } = recordingHandler((_e, _c, i) =>
-      i === 0 ? { batchItemFailures: [{ itemIdentifier: seqs[6] }, { itemIdentifier: seqs[3] }] } : { batchItemFailures: [] },
+      i === 0
+        ? { batchItemFailures: [{ itemIdentifier: seqs[6] }, { itemIdentifier: seqs[3] }] }
+        : { batchItemFailures: [] },
     );
     // Act
-    const esm = await startEmulator(stream, { StartingPosition: 'TRIM_HORIZON', BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] }, handler);
+    const esm = await startEmulator(
+      stream,
+      { StartingPosition: 'TRIM_HORIZON', BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] },
+      handler,
+    );
     await waitFor(() => calls.length >= 2 && esm.checkpoints.get('shardId-000000000000') === seqs[9], 'the redelivery');
     // Assess
     expect(calls.map((c) => c.data)).toEqual([range(10), range(10).slice(3)]);
@@ -382,10 +445,19 @@ describe('partial batch response (ReportBatchItemFailures)', () => {
     // Prepare
     const stream = await createStream();
     await put(stream, range(4));
-    const answers = [{ batchItemFailures: [{ itemIdentifier: 'not-a-sequence-number' }] }, { batchItemFailures: [{ itemIdentifier: '' }] }, { batchItemFailures: [{ itemIdentifier: null }] }, null];
+    const answers = [
+      { batchItemFailures: [{ itemIdentifier: 'not-a-sequence-number' }] },
+      { batchItemFailures: [{ itemIdentifier: '' }] },
+      { batchItemFailures: [{ itemIdentifier: null }] },
+      null,
+    ];
     const { calls, handler } = recordingHandler((_e, _c, i) => answers[i]);
     // Act
-    const esm = await startEmulator(stream, { StartingPosition: 'TRIM_HORIZON', BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] }, handler);
+    const esm = await startEmulator(
+      stream,
+      { StartingPosition: 'TRIM_HORIZON', BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] },
+      handler,
+    );
     await waitFor(() => calls.length >= 4, 'three retries and a success');
     // Assess
     expect(calls.map((c) => c.data)).toEqual([range(4), range(4), range(4), range(4)]);
@@ -426,18 +498,40 @@ describe('function errors', () => {
     await put(stream, ['ok-3']);
     await waitFor(() => calls.some((c) => c.data.includes('ok-3')), 'the next batch');
     // Assess
-    expect(calls.slice(0, 3).map((c) => c.data)).toEqual([['bad-0', 'ok-1', 'ok-2'], ['bad-0', 'ok-1', 'ok-2'], ['bad-0', 'ok-1', 'ok-2']]);
+    expect(calls.slice(0, 3).map((c) => c.data)).toEqual([
+      ['bad-0', 'ok-1', 'ok-2'],
+      ['bad-0', 'ok-1', 'ok-2'],
+      ['bad-0', 'ok-1', 'ok-2'],
+    ]);
     expect(calls[3].data).toEqual(['ok-3']);
-    expect(Object.keys(failure)).toEqual(['requestContext', 'responseContext', 'version', 'timestamp', 'KinesisBatchInfo']);
+    expect(Object.keys(failure)).toEqual([
+      'requestContext',
+      'responseContext',
+      'version',
+      'timestamp',
+      'KinesisBatchInfo',
+    ]);
     expect(failure).toMatchObject({
-      requestContext: { functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:counter-fn', condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 },
+      requestContext: {
+        functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:counter-fn',
+        condition: 'RetryAttemptsExhausted',
+        approximateInvokeCount: 3,
+      },
       responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
       version: '1.0',
-      KinesisBatchInfo: { shardId: 'shardId-000000000000', startSequenceNumber: seqs[0], endSequenceNumber: seqs[2], batchSize: 3, streamArn: esm.streamArn },
+      KinesisBatchInfo: {
+        shardId: 'shardId-000000000000',
+        startSequenceNumber: seqs[0],
+        endSequenceNumber: seqs[2],
+        batchSize: 3,
+        streamArn: esm.streamArn,
+      },
     });
     expect(failure.requestContext.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(failure.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
-    expect(failure.KinesisBatchInfo?.approximateArrivalOfFirstRecord).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(failure.KinesisBatchInfo?.approximateArrivalOfFirstRecord).toMatch(
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/,
+    );
     expect(failure.KinesisBatchInfo?.approximateArrivalOfLastRecord).toMatch(/Z$/);
     expect(esm.stats).toMatchObject({ sentToDlq: 1, recordsDiscarded: 3, retries: 2, failures: 3 });
   });
@@ -454,7 +548,13 @@ describe('function errors', () => {
     // Act
     const esm = await startEmulator(
       stream,
-      { StartingPosition: 'TRIM_HORIZON', BatchSize: 8, BisectBatchOnFunctionError: true, MaximumRetryAttempts: 1, DestinationConfig: sink.settings },
+      {
+        StartingPosition: 'TRIM_HORIZON',
+        BatchSize: 8,
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: 1,
+        DestinationConfig: sink.settings,
+      },
       handler,
       sink.extra,
     );
@@ -471,7 +571,11 @@ describe('function errors', () => {
       ['r5'], // the one retry MaximumRetryAttempts allows
       ['r6', 'r7'],
     ]);
-    expect(failure.KinesisBatchInfo).toMatchObject({ startSequenceNumber: seqs[5], endSequenceNumber: seqs[5], batchSize: 1 });
+    expect(failure.KinesisBatchInfo).toMatchObject({
+      startSequenceNumber: seqs[5],
+      endSequenceNumber: seqs[5],
+      batchSize: 1,
+    });
     expect(failure.requestContext.approximateInvokeCount).toBe(5);
     expect(esm.stats).toMatchObject({ bisections: 3, retries: 1, sentToDlq: 1, recordsDiscarded: 1 });
   });
@@ -480,11 +584,18 @@ describe('function errors', () => {
     // Prepare
     const stream = await createStream();
     const seqs = await put(stream, range(6));
-    const { calls, handler } = recordingHandler((_e, _c, i) => (i === 0 ? { batchItemFailures: [{ itemIdentifier: seqs[4] }] } : {}));
+    const { calls, handler } = recordingHandler((_e, _c, i) =>
+      i === 0 ? { batchItemFailures: [{ itemIdentifier: seqs[4] }] } : {},
+    );
     // Act
     const esm = await startEmulator(
       stream,
-      { StartingPosition: 'TRIM_HORIZON', BatchSize: 6, BisectBatchOnFunctionError: true, FunctionResponseTypes: ['ReportBatchItemFailures'] },
+      {
+        StartingPosition: 'TRIM_HORIZON',
+        BatchSize: 6,
+        BisectBatchOnFunctionError: true,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      },
       handler,
     );
     await waitFor(() => esm.checkpoints.get('shardId-000000000000') === seqs[5], 'the checkpoint');
@@ -498,9 +609,13 @@ describe('function errors', () => {
     const stream = await createStream();
     await put(stream, ['slow']);
     let slowTimer: NodeJS.Timeout | undefined;
-    const { calls, handler } = recordingHandler((_e, _c, i) => (i === 0 ? new Promise((r) => (slowTimer = setTimeout(r, 3_000))) : undefined));
+    const { calls, handler } = recordingHandler((_e, _c, i) =>
+      i === 0 ? new Promise((r) => (slowTimer = setTimeout(r, 3_000))) : undefined,
+    );
     // Act
-    const esm = await startEmulator(stream, { StartingPosition: 'TRIM_HORIZON' }, handler, { function: { name: 'counter-fn', timeoutSeconds: 1 } });
+    const esm = await startEmulator(stream, { StartingPosition: 'TRIM_HORIZON' }, handler, {
+      function: { name: 'counter-fn', timeoutSeconds: 1 },
+    });
     await waitFor(() => calls.length >= 2, 'the retry after the timeout');
     clearTimeout(slowTimer);
     // Assess
@@ -530,7 +645,11 @@ describe('function errors', () => {
     // Assess
     expect(failure.requestContext.condition).toBe('RecordAgeExceeded');
     expect(failure.requestContext.approximateInvokeCount).toBeGreaterThanOrEqual(1);
-    expect(failure.KinesisBatchInfo).toMatchObject({ startSequenceNumber: seqs[0], endSequenceNumber: seqs[1], batchSize: 2 });
+    expect(failure.KinesisBatchInfo).toMatchObject({
+      startSequenceNumber: seqs[0],
+      endSequenceNumber: seqs[1],
+      batchSize: 2,
+    });
     await waitFor(() => esm.checkpoints.get('shardId-000000000000') === seqs[1], 'the checkpoint to move past them');
   });
 });
@@ -544,16 +663,30 @@ describe('tumbling windows', () => {
       const count = Number(event.state?.count ?? 0) + event.Records.length;
       return { state: { count } };
     });
-    const esm = await startEmulator(stream, { StartingPosition: 'TRIM_HORIZON', BatchSize: 2, TumblingWindowInSeconds: 2 }, handler);
+    const esm = await startEmulator(
+      stream,
+      { StartingPosition: 'TRIM_HORIZON', BatchSize: 2, TumblingWindowInSeconds: 2 },
+      handler,
+    );
     // Act
     await put(stream, range(5));
-    await waitFor(() => calls.some((c) => c.event.isFinalInvokeForWindow && Number(c.event.state?.count) > 0) && calls.flatMap((c) => c.data).length >= 5 && calls[calls.length - 1].event.isFinalInvokeForWindow === true, 'the final invokes');
+    await waitFor(
+      () =>
+        calls.some((c) => c.event.isFinalInvokeForWindow && Number(c.event.state?.count) > 0) &&
+        calls.flatMap((c) => c.data).length >= 5 &&
+        calls[calls.length - 1].event.isFinalInvokeForWindow === true,
+      'the final invokes',
+    );
     // Assess
     let previousState: Record<string, unknown> = {};
     let windowStart = '';
     let finalTotal = 0;
     for (const { event } of calls) {
-      expect(event).toMatchObject({ shardId: 'shardId-000000000000', eventSourceARN: esm.streamArn, isWindowTerminatedEarly: false });
+      expect(event).toMatchObject({
+        shardId: 'shardId-000000000000',
+        eventSourceARN: esm.streamArn,
+        isWindowTerminatedEarly: false,
+      });
       const start = Date.parse(event.window?.start ?? '');
       const end = Date.parse(event.window?.end ?? '');
       expect(event.window?.start).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
@@ -587,10 +720,16 @@ describe('tumbling windows', () => {
     const blob = 'x'.repeat(1024 * 1024 + 1);
     const { calls, handler } = recordingHandler((_e, _c, i) => (i === 0 ? { state: { blob } } : { state: { n: i } }));
     // Act
-    await startEmulator(stream, { StartingPosition: 'TRIM_HORIZON', BatchSize: 1, TumblingWindowInSeconds: 900 }, handler);
+    await startEmulator(
+      stream,
+      { StartingPosition: 'TRIM_HORIZON', BatchSize: 1, TumblingWindowInSeconds: 900 },
+      handler,
+    );
     await waitFor(() => calls.length >= 3, 'three invocations');
     // Assess
-    expect(calls.slice(0, 3).map((c) => [c.data, c.event.isFinalInvokeForWindow, c.event.isWindowTerminatedEarly])).toEqual([
+    expect(
+      calls.slice(0, 3).map((c) => [c.data, c.event.isFinalInvokeForWindow, c.event.isWindowTerminatedEarly]),
+    ).toEqual([
       [['t0'], false, false],
       [[], true, true],
       [['t1'], false, false],
@@ -604,7 +743,9 @@ describe('tumbling windows', () => {
     // Prepare
     const stream = await createStream();
     await put(stream, ['w0', 'w1']);
-    const { calls, handler } = recordingHandler((event, _c, i) => (i === 0 ? { batchItemFailures: [] } : { state: { n: event.Records.length } }));
+    const { calls, handler } = recordingHandler((event, _c, i) =>
+      i === 0 ? { batchItemFailures: [] } : { state: { n: event.Records.length } },
+    );
     // Act
     const esm = await startEmulator(stream, { StartingPosition: 'TRIM_HORIZON', TumblingWindowInSeconds: 60 }, handler);
     await waitFor(() => calls.length >= 2, 'the retry');
@@ -621,7 +762,13 @@ describe('resharding', () => {
     const stream = await createStream();
     await put(stream, range(12, 'parent-'));
     const [parent] = (await clients.kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
-    await clients.kinesis.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: parent.ShardId, NewStartingHashKey: (2n ** 127n).toString() }));
+    await clients.kinesis.send(
+      new SplitShardCommand({
+        StreamName: stream,
+        ShardToSplit: parent.ShardId,
+        NewStartingHashKey: (2n ** 127n).toString(),
+      }),
+    );
     await waitForChildren(stream);
     await put(stream, range(12, 'child-'), (i) => `k${i}`);
     const { calls, handler } = recordingHandler(() => new Promise((r) => setTimeout(r, 20)));
@@ -635,7 +782,12 @@ describe('resharding', () => {
     expect(lastParent).toBeLessThan(firstChild);
     expect(calls.slice(0, lastParent + 1).flatMap((c) => c.data)).toEqual(range(12, 'parent-'));
     expect(new Set(shards.slice(firstChild))).toEqual(new Set(['shardId-000000000001', 'shardId-000000000002']));
-    expect(calls.flatMap((c) => c.data).filter((d) => d.startsWith('child-')).sort()).toEqual(range(12, 'child-').sort());
+    expect(
+      calls
+        .flatMap((c) => c.data)
+        .filter((d) => d.startsWith('child-'))
+        .sort(),
+    ).toEqual(range(12, 'child-').sort());
     await waitFor(() => esm.stats.finishedShards === 1, 'the parent to count as finished');
   });
 
@@ -647,13 +799,26 @@ describe('resharding', () => {
     await put(stream, range(3, 'before-'));
     await waitFor(() => calls.flatMap((c) => c.data).length >= 3, 'records before the split');
     // Act
-    await clients.kinesis.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: 'shardId-000000000000', NewStartingHashKey: (2n ** 127n).toString() }));
+    await clients.kinesis.send(
+      new SplitShardCommand({
+        StreamName: stream,
+        ShardToSplit: 'shardId-000000000000',
+        NewStartingHashKey: (2n ** 127n).toString(),
+      }),
+    );
     await waitForChildren(stream);
     await put(stream, range(6, 'after-'), (i) => `k${i}`);
     await waitFor(() => calls.flatMap((c) => c.data).length >= 9, 'records after the split');
     // Assess
-    expect(calls.filter((c) => c.data.some((d) => d.startsWith('after-'))).every((c) => c.shardId !== 'shardId-000000000000')).toBe(true);
-    await waitFor(() => esm.stats.finishedShards === 1 && esm.stats.activeShards === 2, 'one finished parent, two active children');
+    expect(
+      calls
+        .filter((c) => c.data.some((d) => d.startsWith('after-')))
+        .every((c) => c.shardId !== 'shardId-000000000000'),
+    ).toBe(true);
+    await waitFor(
+      () => esm.stats.finishedShards === 1 && esm.stats.activeShards === 2,
+      'one finished parent, two active children',
+    );
   });
 });
 
@@ -664,12 +829,28 @@ describe('resharding on moto_server', () => {
     const motoClients = createAwsClients({ endpoint: moto?.endpoint ?? '', region: 'us-east-1' });
     const stream = `moto-split-${++streamCounter}`;
     await motoClients.kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
-    await motoClients.kinesis.send(new PutRecordsCommand({ StreamName: stream, Records: range(4, 'parent-').map((d) => ({ PartitionKey: 'p', Data: Buffer.from(d) })) }));
-    await motoClients.kinesis.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: 'shardId-000000000000', NewStartingHashKey: (2n ** 127n).toString() }));
+    await motoClients.kinesis.send(
+      new PutRecordsCommand({
+        StreamName: stream,
+        Records: range(4, 'parent-').map((d) => ({ PartitionKey: 'p', Data: Buffer.from(d) })),
+      }),
+    );
+    await motoClients.kinesis.send(
+      new SplitShardCommand({
+        StreamName: stream,
+        ShardToSplit: 'shardId-000000000000',
+        NewStartingHashKey: (2n ** 127n).toString(),
+      }),
+    );
     const { calls, handler } = recordingHandler();
     // Act
-    const esm = await startEmulator(stream, { StartingPosition: 'TRIM_HORIZON', BatchSize: 10 }, handler, { clients: { kinesis: motoClients.kinesis } });
-    await waitFor(() => esm.stats.finishedShards === 1 && esm.stats.activeShards === 2, 'the parent to end and both children to start');
+    const esm = await startEmulator(stream, { StartingPosition: 'TRIM_HORIZON', BatchSize: 10 }, handler, {
+      clients: { kinesis: motoClients.kinesis },
+    });
+    await waitFor(
+      () => esm.stats.finishedShards === 1 && esm.stats.activeShards === 2,
+      'the parent to end and both children to start',
+    );
     // Assess
     expect(calls.map((c) => c.data)).toEqual([range(4, 'parent-')]);
     expect(calls[0].shardId).toBe('shardId-000000000000');
@@ -690,14 +871,15 @@ describe('settings', () => {
           clients: { kinesis: clients.kinesis },
         }),
     ).toThrow(EsmSettingsError);
-    expect(() =>
-      new EventSourceMappingEmulator({
-        source: { kind: 'kinesis', stream: 's' },
-        settings: { StartingPosition: 'LATEST', ParallelizationFactor: 4 },
-        handler: async () => undefined,
-        function: { name: 'f' },
-        clients: { kinesis: clients.kinesis },
-      }),
+    expect(
+      () =>
+        new EventSourceMappingEmulator({
+          source: { kind: 'kinesis', stream: 's' },
+          settings: { StartingPosition: 'LATEST', ParallelizationFactor: 4 },
+          handler: async () => undefined,
+          function: { name: 'f' },
+          clients: { kinesis: clients.kinesis },
+        }),
     ).toThrow(/only 1 is supported.*in-order|in sequence-number order/);
   });
 
@@ -715,17 +897,37 @@ describe('settings', () => {
       tumblingWindowMs: 0,
       enabled: true,
     });
-    expect(() => resolveEsmSettings({ StartingPosition: 'LATEST', BatchSize: 0 }, 'kinesis')).toThrow(/BatchSize must be an integer from 1 to 10000/);
-    expect(() => resolveEsmSettings({ StartingPosition: 'LATEST', MaximumRecordAgeInSeconds: 30 }, 'kinesis')).toThrow(/MaximumRecordAgeInSeconds/);
-    expect(() => resolveEsmSettings({ StartingPosition: 'LATEST', TumblingWindowInSeconds: 901 }, 'kinesis')).toThrow(/TumblingWindowInSeconds/);
-    expect(() => resolveEsmSettings({ StartingPosition: 'AT_TIMESTAMP' }, 'kinesis')).toThrow(/StartingPositionTimestamp/);
-    expect(() => resolveEsmSettings({ StartingPosition: 'LATEST', FunctionResponseTypes: ['Nope'] }, 'kinesis')).toThrow(/ReportBatchItemFailures/);
-    expect(() => resolveEsmSettings({ StartingPosition: 'LATEST', DestinationConfig: { OnFailure: { Destination: 'arn:aws:sns:us-east-1:123456789012:t' } } }, 'kinesis')).toThrow(/SNS/);
+    expect(() => resolveEsmSettings({ StartingPosition: 'LATEST', BatchSize: 0 }, 'kinesis')).toThrow(
+      /BatchSize must be an integer from 1 to 10000/,
+    );
+    expect(() => resolveEsmSettings({ StartingPosition: 'LATEST', MaximumRecordAgeInSeconds: 30 }, 'kinesis')).toThrow(
+      /MaximumRecordAgeInSeconds/,
+    );
+    expect(() => resolveEsmSettings({ StartingPosition: 'LATEST', TumblingWindowInSeconds: 901 }, 'kinesis')).toThrow(
+      /TumblingWindowInSeconds/,
+    );
+    expect(() => resolveEsmSettings({ StartingPosition: 'AT_TIMESTAMP' }, 'kinesis')).toThrow(
+      /StartingPositionTimestamp/,
+    );
+    expect(() =>
+      resolveEsmSettings({ StartingPosition: 'LATEST', FunctionResponseTypes: ['Nope'] }, 'kinesis'),
+    ).toThrow(/ReportBatchItemFailures/);
+    expect(() =>
+      resolveEsmSettings(
+        {
+          StartingPosition: 'LATEST',
+          DestinationConfig: { OnFailure: { Destination: 'arn:aws:sns:us-east-1:123456789012:t' } },
+        },
+        'kinesis',
+      ),
+    ).toThrow(/SNS/);
   });
 
   test('a stream that does not exist fails start() with a clear error', async () => {
     const { handler } = recordingHandler();
-    await expect(startEmulator('no-such-stream', { StartingPosition: 'LATEST' }, handler)).rejects.toThrow(/could not be described/);
+    await expect(startEmulator('no-such-stream', { StartingPosition: 'LATEST' }, handler)).rejects.toThrow(
+      /could not be described/,
+    );
   });
 
   test('Enabled: false polls nothing', async () => {

@@ -31,7 +31,9 @@ afterAll(async () => {
 test('SIGINT -> stop() lets the process exit on its own', async () => {
   // Prepare: a batching window keeps a buffered record waiting when SIGINT arrives
   await clients.kinesis.send(new CreateStreamCommand({ StreamName: 'sigint', ShardCount: 2 }));
-  await clients.kinesis.send(new PutRecordsCommand({ StreamName: 'sigint', Records: [{ PartitionKey: 'a', Data: Buffer.from('x') }] }));
+  await clients.kinesis.send(
+    new PutRecordsCommand({ StreamName: 'sigint', Records: [{ PartitionKey: 'a', Data: Buffer.from('x') }] }),
+  );
   const script = `
     import { EventSourceMappingEmulator } from ${JSON.stringify(emulatorIndex)};
     import { createAwsClients } from ${JSON.stringify(awsClients)};
@@ -62,7 +64,8 @@ test('SIGINT -> stop() lets the process exit on its own', async () => {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + EXIT_DEADLINE_MS;
   while (!stdout.includes('invoked 1')) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`child never invoked the handler; stderr: ${stderr}`);
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`child never invoked the handler; stderr: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   // Act

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
-  EXIT_USAGE, formatUsage, parseArgsOrExit, parseCommandLine, parseDurationOption, parseNonNegativeInteger, parsePositiveNumber,
-  UsageError, type CliIo, type CommandSpec, type OptionSpec,
+  EXIT_USAGE,
+  formatUsage,
+  parseArgsOrExit,
+  parseCommandLine,
+  parseDurationOption,
+  parseNonNegativeInteger,
+  parsePositiveNumber,
+  UsageError,
+  type CliIo,
+  type CommandSpec,
+  type OptionSpec,
 } from '../../../src/cli/args.js';
 
 const SPEC = {
@@ -39,7 +48,17 @@ function fakeIo(): CliIo & { out: string; err: string } {
 
 describe('parseCommandLine', () => {
   it('returns typed values with defaults', () => {
-    const { values, positionals, help } = parseCommandLine(SPEC, ['--stream', 'clicks', '-f', 'a.ndjson', '-v', '--tag', 'x', '--tag', 'y']);
+    const { values, positionals, help } = parseCommandLine(SPEC, [
+      '--stream',
+      'clicks',
+      '-f',
+      'a.ndjson',
+      '-v',
+      '--tag',
+      'x',
+      '--tag',
+      'y',
+    ]);
 
     expect(values).toEqual({ stream: 'clicks', rate: '100', file: 'a.ndjson', verbose: true, tag: ['x', 'y'] });
     expect(positionals).toEqual([]);
@@ -77,7 +96,9 @@ describe('parseCommandLine', () => {
   });
 
   it('takes a value that looks like an option as a forgotten value', () => {
-    expect(() => parseCommandLine(SPEC, ['--stream', 's', '--file', '--verbose'])).toThrow(/--file needs a value|ambiguous/);
+    expect(() => parseCommandLine(SPEC, ['--stream', 's', '--file', '--verbose'])).toThrow(
+      /--file needs a value|ambiguous/,
+    );
   });
 
   it('reports --help without checking required options', () => {
@@ -94,7 +115,9 @@ describe('parseCommandLine', () => {
 describe('formatUsage', () => {
   it('lists the synopsis, every option with placeholder, default and required marks, notes and examples', () => {
     const usage = formatUsage(SPEC);
-    expect(usage.split('\n')[0]).toBe('Usage: npm run demo -- --stream NAME [--rate N] [--file PATH] [--verbose] [--tag VALUE]');
+    expect(usage.split('\n')[0]).toBe(
+      'Usage: npm run demo -- --stream NAME [--rate N] [--file PATH] [--verbose] [--tag VALUE]',
+    );
     expect(usage).toContain('--stream NAME  stream name (required)');
     expect(usage).toContain('--rate N       records per second (default: 100)');
     expect(usage).toContain('-f, --file PATH');
@@ -126,19 +149,28 @@ describe('parseArgsOrExit', () => {
 
 describe('value parsers', () => {
   it.each([
-    ['500ms', 500], ['60s', 60_000], ['90s', 90_000], ['2h', 7_200_000], ['1d', 86_400_000], [' 10s ', 10_000],
-  ])('parseDurationOption(%j) = %d (the metric definitions\' grammar)', (text, ms) => {
+    ['500ms', 500],
+    ['60s', 60_000],
+    ['90s', 90_000],
+    ['2h', 7_200_000],
+    ['1d', 86_400_000],
+    [' 10s ', 10_000],
+  ])("parseDurationOption(%j) = %d (the metric definitions' grammar)", (text, ms) => {
     expect(parseDurationOption(text, 'duration')).toBe(ms);
   });
 
-  it.each(['', '0s', '-5s', '10 minutes', '1.5m', '30', 'abc', '1e3s'])('parseDurationOption(%j) is a UsageError naming the option', (text) => {
-    expect(() => parseDurationOption(text, 'duration')).toThrow(/^--duration must be a positive duration/);
-  });
+  it.each(['', '0s', '-5s', '10 minutes', '1.5m', '30', 'abc', '1e3s'])(
+    'parseDurationOption(%j) is a UsageError naming the option',
+    (text) => {
+      expect(() => parseDurationOption(text, 'duration')).toThrow(/^--duration must be a positive duration/);
+    },
+  );
 
   it('parsePositiveNumber takes integers, and fractions only when allowed', () => {
     expect(parsePositiveNumber('250', 'rate')).toBe(250);
     expect(parsePositiveNumber('0.5', 'rate', true)).toBe(0.5);
-    for (const bad of ['0.5', '0', '-1', '', 'x', 'Infinity']) expect(() => parsePositiveNumber(bad, 'count')).toThrow(/^--count must be a positive integer/);
+    for (const bad of ['0.5', '0', '-1', '', 'x', 'Infinity'])
+      expect(() => parsePositiveNumber(bad, 'count')).toThrow(/^--count must be a positive integer/);
   });
 
   it('parseNonNegativeInteger accepts 0 and rejects fractions and negatives', () => {

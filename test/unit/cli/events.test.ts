@@ -60,7 +60,8 @@ describe('events CLI', () => {
     expect(readFileSync(other, 'utf8')).not.toBe(readFileSync(first, 'utf8'));
     const sink = decodeKinesis(event);
     expect(sink.rejects()).toEqual([]);
-    for (const call of sink.json()) expect(JSON.parse(call.text)).toMatchObject({ type: expect.any(String), ts: expect.any(String) });
+    for (const call of sink.json())
+      expect(JSON.parse(call.text)).toMatchObject({ type: expect.any(String), ts: expect.any(String) });
   });
 
   it.each([
@@ -73,7 +74,8 @@ describe('events CLI', () => {
     expect(run.status, run.stderr).toBe(0);
     const sink = decodeKinesis(JSON.parse(readFileSync(out, 'utf8')) as KinesisStreamEvent);
     expect(sink.rejects()).toEqual([]);
-    const events = kind === 'cdc' ? sink.images().length : sink.json().reduce((n, c) => n + c.text.trim().split('\n').length, 0);
+    const events =
+      kind === 'cdc' ? sink.images().length : sink.json().reduce((n, c) => n + c.text.trim().split('\n').length, 0);
     expect(events).toBe(count);
   });
 
@@ -126,7 +128,16 @@ describe('events CLI', () => {
     const dir = join(workDir, 'samples');
     const run = runCli(['--samples', dir]);
     expect(run.status, run.stderr).toBe(0);
-    for (const name of ['kinesis-clickstream.json', 'kinesis-poison.json', 'kinesis-kpl.json', 'kinesis-cloudwatch-logs.json', 'kinesis-tumbling-window.json', 'kinesis-ndjson.json', 'dynamodb-orders.json', 'dynamodb-tumbling-window.json']) {
+    for (const name of [
+      'kinesis-clickstream.json',
+      'kinesis-poison.json',
+      'kinesis-kpl.json',
+      'kinesis-cloudwatch-logs.json',
+      'kinesis-tumbling-window.json',
+      'kinesis-ndjson.json',
+      'dynamodb-orders.json',
+      'dynamodb-tumbling-window.json',
+    ]) {
       const generated = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { Records: unknown[] };
       const committed = JSON.parse(readFileSync(join(REPO_ROOT, 'events', name), 'utf8')) as { Records: unknown[] };
       expect(generated.Records.length, name).toBe(committed.Records.length);

@@ -7,7 +7,10 @@ const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 // SMHasher's VerificationTest: hash keys [0], [0,1], ..., [0..254] with seed 256 - length, concatenate the
 // hashes, hash that with seed 0 and read the first 4 bytes little-endian. Published values:
 // Murmur3A (x86_32) 0xB0F57EE3, Murmur3C (x86_128) 0xB3ECE62A.
-function smhasherVerification(hashBytes: number, hash: (key: Uint8Array, seed: number, out: Uint8Array, at: number) => void): number {
+function smhasherVerification(
+  hashBytes: number,
+  hash: (key: Uint8Array, seed: number, out: Uint8Array, at: number) => void,
+): number {
   const key = new Uint8Array(256);
   const hashes = new Uint8Array(256 * hashBytes);
   for (let i = 0; i < 256; i++) {
@@ -28,7 +31,9 @@ function writeLe(out: Uint8Array, at: number, word: number): void {
 
 describe('murmur3x86_32', () => {
   it('passes the SMHasher verification value 0xB0F57EE3', () => {
-    const v = smhasherVerification(4, (key, seed, out, at) => writeLe(out, at, murmur3x86_32(key, 0, key.length, seed)));
+    const v = smhasherVerification(4, (key, seed, out, at) =>
+      writeLe(out, at, murmur3x86_32(key, 0, key.length, seed)),
+    );
     expect(v).toBe(0xb0f57ee3);
   });
 
@@ -66,11 +71,17 @@ describe('murmur3x86_32', () => {
 
   it('hashes a sub-range exactly like a copy of it', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(8), fc.nat(8), fc.integer({ min: 0, max: 0xffffffff }), (core, pre, post, seed) => {
-        const padded = new Uint8Array(pre + core.length + post).fill(0xab);
-        padded.set(core, pre);
-        expect(murmur3x86_32(padded, pre, pre + core.length, seed)).toBe(murmur3x86_32(core, 0, core.length, seed));
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 64 }),
+        fc.nat(8),
+        fc.nat(8),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        (core, pre, post, seed) => {
+          const padded = new Uint8Array(pre + core.length + post).fill(0xab);
+          padded.set(core, pre);
+          expect(murmur3x86_32(padded, pre, pre + core.length, seed)).toBe(murmur3x86_32(core, 0, core.length, seed));
+        },
+      ),
     );
   });
 });

@@ -1,13 +1,20 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { JsonFieldScanner, MAX_NESTING_DEPTH, StringFlag, ValueKind, skipWhitespace } from '../../../src/core/json-scan.js';
+import {
+  JsonFieldScanner,
+  MAX_NESTING_DEPTH,
+  StringFlag,
+  ValueKind,
+  skipWhitespace,
+} from '../../../src/core/json-scan.js';
 import { encodeWtf8 } from '../../../src/core/utf8.js';
 import { JSON_CORPUS, nestedArrays, nestedObjects } from './json-corpus.js';
 
 // ---- Oracle: JSON.parse on the decoded text, then a plain path walk ----
 
 const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
-const decode = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+const decode = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 
 function parseOrFail(bytes: Uint8Array): { ok: true; value: unknown } | { ok: false } {
   try {
@@ -55,7 +62,10 @@ function expectAgreesWithJsonParse(
     const kind = kindOf(found, value);
     expect(scanner.kinds[i], `kind of ${JSON.stringify(paths[i])}`).toBe(kind);
     if (kind === ValueKind.Number) {
-      expect(Object.is(scanner.numberAt(bytes, i), value), `number at ${JSON.stringify(paths[i])}: ${scanner.numberAt(bytes, i)} vs ${String(value)}`).toBe(true);
+      expect(
+        Object.is(scanner.numberAt(bytes, i), value),
+        `number at ${JSON.stringify(paths[i])}: ${scanner.numberAt(bytes, i)} vs ${String(value)}`,
+      ).toBe(true);
     } else if (kind === ValueKind.String) {
       const text = value as string;
       expect(scanner.stringAt(bytes, i)).toBe(text);
@@ -63,7 +73,9 @@ function expectAgreesWithJsonParse(
       const canonical = out.slice(0, length);
       expect(canonical).toEqual(encodeWtf8(text));
       if (!LONE_SURROGATE.test(text)) expect(canonical).toEqual(utf8(text));
-      expect((scanner.escaped[i] & StringFlag.Escape) !== 0).toBe(bytes.subarray(scanner.starts[i], scanner.ends[i]).includes(0x5c));
+      expect((scanner.escaped[i] & StringFlag.Escape) !== 0).toBe(
+        bytes.subarray(scanner.starts[i], scanner.ends[i]).includes(0x5c),
+      );
       if (scanner.escaped[i] === 0) expect(bytes.slice(scanner.starts[i], scanner.ends[i])).toEqual(canonical);
     } else if (kind !== ValueKind.Missing) {
       expect(JSON.parse(decode(bytes.subarray(scanner.starts[i], scanner.ends[i])))).toEqual(value);
@@ -91,11 +103,17 @@ function scanWhole(scanner: JsonFieldScanner, bytes: Uint8Array): boolean {
 // ---- Generators ----
 
 /** A JSON document with possibly repeated keys, serialised by hand (JSON.stringify cannot repeat keys). */
-type Doc = { t: 'obj'; entries: Array<[string, Doc]> } | { t: 'arr'; items: Doc[] } | { t: 'lit'; v: string | number | boolean | null };
+type Doc =
+  | { t: 'obj'; entries: Array<[string, Doc]> }
+  | { t: 'arr'; items: Doc[] }
+  | { t: 'lit'; v: string | number | boolean | null };
 
 const KEYS = ['a', 'b', 'c', 'country', 'é', '😀', '\ud800', '', 'a.b', '"q"'];
 const keyArb = fc.constantFrom(...KEYS);
-const loneSurrogateString = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit)), maxLength: 8 });
+const loneSurrogateString = fc.string({
+  unit: fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit)),
+  maxLength: 8,
+});
 const numberArb = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }),
   fc.integer(),
@@ -130,15 +148,16 @@ class Serialiser {
   }
   ws(): string {
     const n = this.next() % 7;
-    return n < 3 ? '' : [' ', '\n', '\t', '\r', '  \n '][n - 3] ?? '';
+    return n < 3 ? '' : ([' ', '\n', '\t', '\r', '  \n '][n - 3] ?? '');
   }
   string(text: string): string {
     let out = '"';
     for (let k = 0; k < text.length; k++) {
       const unit = text.charCodeAt(k);
       const isHigh = unit >= 0xd800 && unit <= 0xdbff;
-      const pairs = isHigh && k + 1 < text.length && text.charCodeAt(k + 1) >= 0xdc00 && text.charCodeAt(k + 1) <= 0xdfff;
-      const lone = (unit >= 0xd800 && unit <= 0xdfff) && !pairs;
+      const pairs =
+        isHigh && k + 1 < text.length && text.charCodeAt(k + 1) >= 0xdc00 && text.charCodeAt(k + 1) <= 0xdfff;
+      const lone = unit >= 0xd800 && unit <= 0xdfff && !pairs;
       const mustEscape = unit < 0x20 || unit === 0x22 || unit === 0x5c || lone;
       const mode = this.next() % 4;
       if (mustEscape || mode === 0) {
@@ -152,9 +171,22 @@ class Serialiser {
     return out + '"';
   }
   doc(d: Doc): string {
-    if (d.t === 'lit') return typeof d.v === 'string' ? this.string(d.v) : JSON.stringify(d.v) === '0' && Object.is(d.v, -0) ? '-0' : JSON.stringify(d.v);
-    if (d.t === 'arr') return '[' + this.ws() + d.items.map((item) => this.doc(item) + this.ws()).join(',' + this.ws()) + ']';
-    return '{' + this.ws() + d.entries.map(([k, v]) => this.string(k) + this.ws() + ':' + this.ws() + this.doc(v) + this.ws()).join(',' + this.ws()) + '}';
+    if (d.t === 'lit')
+      return typeof d.v === 'string'
+        ? this.string(d.v)
+        : JSON.stringify(d.v) === '0' && Object.is(d.v, -0)
+          ? '-0'
+          : JSON.stringify(d.v);
+    if (d.t === 'arr')
+      return '[' + this.ws() + d.items.map((item) => this.doc(item) + this.ws()).join(',' + this.ws()) + ']';
+    return (
+      '{' +
+      this.ws() +
+      d.entries
+        .map(([k, v]) => this.string(k) + this.ws() + ':' + this.ws() + this.doc(v) + this.ws())
+        .join(',' + this.ws()) +
+      '}'
+    );
   }
 }
 
@@ -216,16 +248,19 @@ describe('JsonFieldScanner agrees with JSON.parse on valid input', () => {
 
   it('reads strings with lone surrogates and full unicode, as stringAt and as canonical bytes', () => {
     fc.assert(
-      fc.property(fc.oneof(loneSurrogateString, fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' })), (text) => {
-        const bytes = utf8(JSON.stringify({ s: text, [text]: 1 }));
-        const paths = [['s'], [text]];
-        const scanner = new JsonFieldScanner(paths);
+      fc.property(
+        fc.oneof(loneSurrogateString, fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' })),
+        (text) => {
+          const bytes = utf8(JSON.stringify({ s: text, [text]: 1 }));
+          const paths = [['s'], [text]];
+          const scanner = new JsonFieldScanner(paths);
 
-        const end = scanner.scan(bytes, 0, bytes.length);
+          const end = scanner.scan(bytes, 0, bytes.length);
 
-        expect(end).toBe(bytes.length);
-        expectAgreesWithJsonParse(scanner, bytes, 0, end, paths);
-      }),
+          expect(end).toBe(bytes.length);
+          expectAgreesWithJsonParse(scanner, bytes, 0, end, paths);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -234,7 +269,9 @@ describe('JsonFieldScanner agrees with JSON.parse on valid input', () => {
     fc.assert(
       fc.property(choicesArb, keyArb, keyArb, (choices, left, right) => {
         const serialiser = new Serialiser(choices);
-        const bytes = utf8(`[${serialiser.string(left)},{"x":${serialiser.string(right)},"y":${serialiser.string(left)}}]`);
+        const bytes = utf8(
+          `[${serialiser.string(left)},{"x":${serialiser.string(right)},"y":${serialiser.string(left)}}]`,
+        );
         const scanner = new JsonFieldScanner([['x'], ['y']]);
         const outer = scanner.scan(bytes, 0, bytes.length);
         expect(outer).toBe(bytes.length);
@@ -253,26 +290,72 @@ describe('JsonFieldScanner agrees with JSON.parse on valid input', () => {
 
   it('reads doubles, exponents and hand-written decimals exactly', () => {
     const decimalText = fc
-      .tuple(fc.boolean(), fc.stringMatching(/^(0|[1-9][0-9]{0,19})$/), fc.option(fc.stringMatching(/^[0-9]{1,24}$/)), fc.option(fc.integer({ min: -400, max: 400 })))
-      .map(([negative, int, fraction, exponent]) => `${negative ? '-' : ''}${int}${fraction === null ? '' : '.' + fraction}${exponent === null ? '' : 'e' + exponent}`);
+      .tuple(
+        fc.boolean(),
+        fc.stringMatching(/^(0|[1-9][0-9]{0,19})$/),
+        fc.option(fc.stringMatching(/^[0-9]{1,24}$/)),
+        fc.option(fc.integer({ min: -400, max: 400 })),
+      )
+      .map(
+        ([negative, int, fraction, exponent]) =>
+          `${negative ? '-' : ''}${int}${fraction === null ? '' : '.' + fraction}${exponent === null ? '' : 'e' + exponent}`,
+      );
     fc.assert(
-      fc.property(fc.oneof(numberArb.map((n) => (Object.is(n, -0) ? '-0' : JSON.stringify(n))), decimalText), (text) => {
-        const bytes = utf8(`{"n":${text}}`);
-        const scanner = new JsonFieldScanner([['n']]);
+      fc.property(
+        fc.oneof(
+          numberArb.map((n) => (Object.is(n, -0) ? '-0' : JSON.stringify(n))),
+          decimalText,
+        ),
+        (text) => {
+          const bytes = utf8(`{"n":${text}}`);
+          const scanner = new JsonFieldScanner([['n']]);
 
-        scanner.scan(bytes, 0, bytes.length);
+          scanner.scan(bytes, 0, bytes.length);
 
-        expect(scanner.kinds[0]).toBe(ValueKind.Number);
-        expect(Object.is(scanner.numberAt(bytes, 0), JSON.parse(text)), text).toBe(true);
-      }),
+          expect(scanner.kinds[0]).toBe(ValueKind.Number);
+          expect(Object.is(scanner.numberAt(bytes, 0), JSON.parse(text)), text).toBe(true);
+        },
+      ),
       { numRuns: 3000 },
     );
   });
 });
 
 describe('JsonFieldScanner rejects exactly what JSON.parse rejects', () => {
-  const structural = ['{', '}', '[', ']', ',', ':', '"', '\\', 'u', '0', '1', '-', '+', '.', 'e', 'E', ' ', '\n', 'true', 'null', 'f', 'a', '\\u00', 'D83D', '\u00e9', '\t', '\u0001'];
-  const mutationArb = fc.record({ at: fc.nat(), kind: fc.constantFrom('flip', 'insert', 'delete'), byte: fc.oneof(fc.constantFrom(...structural.map((s) => s.charCodeAt(0))), fc.integer({ min: 0, max: 255 })) });
+  const structural = [
+    '{',
+    '}',
+    '[',
+    ']',
+    ',',
+    ':',
+    '"',
+    '\\',
+    'u',
+    '0',
+    '1',
+    '-',
+    '+',
+    '.',
+    'e',
+    'E',
+    ' ',
+    '\n',
+    'true',
+    'null',
+    'f',
+    'a',
+    '\\u00',
+    'D83D',
+    '\u00e9',
+    '\t',
+    '\u0001',
+  ];
+  const mutationArb = fc.record({
+    at: fc.nat(),
+    kind: fc.constantFrom('flip', 'insert', 'delete'),
+    byte: fc.oneof(fc.constantFrom(...structural.map((s) => s.charCodeAt(0))), fc.integer({ min: 0, max: 255 })),
+  });
 
   function mutate(bytes: Uint8Array, mutations: Array<{ at: number; kind: string; byte: number }>): Uint8Array {
     const out = Array.from(bytes);
@@ -315,16 +398,22 @@ describe('JsonFieldScanner rejects exactly what JSON.parse rejects', () => {
 
   it('on valid JSON with bytes flipped, inserted or deleted', () => {
     fc.assert(
-      fc.property(docArb, choicesArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 }), fc.array(pathArb, { maxLength: 3 }), (doc, choices, mutations, paths) => {
-        const bytes = mutate(utf8(new Serialiser(choices).doc(doc)), mutations);
-        const scanner = new JsonFieldScanner(paths);
+      fc.property(
+        docArb,
+        choicesArb,
+        fc.array(mutationArb, { minLength: 1, maxLength: 3 }),
+        fc.array(pathArb, { maxLength: 3 }),
+        (doc, choices, mutations, paths) => {
+          const bytes = mutate(utf8(new Serialiser(choices).doc(doc)), mutations);
+          const scanner = new JsonFieldScanner(paths);
 
-        const end = scanner.scan(bytes, 0, bytes.length);
+          const end = scanner.scan(bytes, 0, bytes.length);
 
-        const oracle = parseOrFail(bytes);
-        expect(end >= 0 && skipWhitespace(bytes, end, bytes.length) === bytes.length).toBe(oracle.ok);
-        if (oracle.ok) expectAgreesWithJsonParse(scanner, bytes, 0, end, paths);
-      }),
+          const oracle = parseOrFail(bytes);
+          expect(end >= 0 && skipWhitespace(bytes, end, bytes.length) === bytes.length).toBe(oracle.ok);
+          if (oracle.ok) expectAgreesWithJsonParse(scanner, bytes, 0, end, paths);
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -353,7 +442,8 @@ describe('JsonFieldScanner corpus', () => {
       expect(scanner.kinds[i], `kind of path ${i}`).toBe(ValueKind[field.kind]);
       if (field.value === undefined) return;
       if (field.kind === 'String') expect(scanner.stringAt(bytes, i)).toBe(field.value);
-      else if (field.kind === 'Number') expect(Object.is(scanner.numberAt(bytes, i), field.value), `${scanner.numberAt(bytes, i)}`).toBe(true);
+      else if (field.kind === 'Number')
+        expect(Object.is(scanner.numberAt(bytes, i), field.value), `${scanner.numberAt(bytes, i)}`).toBe(true);
       else expect(JSON.parse(decode(bytes.subarray(scanner.starts[i], scanner.ends[i])))).toEqual(field.value);
     });
   });
@@ -377,7 +467,10 @@ describe('JsonFieldScanner limits and API details', () => {
   });
 
   it('reads a path through deep objects', () => {
-    const scanner = new JsonFieldScanner([['k', 'k', 'k'], ['k', 'x']]);
+    const scanner = new JsonFieldScanner([
+      ['k', 'k', 'k'],
+      ['k', 'x'],
+    ]);
     const bytes = utf8(nestedObjects(300, '{"x":[]}'));
 
     const end = scanner.scan(bytes, 0, bytes.length);
@@ -385,7 +478,10 @@ describe('JsonFieldScanner limits and API details', () => {
     expect(end).toBe(bytes.length);
     expect(scanner.kinds[0]).toBe(ValueKind.Object);
     expect(scanner.kinds[1]).toBe(ValueKind.Missing);
-    expectAgreesWithJsonParse(scanner, bytes, 0, end, [['k', 'k', 'k'], ['k', 'x']]);
+    expectAgreesWithJsonParse(scanner, bytes, 0, end, [
+      ['k', 'k', 'k'],
+      ['k', 'x'],
+    ]);
   });
 
   it('never reads at or beyond `end`', () => {
@@ -446,9 +542,22 @@ describe('JsonFieldScanner key prediction (one scanner over many documents)', ()
   // The scanner predicts each member's key from the previous scan of the same object; these run one
   // scanner over sequences of documents that share keys, so predictions hit, miss and get replaced.
   const KEYS = ['a', 'ab', 'abc', 'b', 'type', 'ts', 'user', 'id', 'été', 'a"b', 'k'.repeat(40)];
-  const SHARED_PATHS = [['a'], ['ab'], ['abc'], ['type'], ['user', 'id'], ['user', 'ab'], ['été'], ['a"b'], ['k'.repeat(40)]];
+  const SHARED_PATHS = [
+    ['a'],
+    ['ab'],
+    ['abc'],
+    ['type'],
+    ['user', 'id'],
+    ['user', 'ab'],
+    ['été'],
+    ['a"b'],
+    ['k'.repeat(40)],
+  ];
   const leafArb = fc.oneof(fc.integer(), fc.string({ maxLength: 4 }), fc.constant(null));
-  const memberArb = fc.tuple(fc.constantFrom(...KEYS), fc.oneof(leafArb, fc.dictionary(fc.constantFrom(...KEYS), leafArb, { maxKeys: 4 })));
+  const memberArb = fc.tuple(
+    fc.constantFrom(...KEYS),
+    fc.oneof(leafArb, fc.dictionary(fc.constantFrom(...KEYS), leafArb, { maxKeys: 4 })),
+  );
   const docsArb = fc.array(fc.array(memberArb, { maxLength: 8 }), { minLength: 2, maxLength: 12 });
 
   it('agrees with JSON.parse on every document of a sequence, whatever order and spelling the keys take', () => {
@@ -502,7 +611,13 @@ describe('JsonFieldScanner key prediction (one scanner over many documents)', ()
 describe('NDJSON', () => {
   it('scans several whitespace-separated values in a loop', () => {
     // Prepare
-    const lines = ['{"country":"FR","ms":12}', '{"country":"DE","ms":7.5}', '  {"ms":1}', '\r\n', '{"country":"\\u0055S","ms":-0}'];
+    const lines = [
+      '{"country":"FR","ms":12}',
+      '{"country":"DE","ms":7.5}',
+      '  {"ms":1}',
+      '\r\n',
+      '{"country":"\\u0055S","ms":-0}',
+    ];
     const bytes = utf8(lines.join('\n') + '\n');
     const scanner = new JsonFieldScanner([['country'], ['ms']]);
     const seen: Array<[string | null, number]> = [];
@@ -511,7 +626,10 @@ describe('NDJSON', () => {
     while (pos < bytes.length) {
       const end = scanner.scan(bytes, pos, bytes.length);
       if (end < 0) throw new Error(`invalid value at ${pos}`);
-      seen.push([scanner.kinds[0] === ValueKind.String ? scanner.stringAt(bytes, 0) : null, scanner.numberAt(bytes, 1)]);
+      seen.push([
+        scanner.kinds[0] === ValueKind.String ? scanner.stringAt(bytes, 0) : null,
+        scanner.numberAt(bytes, 1),
+      ]);
       pos = skipWhitespace(bytes, end, bytes.length);
     }
     // Assess
@@ -526,20 +644,24 @@ describe('NDJSON', () => {
 
   it('agrees with JSON.parse per line for random documents', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(docArb, choicesArb), { minLength: 1, maxLength: 6 }), fc.array(pathArb, { minLength: 1, maxLength: 4 }), (docs, paths) => {
-        const texts = docs.map(([doc, choices]) => new Serialiser(choices).doc(doc));
-        const bytes = utf8(texts.join('\n'));
-        const scanner = new JsonFieldScanner(paths);
-        let pos = 0;
-        for (let k = 0; k < texts.length; k++) {
-          pos = skipWhitespace(bytes, pos, bytes.length);
-          const end = scanner.scan(bytes, pos, bytes.length);
-          expect(end).toBeGreaterThan(pos);
-          expectAgreesWithJsonParse(scanner, bytes, pos, end, paths);
-          pos = end;
-        }
-        expect(skipWhitespace(bytes, pos, bytes.length)).toBe(bytes.length);
-      }),
+      fc.property(
+        fc.array(fc.tuple(docArb, choicesArb), { minLength: 1, maxLength: 6 }),
+        fc.array(pathArb, { minLength: 1, maxLength: 4 }),
+        (docs, paths) => {
+          const texts = docs.map(([doc, choices]) => new Serialiser(choices).doc(doc));
+          const bytes = utf8(texts.join('\n'));
+          const scanner = new JsonFieldScanner(paths);
+          let pos = 0;
+          for (let k = 0; k < texts.length; k++) {
+            pos = skipWhitespace(bytes, pos, bytes.length);
+            const end = scanner.scan(bytes, pos, bytes.length);
+            expect(end).toBeGreaterThan(pos);
+            expectAgreesWithJsonParse(scanner, bytes, pos, end, paths);
+            pos = end;
+          }
+          expect(skipWhitespace(bytes, pos, bytes.length)).toBe(bytes.length);
+        },
+      ),
       { numRuns: 300 },
     );
   });

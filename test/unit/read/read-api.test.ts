@@ -29,11 +29,21 @@ const T0 = Date.UTC(2026, 10, 26, 20, 0, 0);
 const NOW = T0 + 2 * MIN + 30_000;
 const TABLE = 'counters-read-api-test';
 const METRICS: MetricConfig[] = [
-  { name: 'views', dimensions: ['country', 'page'], value: 'latencyMs', aggregates: ['count', 'sum', 'max', 'mean'], windows: ['1m', '1h'] },
+  {
+    name: 'views',
+    dimensions: ['country', 'page'],
+    value: 'latencyMs',
+    aggregates: ['count', 'sum', 'max', 'mean'],
+    windows: ['1m', '1h'],
+  },
   { name: 'plain', aggregates: ['count'], windows: ['1m'] },
 ];
 
-function event(path: string, query?: Record<string, string>, options: { method?: string; stage?: string } = {}): APIGatewayProxyEventV2 {
+function event(
+  path: string,
+  query?: Record<string, string>,
+  options: { method?: string; stage?: string } = {},
+): APIGatewayProxyEventV2 {
   const qs = new URLSearchParams(query ?? {}).toString();
   return {
     version: '2.0',
@@ -48,7 +58,13 @@ function event(path: string, query?: Record<string, string>, options: { method?:
       apiId: 'abc123',
       domainName: 'abc123.execute-api.eu-west-1.amazonaws.com',
       domainPrefix: 'abc123',
-      http: { method: options.method ?? 'GET', path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.7', userAgent: 'vitest' },
+      http: {
+        method: options.method ?? 'GET',
+        path,
+        protocol: 'HTTP/1.1',
+        sourceIp: '203.0.113.7',
+        userAgent: 'vitest',
+      },
       requestId: 'req-1',
       routeKey: '$default',
       stage: options.stage ?? '$default',
@@ -78,7 +94,14 @@ async function put(client: DynamoDBClient, item: Record<string, AttributeValue>)
 }
 
 /** A counter item as the writer stores it (counterItem runs the writer's merge, so `g` for top() is set). */
-function counter(metric: string, dims: string[], window: string, startMs: number, c: number, values: { sum: number; max: number }): Record<string, AttributeValue> {
+function counter(
+  metric: string,
+  dims: string[],
+  window: string,
+  startMs: number,
+  c: number,
+  values: { sum: number; max: number },
+): Record<string, AttributeValue> {
   const dimensionNames = METRICS.find((m) => m.name === metric)?.dimensions ?? [];
   return counterItem({ metric, dimensionNames, dims, window, startMs, count: c, sum: values.sum, max: values.max });
 }
@@ -88,7 +111,9 @@ describe('read API handler', () => {
   let client: DynamoDBClient;
   let handler: ReadApiHandler;
   const silent = new Logger({ serviceName: 'streamtally-test', logLevel: 'SILENT' });
-  const call = async (e: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2 & { json: Record<string, unknown> }> => {
+  const call = async (
+    e: APIGatewayProxyEventV2,
+  ): Promise<APIGatewayProxyStructuredResultV2 & { json: Record<string, unknown> }> => {
     const res = await handler(e, context);
     const isJson = String(res.headers?.['content-type']).startsWith('application/json');
     return { ...res, json: isJson ? (JSON.parse(res.body ?? '{}') as Record<string, unknown>) : {} };
@@ -131,8 +156,23 @@ describe('read API handler', () => {
 
   it('GET /api/series reads one group; times as epoch ms or ISO-8601; `|` inside a value escaped', async () => {
     // Act
-    const byMs = await call(event('/api/series', { metric: 'views', window: '1m', dims: 'DE|/home', from: String(T0), to: String(T0 + 2 * MIN) }));
-    const byIso = await call(event('/api/series', { metric: 'views', dims: 'DE|/home', from: new Date(T0).toISOString(), to: new Date(T0 + 2 * MIN).toISOString() }));
+    const byMs = await call(
+      event('/api/series', {
+        metric: 'views',
+        window: '1m',
+        dims: 'DE|/home',
+        from: String(T0),
+        to: String(T0 + 2 * MIN),
+      }),
+    );
+    const byIso = await call(
+      event('/api/series', {
+        metric: 'views',
+        dims: 'DE|/home',
+        from: new Date(T0).toISOString(),
+        to: new Date(T0 + 2 * MIN).toISOString(),
+      }),
+    );
     const escaped = await call(event('/api/series', { metric: 'views', dims: 'US|/a%7Cb', from: String(T0) }));
 
     // Assess
@@ -142,12 +182,20 @@ describe('read API handler', () => {
       { windowStartMs: T0 + MIN, count: 5, sum: 100, max: 40, mean: 20 },
     ]);
     expect(byIso.json.points).toEqual(byMs.json.points);
-    expect(escaped.json).toMatchObject({ dimensionValues: ['US', '/a|b'], toMs: NOW, points: [{ windowStartMs: T0 + 2 * MIN, count: 9 }] });
+    expect(escaped.json).toMatchObject({
+      dimensionValues: ['US', '/a|b'],
+      toMs: NOW,
+      points: [{ windowStartMs: T0 + 2 * MIN, count: 9 }],
+    });
   });
 
   it('GET /api/series defaults to the last 60 windows up to now', async () => {
     const res = await call(event('/api/series', { metric: 'views', window: '1h', dims: 'DE|/home' }));
-    expect(res.json).toMatchObject({ fromMs: NOW - 60 * 3_600_000, toMs: NOW, points: [{ windowStartMs: T0, count: 10 }] });
+    expect(res.json).toMatchObject({
+      fromMs: NOW - 60 * 3_600_000,
+      toMs: NOW,
+      points: [{ windowStartMs: T0, count: 10 }],
+    });
   });
 
   it('GET /api/rolling merges the finest buckets up to the clock', async () => {
@@ -166,13 +214,32 @@ describe('read API handler', () => {
         { dimensionValues: ['DE', '/home'], count: 2 },
       ],
     });
-    const byCountry = await call(event('/api/top', { metric: 'views', window: '1h', start: new Date(T0).toISOString(), dimension: 'country', limit: '1' }));
-    expect(byCountry.json).toMatchObject({ dimensions: ['country'], groups: 2, entries: [{ dimensionValues: ['DE'], count: 10, sum: 138 }] });
+    const byCountry = await call(
+      event('/api/top', {
+        metric: 'views',
+        window: '1h',
+        start: new Date(T0).toISOString(),
+        dimension: 'country',
+        limit: '1',
+      }),
+    );
+    expect(byCountry.json).toMatchObject({
+      dimensions: ['country'],
+      groups: 2,
+      entries: [{ dimensionValues: ['DE'], count: 10, sum: 138 }],
+    });
   });
 
   it('GET /api/stats reports rejected and late counts', async () => {
     const res = await call(event('/api/stats', { metric: 'views' }));
-    expect(res.json).toMatchObject({ rejected: 3, late: 2, folded: 0, byReason: { too_late: 2, invalid_value: 3 }, fromMs: NOW - 3_600_000, toMs: NOW });
+    expect(res.json).toMatchObject({
+      rejected: 3,
+      late: 2,
+      folded: 0,
+      byReason: { too_late: 2, invalid_value: 3 },
+      fromMs: NOW - 3_600_000,
+      toMs: NOW,
+    });
     const all = await call(event('/api/stats', { metric: '__all__' }));
     expect(all.json).toMatchObject({ metric: '__all__', rejected: 0, late: 0 });
   });
@@ -226,7 +293,14 @@ describe('read API handler', () => {
   });
 
   it('a failing read answers 500 without leaking the cause', async () => {
-    const lost = createReadApiHandler({ reader: new CounterReader({ client, tableName: 'missing', metrics: compileConfig({ metrics: METRICS }) }), assets: DASHBOARD_ASSETS, logger: silent }, silent);
+    const lost = createReadApiHandler(
+      {
+        reader: new CounterReader({ client, tableName: 'missing', metrics: compileConfig({ metrics: METRICS }) }),
+        assets: DASHBOARD_ASSETS,
+        logger: silent,
+      },
+      silent,
+    );
     const res = await lost(event('/api/series', { metric: 'plain' }), context);
     expect(res.statusCode).toBe(500);
     expect(JSON.parse(res.body ?? '{}')).toEqual({ error: 'internal', message: expect.stringContaining('req-1') });
@@ -251,7 +325,10 @@ describe('read API handler', () => {
     // Prepare: a metrics file that shares no metric name with the bundled one.
     const dir = mkdtempSync(join(tmpdir(), 'streamtally-read-config-'));
     const file = join(dir, 'metrics.yaml');
-    writeFileSync(file, 'metrics:\n  - name: checkout_latency\n    dimensions: [region]\n    value: ms\n    aggregates: [count, p95]\n    windows: [1m, 1h]\n');
+    writeFileSync(
+      file,
+      'metrics:\n  - name: checkout_latency\n    dimensions: [region]\n    value: ms\n    aggregates: [count, p95]\n    windows: [1m, 1h]\n',
+    );
     const saved = { table: process.env.COUNTERS_TABLE, file: process.env.STREAMTALLY_CONFIG_FILE };
     process.env.COUNTERS_TABLE = TABLE;
     process.env.STREAMTALLY_CONFIG_FILE = file;
@@ -262,7 +339,9 @@ describe('read API handler', () => {
       const res = await deployedHandler(event('/api/metrics'), context);
       // Assess
       expect(res.statusCode).toBe(200);
-      const body = JSON.parse(res.body ?? '{}') as { metrics: Array<{ name: string; dimensions: string[]; value?: string }> };
+      const body = JSON.parse(res.body ?? '{}') as {
+        metrics: Array<{ name: string; dimensions: string[]; value?: string }>;
+      };
       expect(body.metrics.map((m) => m.name)).toEqual(['checkout_latency']);
       expect(body.metrics[0]).toMatchObject({ dimensions: ['region'], value: 'ms' });
     } finally {

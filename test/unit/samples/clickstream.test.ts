@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../../src/samples/prng.js';
-import { ClickstreamGenerator, clickstreamEvents, createRng, generateClickEvent, type ClickEvent } from '../../../src/samples/sample-events.js';
+import {
+  ClickstreamGenerator,
+  clickstreamEvents,
+  createRng,
+  generateClickEvent,
+  type ClickEvent,
+} from '../../../src/samples/sample-events.js';
 
 const FIXED_NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 
@@ -35,9 +41,11 @@ describe('generateClickEvent', () => {
     const rng = createRng(5);
     for (let i = 0; i < 2_000; i++) {
       const event = generateClickEvent(rng, FIXED_NOW);
-      expect(Object.keys(event)).toEqual(event.type === 'purchase'
-        ? ['type', 'ts', 'user', 'page', 'country', 'latencyMs', 'referrer', 'device', 'title', 'amount']
-        : ['type', 'ts', 'user', 'page', 'country', 'latencyMs', 'referrer', 'device', 'title']);
+      expect(Object.keys(event)).toEqual(
+        event.type === 'purchase'
+          ? ['type', 'ts', 'user', 'page', 'country', 'latencyMs', 'referrer', 'device', 'title', 'amount']
+          : ['type', 'ts', 'user', 'page', 'country', 'latencyMs', 'referrer', 'device', 'title'],
+      );
       expect(['page_view', 'click', 'add_to_cart', 'purchase']).toContain(event.type);
       expect(event.ts).toBe(new Date(FIXED_NOW).toISOString());
       expect(event.user.id).toMatch(/^u-\d+$/);

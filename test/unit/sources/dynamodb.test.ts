@@ -45,7 +45,11 @@ describe('DynamoDbRecordDecoder on generated and sample data', () => {
     const changes = generateOrderChanges(createRng(5), 200, Date.UTC(2026, 2, 2));
     const event = makeDynamoDbEvent(changes, { rng: createRng(6) });
     const sink = new RecordingSink();
-    const decoder = new DynamoDbRecordDecoder({ clock: () => { throw new Error('clock must not be read when every record has a time'); } });
+    const decoder = new DynamoDbRecordDecoder({
+      clock: () => {
+        throw new Error('clock must not be read when every record has a time');
+      },
+    });
     decoder.decode(event.Records, sink);
     expect(sink.images()).toHaveLength(200);
     for (let i = 0; i < changes.length; i++) {
@@ -70,12 +74,16 @@ describe('DynamoDbRecordDecoder on generated and sample data', () => {
     expect(decoder.stats.modifies).toBeGreaterThan(0);
     expect(decoder.stats.removes).toBeGreaterThan(0);
     const insert = sink.images().find((c) => c.eventName === 'INSERT');
-    expect(Object.keys(insert?.newImage ?? {})).toEqual(expect.arrayContaining(['orderId', 'status', 'amount', 'country', 'createdAt']));
+    expect(Object.keys(insert?.newImage ?? {})).toEqual(
+      expect.arrayContaining(['orderId', 'status', 'amount', 'country', 'createdAt']),
+    );
     expect(insert?.newImage?.amount).toEqual({ N: expect.stringMatching(/^\d+(\.\d+)?$/) });
   });
 
   it('dynamodb-tumbling-window.json carries window fields and decodes', () => {
-    const event = loadSampleEvent<DynamoDBStreamEvent & { window: { start: string; end: string }; state: object }>('dynamodb-tumbling-window.json');
+    const event = loadSampleEvent<DynamoDBStreamEvent & { window: { start: string; end: string }; state: object }>(
+      'dynamodb-tumbling-window.json',
+    );
     expect(event.window.start < event.window.end).toBe(true);
     expect(event.state).toEqual({});
     const sink = new RecordingSink();
@@ -95,7 +103,13 @@ describe('DynamoDbRecordDecoder on bad records', () => {
     ] as unknown as DynamoDBRecord[];
     const sink = new RecordingSink();
     const stats = decodeDynamoDbRecords(records, sink, { clock: () => 0 });
-    expect(sink.calls.map((c) => [c.kind, c.recordIndex, c.kind === 'reject' ? c.reason : c.kind === 'image' ? c.eventName : c.text])).toEqual([
+    expect(
+      sink.calls.map((c) => [
+        c.kind,
+        c.recordIndex,
+        c.kind === 'reject' ? c.reason : c.kind === 'image' ? c.eventName : c.text,
+      ]),
+    ).toEqual([
       ['reject', 0, RejectReason.Undecodable],
       ['reject', 1, RejectReason.Undecodable],
       ['reject', 2, RejectReason.Undecodable],

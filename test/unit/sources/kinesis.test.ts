@@ -8,7 +8,16 @@ import { RejectReason } from '../../../src/core/types.js';
 import { KinesisRecordDecoder, decodeKinesisRecords } from '../../../src/sources/kinesis.js';
 import { encodeKplAggregate } from '../../../src/sources/kpl-encode.js';
 import { SourceConfigError } from '../../../src/sources/errors.js';
-import { cloudWatchLogsPayload, createRng, dynamoDbCdcPayload, generateClickEvent, jsonBytes, makeKinesisEvent, ndjsonBytes, toAttributeMap } from '../../../src/samples/sample-events.js';
+import {
+  cloudWatchLogsPayload,
+  createRng,
+  dynamoDbCdcPayload,
+  generateClickEvent,
+  jsonBytes,
+  makeKinesisEvent,
+  ndjsonBytes,
+  toAttributeMap,
+} from '../../../src/samples/sample-events.js';
 import { RecordingSink, loadPeerEvent, loadSampleEvent } from '../../helpers/recording-sink.js';
 
 const MiB = 1024 * 1024;
@@ -19,7 +28,10 @@ function records(payloads: Array<Buffer | string>): KinesisStreamRecord[] {
   return makeKinesisEvent(buffers, { rng: createRng(7), arrivalStartMs: ARRIVAL_MS, arrivalStepMs: 1000 }).Records;
 }
 
-function decode(input: KinesisStreamRecord[], maxDecompressedBytes = 16 * MiB): { sink: RecordingSink; decoder: KinesisRecordDecoder } {
+function decode(
+  input: KinesisStreamRecord[],
+  maxDecompressedBytes = 16 * MiB,
+): { sink: RecordingSink; decoder: KinesisRecordDecoder } {
   const sink = new RecordingSink();
   const decoder = new KinesisRecordDecoder({ maxDecompressedBytes });
   decoder.decode(input, sink);
@@ -34,10 +46,29 @@ describe('KinesisRecordDecoder: plain records', () => {
     const { sink, decoder } = decode(input);
     // Assess
     expect(sink.calls).toEqual([
-      { kind: 'json', recordIndex: 0, text: '{"type":"page_view","n":1}', fallbackTimeMs: ARRIVAL_MS, arrivalMs: ARRIVAL_MS },
-      { kind: 'json', recordIndex: 1, text: '{"type":"click","n":2}', fallbackTimeMs: ARRIVAL_MS + 1000, arrivalMs: ARRIVAL_MS + 1000 },
+      {
+        kind: 'json',
+        recordIndex: 0,
+        text: '{"type":"page_view","n":1}',
+        fallbackTimeMs: ARRIVAL_MS,
+        arrivalMs: ARRIVAL_MS,
+      },
+      {
+        kind: 'json',
+        recordIndex: 1,
+        text: '{"type":"click","n":2}',
+        fallbackTimeMs: ARRIVAL_MS + 1000,
+        arrivalMs: ARRIVAL_MS + 1000,
+      },
     ]);
-    expect(decoder.stats).toEqual({ records: 2, kplSubRecords: 0, gzipRecords: 0, cdcRecords: 0, controlMessages: 0, rejects: 0 });
+    expect(decoder.stats).toEqual({
+      records: 2,
+      kplSubRecords: 0,
+      gzipRecords: 0,
+      cdcRecords: 0,
+      controlMessages: 0,
+      rejects: 0,
+    });
   });
 
   it('hands NDJSON and invalid JSON to the sink unparsed: the core splits lines and rejects bad JSON', () => {
@@ -100,12 +131,22 @@ describe('KinesisRecordDecoder: plain records', () => {
     const decoder = new KinesisRecordDecoder({ maxDecompressedBytes: MiB });
     decoder.decode(records([gzipSync('{}'), '{}']), new RecordingSink());
     decoder.decode(records(['{}']), new RecordingSink());
-    expect(decoder.stats).toEqual({ records: 1, kplSubRecords: 0, gzipRecords: 0, cdcRecords: 0, controlMessages: 0, rejects: 0 });
+    expect(decoder.stats).toEqual({
+      records: 1,
+      kplSubRecords: 0,
+      gzipRecords: 0,
+      cdcRecords: 0,
+      controlMessages: 0,
+      rejects: 0,
+    });
   });
 
-  it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses maxDecompressedBytes %s at construction', (max) => {
-    expect(() => new KinesisRecordDecoder({ maxDecompressedBytes: max })).toThrow(SourceConfigError);
-  });
+  it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])(
+    'refuses maxDecompressedBytes %s at construction',
+    (max) => {
+      expect(() => new KinesisRecordDecoder({ maxDecompressedBytes: max })).toThrow(SourceConfigError);
+    },
+  );
 });
 
 describe('KinesisRecordDecoder: gzip', () => {
@@ -147,7 +188,10 @@ describe('KinesisRecordDecoder: gzip', () => {
 
   it('rejects corrupt and truncated gzip as Undecodable', () => {
     const good = gzipSync('{"a":1}');
-    const corrupt = Buffer.concat([good.subarray(0, 2), Buffer.from([0x08, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xfe, 0xfd, 0xfc])]);
+    const corrupt = Buffer.concat([
+      good.subarray(0, 2),
+      Buffer.from([0x08, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xfe, 0xfd, 0xfc]),
+    ]);
     const truncated = good.subarray(0, good.length - 4);
     const { sink } = decode(records([corrupt, truncated]));
     expect(sink.rejects().map((r) => [r.recordIndex, r.reason])).toEqual([
@@ -179,7 +223,10 @@ describe('KinesisRecordDecoder: CloudWatch Logs subscriptions', () => {
   });
 
   it('counts CONTROL_MESSAGE envelopes and feeds nothing', () => {
-    const control = cloudWatchLogsPayload([{ timestampMs: 1, message: '' }], { rng: createRng(1), messageType: 'CONTROL_MESSAGE' });
+    const control = cloudWatchLogsPayload([{ timestampMs: 1, message: '' }], {
+      rng: createRng(1),
+      messageType: 'CONTROL_MESSAGE',
+    });
     const { sink, decoder } = decode(records([control]));
     expect(sink.calls).toEqual([]);
     expect(decoder.stats.controlMessages).toBe(1);
@@ -187,7 +234,15 @@ describe('KinesisRecordDecoder: CloudWatch Logs subscriptions', () => {
 
   it('rejects a DATA_MESSAGE with no events, and a log event without a message', () => {
     const empty = gzipSync(JSON.stringify({ messageType: 'DATA_MESSAGE', logGroup: 'g', logEvents: [] }));
-    const noMessage = gzipSync(JSON.stringify({ messageType: 'DATA_MESSAGE', logEvents: [{ id: '1', timestamp: 5 }, { id: '2', timestamp: 6, message: '{}' }] }));
+    const noMessage = gzipSync(
+      JSON.stringify({
+        messageType: 'DATA_MESSAGE',
+        logEvents: [
+          { id: '1', timestamp: 5 },
+          { id: '2', timestamp: 6, message: '{}' },
+        ],
+      }),
+    );
     const { sink } = decode(records([empty, noMessage]));
     expect(sink.calls.map((c) => [c.kind, c.recordIndex])).toEqual([
       ['reject', 0],
@@ -208,10 +263,21 @@ describe('KinesisRecordDecoder: DynamoDB change records carried in Kinesis', () 
     const rng = createRng(11);
     const newImage = toAttributeMap({ orderId: 'o-1', status: 'PAID', amount: 12.5 });
     const oldImage = toAttributeMap({ orderId: 'o-1', status: 'PENDING', amount: 12.5 });
-    const payload = dynamoDbCdcPayload({ eventName: 'MODIFY', keys: { orderId: { S: 'o-1' } }, newImage, oldImage, createdMs: 1_772_445_600_123 }, rng);
+    const payload = dynamoDbCdcPayload(
+      { eventName: 'MODIFY', keys: { orderId: { S: 'o-1' } }, newImage, oldImage, createdMs: 1_772_445_600_123 },
+      rng,
+    );
     const { sink, decoder } = decode(records([payload]));
     expect(sink.calls).toEqual([
-      { kind: 'image', recordIndex: 0, eventName: 'MODIFY', newImage, oldImage, fallbackTimeMs: 1_772_445_600_123, arrivalMs: ARRIVAL_MS },
+      {
+        kind: 'image',
+        recordIndex: 0,
+        eventName: 'MODIFY',
+        newImage,
+        oldImage,
+        fallbackTimeMs: 1_772_445_600_123,
+        arrivalMs: ARRIVAL_MS,
+      },
     ]);
     expect(decoder.stats.cdcRecords).toBe(1);
   });
@@ -219,11 +285,20 @@ describe('KinesisRecordDecoder: DynamoDB change records carried in Kinesis', () 
   it('converts microsecond creation times', () => {
     const payload = JSON.stringify({
       eventName: 'REMOVE',
-      dynamodb: { ApproximateCreationDateTime: 1_772_445_600_123_456, ApproximateCreationDateTimePrecision: 'MICROSECOND', OldImage: { id: { S: 'x' } } },
+      dynamodb: {
+        ApproximateCreationDateTime: 1_772_445_600_123_456,
+        ApproximateCreationDateTimePrecision: 'MICROSECOND',
+        OldImage: { id: { S: 'x' } },
+      },
       eventSource: 'aws:dynamodb',
     });
     const { sink } = decode(records([payload]));
-    expect(sink.images()[0]).toMatchObject({ eventName: 'REMOVE', newImage: undefined, oldImage: { id: { S: 'x' } }, fallbackTimeMs: 1_772_445_600_123 });
+    expect(sink.images()[0]).toMatchObject({
+      eventName: 'REMOVE',
+      newImage: undefined,
+      oldImage: { id: { S: 'x' } },
+      fallbackTimeMs: 1_772_445_600_123,
+    });
   });
 
   it('treats JSON that merely mentions "aws:dynamodb" as an ordinary event', () => {
@@ -248,7 +323,8 @@ describe('KinesisRecordDecoder: DynamoDB change records carried in Kinesis', () 
   });
 
   it('finds a change record inside a KPL sub-record and inside gzip, and ignores a needle in stale scratch bytes', () => {
-    const change = '{"eventSource":"aws:dynamodb","eventName":"INSERT","dynamodb":{"ApproximateCreationDateTime":5,"NewImage":{"a":{"S":"b"}}}}';
+    const change =
+      '{"eventSource":"aws:dynamodb","eventName":"INSERT","dynamodb":{"ApproximateCreationDateTime":5,"NewImage":{"a":{"S":"b"}}}}';
     const aggregate = encodeKplAggregate([{ partitionKey: 'k', data: Buffer.from(change) }]);
     const longPlain = `{"pad":"${'p'.repeat(200)}"}`;
     // Record 3 is shorter than record 2, whose needle is still in the scratch buffer past record 3's end.
@@ -276,11 +352,21 @@ describe('KinesisRecordDecoder into the Aggregator: change records recognised by
   const CONFIG = compileConfig({
     metrics: [
       { name: 'json_events', source: 'kinesis', aggregates: ['count'], windows: ['1m'] },
-      { name: 'changes', source: 'dynamodb', filter: [{ eventName: ['INSERT', 'MODIFY', 'REMOVE'] }], dimensions: ['status'], aggregates: ['count'], windows: ['1m'] },
+      {
+        name: 'changes',
+        source: 'dynamodb',
+        filter: [{ eventName: ['INSERT', 'MODIFY', 'REMOVE'] }],
+        dimensions: ['status'],
+        aggregates: ['count'],
+        windows: ['1m'],
+      },
     ],
   });
 
-  function aggregate(input: KinesisStreamRecord[], detectDynamoDbChanges = true): { counts: Record<string, number>; aggregator: Aggregator; decoder: KinesisRecordDecoder } {
+  function aggregate(
+    input: KinesisStreamRecord[],
+    detectDynamoDbChanges = true,
+  ): { counts: Record<string, number>; aggregator: Aggregator; decoder: KinesisRecordDecoder } {
     const aggregator = new Aggregator(CONFIG);
     const decoder = new KinesisRecordDecoder({ maxDecompressedBytes: MiB, detectDynamoDbChanges });
     aggregator.begin();
@@ -299,9 +385,26 @@ describe('KinesisRecordDecoder into the Aggregator: change records recognised by
   it('counts change records as images and everything else as JSON events, in every framing', () => {
     // Prepare
     const rng = createRng(3);
-    const generated = dynamoDbCdcPayload({ eventName: 'INSERT', keys: { id: { S: 'o-1' } }, newImage: toAttributeMap({ status: 'NEW' }), createdMs: ARRIVAL_MS }, rng);
-    const aggregate1 = encodeKplAggregate([{ partitionKey: 'k', data: Buffer.from(change('MODIFY', 'PAID')) }, { partitionKey: 'k', data: Buffer.from('{"n":1}') }]);
-    const input = records([generated, aggregate1, gzipSync(change('REMOVE', 'GONE')), ` \n${change('INSERT', 'NEW')}\n `, '{"type":"page_view"}']);
+    const generated = dynamoDbCdcPayload(
+      {
+        eventName: 'INSERT',
+        keys: { id: { S: 'o-1' } },
+        newImage: toAttributeMap({ status: 'NEW' }),
+        createdMs: ARRIVAL_MS,
+      },
+      rng,
+    );
+    const aggregate1 = encodeKplAggregate([
+      { partitionKey: 'k', data: Buffer.from(change('MODIFY', 'PAID')) },
+      { partitionKey: 'k', data: Buffer.from('{"n":1}') },
+    ]);
+    const input = records([
+      generated,
+      aggregate1,
+      gzipSync(change('REMOVE', 'GONE')),
+      ` \n${change('INSERT', 'NEW')}\n `,
+      '{"type":"page_view"}',
+    ]);
     // Act
     const { counts, decoder, aggregator } = aggregate(input);
     // Assess
@@ -327,7 +430,9 @@ describe('KinesisRecordDecoder into the Aggregator: change records recognised by
   });
 
   it('compares eventSource as JSON.parse reads it: an escaped "aws:dynamodb" is one, "aws:dynamodbX" is not', () => {
-    const { counts, decoder } = aggregate(records([change('INSERT', 'NEW', 'aws:\\u0064ynamodb'), change('INSERT', 'NEW', 'aws:dynamodbX')]));
+    const { counts, decoder } = aggregate(
+      records([change('INSERT', 'NEW', 'aws:\\u0064ynamodb'), change('INSERT', 'NEW', 'aws:dynamodbX')]),
+    );
     expect(counts).toEqual({ 'changes/NEW': 1, json_events: 1 });
     expect(decoder.stats.cdcRecords).toBe(1);
   });
@@ -364,15 +469,33 @@ describe('KinesisRecordDecoder: KPL aggregates', () => {
     const aggregate = encodeKplAggregate([{ partitionKey: 'a', data: Buffer.from('{"n":1}') }]);
     aggregate[aggregate.length - 1] ^= 0xff;
     const { sink } = decode(records([aggregate]));
-    expect(sink.calls).toEqual([{ kind: 'reject', recordIndex: 0, reason: RejectReason.Undecodable, detail: expect.stringMatching(/MD5 mismatch/) }]);
+    expect(sink.calls).toEqual([
+      {
+        kind: 'reject',
+        recordIndex: 0,
+        reason: RejectReason.Undecodable,
+        detail: expect.stringMatching(/MD5 mismatch/),
+      },
+    ]);
   });
 
   it('rejects an aggregate with malformed protobuf (and a valid MD5), saying so, and ingests none of it', () => {
     // Field 3 (records) claims 100 bytes but only 2 follow.
     const body = Buffer.from([0x0a, 0x01, 0x61, 0x1a, 100, 0x08, 0x00]);
-    const aggregate = Buffer.concat([Buffer.from([0xf3, 0x89, 0x9a, 0xc2]), body, createHash('md5').update(body).digest()]);
+    const aggregate = Buffer.concat([
+      Buffer.from([0xf3, 0x89, 0x9a, 0xc2]),
+      body,
+      createHash('md5').update(body).digest(),
+    ]);
     const { sink } = decode(records([aggregate]));
-    expect(sink.calls).toEqual([{ kind: 'reject', recordIndex: 0, reason: RejectReason.Undecodable, detail: expect.stringMatching(/malformed protobuf/) }]);
+    expect(sink.calls).toEqual([
+      {
+        kind: 'reject',
+        recordIndex: 0,
+        reason: RejectReason.Undecodable,
+        detail: expect.stringMatching(/malformed protobuf/),
+      },
+    ]);
   });
 
   it('rejects a too-short aggregate and a sub-record that is itself an aggregate', () => {
@@ -414,15 +537,27 @@ describe('KinesisRecordDecoder on real captures (peer fixtures)', () => {
     const { sink } = decode(event.Records);
     // Assess
     expect(sink.calls).toEqual([
-      { kind: 'json', recordIndex: 0, text: '{"message": "test message", "username": "test"}', fallbackTimeMs: 1545084650987, arrivalMs: 1545084650987 },
+      {
+        kind: 'json',
+        recordIndex: 0,
+        text: '{"message": "test message", "username": "test"}',
+        fallbackTimeMs: 1545084650987,
+        arrivalMs: 1545084650987,
+      },
     ]);
   });
 
-  it('passes the tumbling-window capture\'s plain-text data on for the core to reject as JSON', () => {
+  it("passes the tumbling-window capture's plain-text data on for the core to reject as JSON", () => {
     const event = loadPeerEvent<KinesisStreamEvent>('kinesis-stream-tumbling-window.json');
     const { sink } = decode(event.Records);
     expect(sink.calls).toEqual([
-      { kind: 'json', recordIndex: 0, text: 'Hello, this is a test.', fallbackTimeMs: 1607497475000, arrivalMs: 1607497475000 },
+      {
+        kind: 'json',
+        recordIndex: 0,
+        text: 'Hello, this is a test.',
+        fallbackTimeMs: 1607497475000,
+        arrivalMs: 1607497475000,
+      },
     ]);
   });
 });
@@ -432,7 +567,11 @@ describe('KinesisRecordDecoder on the committed sample events', () => {
     const event = loadSampleEvent<KinesisStreamEvent>('kinesis-clickstream.json');
     const { sink } = decode(event.Records);
     expect(sink.json()).toHaveLength(event.Records.length);
-    for (const call of sink.json()) expect(JSON.parse(call.text)).toMatchObject({ type: expect.any(String), user: { id: expect.stringMatching(/^u-/) } });
+    for (const call of sink.json())
+      expect(JSON.parse(call.text)).toMatchObject({
+        type: expect.any(String),
+        user: { id: expect.stringMatching(/^u-/) },
+      });
   });
 
   it('kinesis-poison.json: the bad records are rejected, the rest still reach the sink', () => {
@@ -483,7 +622,9 @@ describe('KinesisRecordDecoder on the committed sample events', () => {
 describe('decodeKinesisRecords (one-shot)', () => {
   it('returns the stats of the batch', () => {
     const sink = new RecordingSink();
-    const stats = decodeKinesisRecords(records([jsonBytes(generateClickEvent(createRng(1), ARRIVAL_MS))]), sink, { maxDecompressedBytes: MiB });
+    const stats = decodeKinesisRecords(records([jsonBytes(generateClickEvent(createRng(1), ARRIVAL_MS))]), sink, {
+      maxDecompressedBytes: MiB,
+    });
     expect(stats.records).toBe(1);
     expect(sink.json()).toHaveLength(1);
   });

@@ -23,7 +23,10 @@ function readAll(aggregate: Buffer, reader = new KplReader(2)): KplEntry[] {
   const count = reader.read(aggregate, 0, aggregate.length);
   const out: KplEntry[] = [];
   for (let k = 0; k < count; k++) {
-    const entry: KplEntry = { partitionKey: reader.partitionKey(k), data: aggregate.subarray(reader.dataStart[k], reader.dataEnd[k]) };
+    const entry: KplEntry = {
+      partitionKey: reader.partitionKey(k),
+      data: aggregate.subarray(reader.dataStart[k], reader.dataEnd[k]),
+    };
     const hashKey = reader.explicitHashKey(k);
     if (hashKey !== undefined) entry.explicitHashKey = hashKey;
     out.push(entry);
@@ -31,8 +34,14 @@ function readAll(aggregate: Buffer, reader = new KplReader(2)): KplEntry[] {
   return out;
 }
 
-function normalise(entries: ReadonlyArray<KplEntry>): Array<{ partitionKey: string; data: string; explicitHashKey?: string }> {
-  return entries.map((e) => ({ partitionKey: e.partitionKey, data: Buffer.from(e.data).toString('hex'), ...(e.explicitHashKey === undefined ? {} : { explicitHashKey: e.explicitHashKey }) }));
+function normalise(
+  entries: ReadonlyArray<KplEntry>,
+): Array<{ partitionKey: string; data: string; explicitHashKey?: string }> {
+  return entries.map((e) => ({
+    partitionKey: e.partitionKey,
+    data: Buffer.from(e.data).toString('hex'),
+    ...(e.explicitHashKey === undefined ? {} : { explicitHashKey: e.explicitHashKey }),
+  }));
 }
 
 function withMd5(body: Uint8Array): Buffer {
@@ -60,7 +69,10 @@ describe('KPL encode -> decode round trip', () => {
   });
 
   it('de-duplicates partition keys into the table', () => {
-    const entries = Array.from({ length: 50 }, (_, k) => ({ partitionKey: k % 2 === 0 ? 'even' : 'odd', data: Buffer.from(String(k)) }));
+    const entries = Array.from({ length: 50 }, (_, k) => ({
+      partitionKey: k % 2 === 0 ? 'even' : 'odd',
+      data: Buffer.from(String(k)),
+    }));
     const reader = new KplReader();
     const aggregate = encodeKplAggregate(entries);
     expect(reader.read(aggregate, 0, aggregate.length)).toBe(50);
@@ -70,17 +82,22 @@ describe('KPL encode -> decode round trip', () => {
 
   it('feeds de-aggregated sub-records to the sink in order, all with the parent index (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.array(fc.jsonValue(), { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 10 }), (batches) => {
-        // Prepare
-        const payloads = batches.map((values) => encodeKplAggregate(values.map((v, k) => ({ partitionKey: `k${k}`, data: Buffer.from(JSON.stringify(v)) }))));
-        const event = makeKinesisEvent(payloads, { rng: createRng(1) });
-        const sink = new RecordingSink();
-        // Act
-        new KinesisRecordDecoder({ maxDecompressedBytes: 1 << 20 }).decode(event.Records, sink);
-        // Assess
-        const expected = batches.flatMap((values, i) => values.map((v) => [i, JSON.stringify(v)]));
-        expect(sink.json().map((c) => [c.recordIndex, c.text])).toEqual(expected);
-      }),
+      fc.property(
+        fc.array(fc.array(fc.jsonValue(), { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 10 }),
+        (batches) => {
+          // Prepare
+          const payloads = batches.map((values) =>
+            encodeKplAggregate(values.map((v, k) => ({ partitionKey: `k${k}`, data: Buffer.from(JSON.stringify(v)) }))),
+          );
+          const event = makeKinesisEvent(payloads, { rng: createRng(1) });
+          const sink = new RecordingSink();
+          // Act
+          new KinesisRecordDecoder({ maxDecompressedBytes: 1 << 20 }).decode(event.Records, sink);
+          // Assess
+          const expected = batches.flatMap((values, i) => values.map((v) => [i, JSON.stringify(v)]));
+          expect(sink.json().map((c) => [c.recordIndex, c.text])).toEqual(expected);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -89,35 +106,46 @@ describe('KPL encode -> decode round trip', () => {
 describe('aggregateKplRecords', () => {
   it('packs in order into aggregates under the cap, each keyed by its first record (property)', () => {
     fc.assert(
-      fc.property(fc.array(entryArbitrary, { minLength: 1, maxLength: 60 }), fc.integer({ min: 700, max: 5_000 }), (entries, cap) => {
-        const aggregates = aggregateKplRecords(entries, cap);
-        let next = 0;
-        for (const aggregate of aggregates) {
-          expect(aggregate.data.length + Buffer.byteLength(aggregate.partitionKey)).toBeLessThanOrEqual(cap);
-          expect(aggregate.partitionKey).toBe(entries[next].partitionKey);
-          const decoded = readAll(aggregate.data);
-          expect(decoded).toHaveLength(aggregate.count);
-          expect(normalise(decoded)).toEqual(normalise(entries.slice(next, next + aggregate.count)));
-          next += aggregate.count;
-        }
-        expect(next).toBe(entries.length);
-      }),
+      fc.property(
+        fc.array(entryArbitrary, { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 700, max: 5_000 }),
+        (entries, cap) => {
+          const aggregates = aggregateKplRecords(entries, cap);
+          let next = 0;
+          for (const aggregate of aggregates) {
+            expect(aggregate.data.length + Buffer.byteLength(aggregate.partitionKey)).toBeLessThanOrEqual(cap);
+            expect(aggregate.partitionKey).toBe(entries[next].partitionKey);
+            const decoded = readAll(aggregate.data);
+            expect(decoded).toHaveLength(aggregate.count);
+            expect(normalise(decoded)).toEqual(normalise(entries.slice(next, next + aggregate.count)));
+            next += aggregate.count;
+          }
+          expect(next).toBe(entries.length);
+        },
+      ),
       { numRuns: 200 },
     );
   });
 
   it('fills aggregates rather than making one per record', () => {
-    const entries = Array.from({ length: 1_000 }, (_, k) => ({ partitionKey: `u-${k % 37}`, data: Buffer.alloc(200, 0x61) }));
+    const entries = Array.from({ length: 1_000 }, (_, k) => ({
+      partitionKey: `u-${k % 37}`,
+      data: Buffer.alloc(200, 0x61),
+    }));
     const aggregates = aggregateKplRecords(entries, 51_200);
     expect(aggregates.length).toBeLessThanOrEqual(5);
     expect(aggregates.reduce((n, a) => n + a.count, 0)).toBe(1_000);
   });
 
   it('throws KplEncodeError for a record that cannot fit, an empty list, and a bad partition key', () => {
-    expect(() => aggregateKplRecords([{ partitionKey: 'a', data: Buffer.alloc(2_000) }], 1_000)).toThrow(KplEncodeError);
+    expect(() => aggregateKplRecords([{ partitionKey: 'a', data: Buffer.alloc(2_000) }], 1_000)).toThrow(
+      KplEncodeError,
+    );
     expect(() => encodeKplAggregate([])).toThrow(KplEncodeError);
     expect(() => encodeKplAggregate([{ partitionKey: '', data: Buffer.alloc(1) }])).toThrow(/partition key/);
-    expect(() => encodeKplAggregate([{ partitionKey: 'x'.repeat(257), data: Buffer.alloc(1) }])).toThrow(/partition key/);
+    expect(() => encodeKplAggregate([{ partitionKey: 'x'.repeat(257), data: Buffer.alloc(1) }])).toThrow(
+      /partition key/,
+    );
     expect(aggregateKplRecords([])).toEqual([]);
   });
 });
@@ -142,8 +170,8 @@ describe('KplReader on malformed aggregates', () => {
   it('skips unknown fields of every wire type, as protobuf requires', () => {
     // Field 15 varint, field 14 fixed64, field 13 fixed32, field 12 bytes; then a valid table and record.
     const body = Uint8Array.from([
-      0x78, 0x96, 0x01, 0x71, 1, 2, 3, 4, 5, 6, 7, 8, 0x6d, 1, 2, 3, 4, 0x62, 0x02, 0x00, 0x00,
-      0x0a, 0x01, 0x61, 0x1a, 0x09, 0x08, 0x00, 0x1a, 0x02, 0x7b, 0x7d, 0x22, 0x01, 0x00,
+      0x78, 0x96, 0x01, 0x71, 1, 2, 3, 4, 5, 6, 7, 8, 0x6d, 1, 2, 3, 4, 0x62, 0x02, 0x00, 0x00, 0x0a, 0x01, 0x61, 0x1a,
+      0x09, 0x08, 0x00, 0x1a, 0x02, 0x7b, 0x7d, 0x22, 0x01, 0x00,
     ]);
     const aggregate = withMd5(body);
     expect(normalise(readAll(aggregate))).toEqual([{ partitionKey: 'a', data: Buffer.from('{}').toString('hex') }]);
@@ -159,7 +187,10 @@ describe('fuzz: KinesisRecordDecoder never throws and never loses a record silen
   const seedBody = seedAggregate.subarray(KPL_MAGIC_LENGTH, seedAggregate.length - KPL_MD5_LENGTH);
 
   const mutatedBody = fc
-    .array(fc.tuple(fc.nat({ max: seedBody.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 })
+    .array(fc.tuple(fc.nat({ max: seedBody.length - 1 }), fc.integer({ min: 0, max: 255 })), {
+      minLength: 1,
+      maxLength: 6,
+    })
     .chain((flips) => fc.nat({ max: seedBody.length }).map((cut) => ({ flips, cut })))
     .map(({ flips, cut }) => {
       const body = Buffer.from(seedBody);
@@ -178,19 +209,31 @@ describe('fuzz: KinesisRecordDecoder never throws and never loses a record silen
 
   it('every record index ends ingested or rejected', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(payload.map((p) => p.toString('base64')), base64ish), { minLength: 1, maxLength: 12 }), (datas) => {
-        // Prepare
-        const event = makeKinesisEvent(datas.map(() => Buffer.alloc(0)), { rng: createRng(2) });
-        for (let i = 0; i < datas.length; i++) event.Records[i].kinesis.data = datas[i];
-        const sink = new RecordingSink();
-        const decoder = new KinesisRecordDecoder({ maxDecompressedBytes: 4096 });
-        // Act
-        decoder.decode(event.Records, sink);
-        // Assess
-        const touched = sink.touchedIndexes();
-        for (let i = 0; i < datas.length; i++) expect(touched.has(i)).toBe(true);
-        expect(decoder.stats.rejects).toBe(sink.rejects().length);
-      }),
+      fc.property(
+        fc.array(
+          fc.oneof(
+            payload.map((p) => p.toString('base64')),
+            base64ish,
+          ),
+          { minLength: 1, maxLength: 12 },
+        ),
+        (datas) => {
+          // Prepare
+          const event = makeKinesisEvent(
+            datas.map(() => Buffer.alloc(0)),
+            { rng: createRng(2) },
+          );
+          for (let i = 0; i < datas.length; i++) event.Records[i].kinesis.data = datas[i];
+          const sink = new RecordingSink();
+          const decoder = new KinesisRecordDecoder({ maxDecompressedBytes: 4096 });
+          // Act
+          decoder.decode(event.Records, sink);
+          // Assess
+          const touched = sink.touchedIndexes();
+          for (let i = 0; i < datas.length; i++) expect(touched.has(i)).toBe(true);
+          expect(decoder.stats.rejects).toBe(sink.rejects().length);
+        },
+      ),
       { numRuns: 2_000 },
     );
   });

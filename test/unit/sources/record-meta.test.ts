@@ -31,7 +31,15 @@ describe('record metadata for the sink layer', () => {
   });
 
   it('sample Kinesis events have 56-digit sequence numbers that increase within the shard', () => {
-    for (const name of ['kinesis-clickstream.json', 'kinesis-poison.json', 'kinesis-kpl.json', 'kinesis-ndjson.json', 'kinesis-tumbling-window.json', 'kinesis-cloudwatch-logs.json', 'kinesis-dynamodb-cdc.json']) {
+    for (const name of [
+      'kinesis-clickstream.json',
+      'kinesis-poison.json',
+      'kinesis-kpl.json',
+      'kinesis-ndjson.json',
+      'kinesis-tumbling-window.json',
+      'kinesis-cloudwatch-logs.json',
+      'kinesis-dynamodb-cdc.json',
+    ]) {
       const records = loadSampleEvent<KinesisStreamEvent>(name).Records;
       let previous = 0n;
       for (const record of records) {

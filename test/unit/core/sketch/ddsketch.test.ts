@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { DDSketch, DDSKETCH_MAX_MAX_BINS } from '../../../../src/core/sketch/ddsketch.js';
-import { SketchArgumentError, SketchFormatError, SketchMismatchError, SketchValueError } from '../../../../src/core/sketch/errors.js';
+import {
+  SketchArgumentError,
+  SketchFormatError,
+  SketchMismatchError,
+  SketchValueError,
+} from '../../../../src/core/sketch/errors.js';
 import { mulberry32, normal } from '../../../helpers/sketch-prng.js';
 
 const N = 100_000;
@@ -15,7 +20,10 @@ const DISTRIBUTIONS: ReadonlyArray<[string, Generator]> = [
   ['lognormal(3, 2) latency-like', (r) => Math.exp(3 + 2 * normal(r))],
   ['pareto(xm = 1, shape = 1.2)', (r) => 1 / Math.pow(1 - r(), 1 / 1.2)],
   ['normal(0, 100), half negative', (r) => 100 * normal(r)],
-  ['mixed: negatives, zeros, positives', (r) => (r() < 0.2 ? 0 : r() < 0.5 ? -Math.exp(normal(r)) : Math.exp(2 * normal(r)))],
+  [
+    'mixed: negatives, zeros, positives',
+    (r) => (r() < 0.2 ? 0 : r() < 0.5 ? -Math.exp(normal(r)) : Math.exp(2 * normal(r))),
+  ],
 ];
 
 function sample(gen: Generator, seed: number, n: number): Float64Array {
@@ -50,7 +58,9 @@ describe('DDSketch accuracy contract', () => {
       const sketch = sketchOf(values, alpha);
       // Assess: float rounding at a bin boundary may add ~1e-15; allow 1e-9 relative slack.
       for (const q of QUANTILES) {
-        expect(relativeError(sketch.quantile(q), exactQuantile(sorted, q)), `q=${q}`).toBeLessThanOrEqual(alpha * (1 + 1e-9));
+        expect(relativeError(sketch.quantile(q), exactQuantile(sorted, q)), `q=${q}`).toBeLessThanOrEqual(
+          alpha * (1 + 1e-9),
+        );
       }
       expect(sketch.count).toBe(N);
       expect(sketch.min).toBe(sorted[0]);
@@ -126,12 +136,15 @@ describe('DDSketch accuracy contract', () => {
 });
 
 describe('DDSketch input validation', () => {
-  it.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])('rejects %d with SketchValueError and stays unchanged', (v) => {
-    const s = sketchOf([1, 2, 3]);
-    const before = s.serialize();
-    expect(() => s.add(v)).toThrow(SketchValueError);
-    expect(s.serialize()).toEqual(before);
-  });
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])(
+    'rejects %d with SketchValueError and stays unchanged',
+    (v) => {
+      const s = sketchOf([1, 2, 3]);
+      const before = s.serialize();
+      expect(() => s.add(v)).toThrow(SketchValueError);
+      expect(s.serialize()).toEqual(before);
+    },
+  );
 
   it.each([0, -1, 1.5, Number.NaN, 2 ** 53])('rejects count %d with SketchValueError', (count) => {
     expect(() => new DDSketch().add(1, count)).toThrow(SketchValueError);
@@ -178,7 +191,11 @@ describe('DDSketch merge', () => {
 
   // Small maxBins and a wide value range make collapsing happen, which is where merge could go wrong.
   const valuesArb = fc.array(
-    fc.oneof(fc.double({ min: -1e9, max: 1e9, noNaN: true }), fc.constant(0), fc.double({ min: 1e-6, max: 1e-3, noNaN: true })),
+    fc.oneof(
+      fc.double({ min: -1e9, max: 1e9, noNaN: true }),
+      fc.constant(0),
+      fc.double({ min: 1e-6, max: 1e-3, noNaN: true }),
+    ),
     { maxLength: 120 },
   );
   const maxBinsArb = fc.integer({ min: 1, max: 64 });
@@ -211,7 +228,12 @@ describe('DDSketch merge', () => {
         bc.merge(sc());
         const aThenBc = sa();
         aThenBc.merge(bc);
-        return ab.sameBins(ba) && abThenC.sameBins(aThenBc) && Object.is(ab.min, ba.min) && Object.is(abThenC.max, aThenBc.max);
+        return (
+          ab.sameBins(ba) &&
+          abThenC.sameBins(aThenBc) &&
+          Object.is(ab.min, ba.min) &&
+          Object.is(abThenC.max, aThenBc.max)
+        );
       }),
     );
   });
@@ -223,7 +245,9 @@ describe('DDSketch merge', () => {
         viaObject.merge(sketchOf(b));
         const viaBytes = sketchOf(a);
         viaBytes.mergeSerialized(sketchOf(b).serialize());
-        return viaBytes.sameBins(viaObject) && viaBytes.count === viaObject.count && Object.is(viaBytes.sum, viaObject.sum);
+        return (
+          viaBytes.sameBins(viaObject) && viaBytes.count === viaObject.count && Object.is(viaBytes.sum, viaObject.sum)
+        );
       }),
     );
   });
@@ -245,7 +269,8 @@ describe('DDSketch collapsing (maxBins)', () => {
     const sorted = values.slice().sort();
     const s = sketchOf(values, 0.01, 512);
     expect(s.binCount()).toBeLessThanOrEqual(512);
-    for (const q of [0.9, 0.95, 0.99, 1]) expect(relativeError(s.quantile(q), exactQuantile(sorted, q))).toBeLessThanOrEqual(0.01 * (1 + 1e-9));
+    for (const q of [0.9, 0.95, 0.99, 1])
+      expect(relativeError(s.quantile(q), exactQuantile(sorted, q))).toBeLessThanOrEqual(0.01 * (1 + 1e-9));
     // The bottom of the distribution collapsed upwards: p1 reads as the lowest kept bin, far above the truth.
     expect(s.quantile(0.01)).toBeGreaterThan(exactQuantile(sorted, 0.01) * 1.5);
     expect(s.quantile(0.5)).toBeGreaterThan(exactQuantile(sorted, 0.5) * 1.5);
@@ -299,7 +324,13 @@ describe('DDSketch serialization', () => {
     hllLike[0] = 0x48;
     const future = bytes.slice();
     future[1] = 2;
-    for (const bad of [new Uint8Array(0), hllLike, future, bytes.subarray(0, bytes.length - 1), Uint8Array.of(...bytes, 0)]) {
+    for (const bad of [
+      new Uint8Array(0),
+      hllLike,
+      future,
+      bytes.subarray(0, bytes.length - 1),
+      Uint8Array.of(...bytes, 0),
+    ]) {
       expect(() => DDSketch.deserialize(bad)).toThrow(SketchFormatError);
     }
     expect(() => DDSketch.deserialize(hllLike)).toThrow(/not a DDSketch/);

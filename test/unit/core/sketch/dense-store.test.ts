@@ -26,7 +26,9 @@ function contents(store: CollapsingLowestDenseStore): Map<number, number> {
   return out;
 }
 
-const opsArb = fc.array(fc.tuple(fc.integer({ min: -300, max: 300 }), fc.integer({ min: 1, max: 5 })), { maxLength: 200 });
+const opsArb = fc.array(fc.tuple(fc.integer({ min: -300, max: 300 }), fc.integer({ min: 1, max: 5 })), {
+  maxLength: 200,
+});
 
 describe('CollapsingLowestDenseStore', () => {
   it('matches the reference model for any add order (property)', () => {

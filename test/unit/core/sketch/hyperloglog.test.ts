@@ -193,11 +193,15 @@ describe('HyperLogLog serialization', () => {
 
   it('round-trips at every precision (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 4, max: 16 }), fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 200 }), (p, hashes) => {
-        const hll = new HyperLogLog(p);
-        for (const [hi, lo] of hashes) hll.addHash(hi >>> 0, lo >>> 0);
-        return HyperLogLog.deserialize(hll.serialize()).equals(hll);
-      }),
+      fc.property(
+        fc.integer({ min: 4, max: 16 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 200 }),
+        (p, hashes) => {
+          const hll = new HyperLogLog(p);
+          for (const [hi, lo] of hashes) hll.addHash(hi >>> 0, lo >>> 0);
+          return HyperLogLog.deserialize(hll.serialize()).equals(hll);
+        },
+      ),
     );
   });
 

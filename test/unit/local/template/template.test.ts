@@ -31,7 +31,8 @@ const defaultOf = (name: string): unknown => {
   return p.Type === 'Number' ? Number(p.Default) : p.Default;
 };
 /** A raw property value: a parameter name (from `!Ref Param`) becomes that parameter's default. */
-const expectedValue = (value: unknown): unknown => (typeof value === 'string' && value in params ? defaultOf(value) : value);
+const expectedValue = (value: unknown): unknown =>
+  typeof value === 'string' && value in params ? defaultOf(value) : value;
 const stage = String(defaultOf('Stage'));
 
 describe('loadTemplate on the real template.yaml', () => {
@@ -68,14 +69,25 @@ describe('loadTemplate on the real template.yaml', () => {
       const p = raw.Resources[table.logicalId].Properties;
       const types = new Map(p.AttributeDefinitions.map((d: Raw) => [d.AttributeName, d.AttributeType]));
       expect(table.name).toBe(p.TableName.replace('${Stage}', stage));
-      expect(table.keySchema).toEqual(p.KeySchema.map((k: Raw) => ({ name: k.AttributeName, keyType: k.KeyType, attributeType: types.get(k.AttributeName) })));
+      expect(table.keySchema).toEqual(
+        p.KeySchema.map((k: Raw) => ({
+          name: k.AttributeName,
+          keyType: k.KeyType,
+          attributeType: types.get(k.AttributeName),
+        })),
+      );
       expect(table.billingMode).toBe(p.BillingMode);
       expect(table.streamViewType).toBe(p.StreamSpecification?.StreamViewType);
-      expect(table.ttlAttribute).toBe(p.TimeToLiveSpecification?.Enabled ? p.TimeToLiveSpecification.AttributeName : undefined);
+      expect(table.ttlAttribute).toBe(
+        p.TimeToLiveSpecification?.Enabled ? p.TimeToLiveSpecification.AttributeName : undefined,
+      );
       expect(table.pointInTimeRecovery).toBe(p.PointInTimeRecoverySpecification?.PointInTimeRecoveryEnabled === true);
     }
     const counters = template.tables.find((t) => t.logicalId === 'CountersTable');
-    expect(counters?.keySchema.map((k) => `${k.name}:${k.keyType}:${k.attributeType}`)).toEqual(['pk:HASH:S', 'sk:RANGE:S']);
+    expect(counters?.keySchema.map((k) => `${k.name}:${k.keyType}:${k.attributeType}`)).toEqual([
+      'pk:HASH:S',
+      'sk:RANGE:S',
+    ]);
     expect(counters?.ttlAttribute).toBe('ttl');
     expect(counters?.globalSecondaryIndexes).toEqual([
       {
@@ -210,8 +222,12 @@ describe('parameter overrides', () => {
   });
 
   it('rejects values outside AllowedValues and undeclared parameters', () => {
-    expect(() => loadTemplate(TEMPLATE_PATH, { parameterOverrides: { ParallelizationFactor: 2 } })).toThrow(/ParallelizationFactor = 2 is not one of its AllowedValues/);
-    expect(() => loadTemplate(TEMPLATE_PATH, { parameterOverrides: { Shards: 3 } })).toThrow(/"Shards" is not declared/);
+    expect(() => loadTemplate(TEMPLATE_PATH, { parameterOverrides: { ParallelizationFactor: 2 } })).toThrow(
+      /ParallelizationFactor = 2 is not one of its AllowedValues/,
+    );
+    expect(() => loadTemplate(TEMPLATE_PATH, { parameterOverrides: { Shards: 3 } })).toThrow(
+      /"Shards" is not declared/,
+    );
   });
 
   it('reports a missing template file with what to do', () => {
@@ -282,36 +298,49 @@ describe('parseTemplate on synthetic templates', () => {
     ].join('\n');
 
   it('evaluates !Select, !Join, !FindInMap, !If and resource Conditions', () => {
-    const text = base([
-      '  S:',
-      '    Type: AWS::Kinesis::Stream',
-      '    Properties:',
-      '      Name: !Join ["-", [!Select [1, !Ref Names], !Ref Env]]',
-      '      ShardCount: !If [IsQa, !Ref Shards, 9]',
-      '  ProdOnly:',
-      '    Type: AWS::SQS::Queue',
-      '    Condition: IsProd',
-      '    Properties: {QueueName: prod-only}',
-      '  Q:',
-      '    Type: AWS::SQS::Queue',
-      '    Properties: {QueueName: !Sub "${Env}-q.fifo", FifoQueue: true, VisibilityTimeout: 30}',
-      '  F:',
-      '    Type: AWS::Serverless::Function',
-      '    Properties:',
-      '      Handler: lib/main.run',
-      '      CodeUri: app/',
-      '      Environment: {Variables: {QUEUE: !Ref Q, STREAM_ARN: !GetAtt S.Arn, N: !FindInMap [Sizes, !Ref Env, batch]}}',
-      '      Events:',
-      '        K:',
-      '          Type: Kinesis',
-      '          Properties: {Stream: !GetAtt S.Arn, StartingPosition: LATEST}',
-    ].join('\n'));
+    const text = base(
+      [
+        '  S:',
+        '    Type: AWS::Kinesis::Stream',
+        '    Properties:',
+        '      Name: !Join ["-", [!Select [1, !Ref Names], !Ref Env]]',
+        '      ShardCount: !If [IsQa, !Ref Shards, 9]',
+        '  ProdOnly:',
+        '    Type: AWS::SQS::Queue',
+        '    Condition: IsProd',
+        '    Properties: {QueueName: prod-only}',
+        '  Q:',
+        '    Type: AWS::SQS::Queue',
+        '    Properties: {QueueName: !Sub "${Env}-q.fifo", FifoQueue: true, VisibilityTimeout: 30}',
+        '  F:',
+        '    Type: AWS::Serverless::Function',
+        '    Properties:',
+        '      Handler: lib/main.run',
+        '      CodeUri: app/',
+        '      Environment: {Variables: {QUEUE: !Ref Q, STREAM_ARN: !GetAtt S.Arn, N: !FindInMap [Sizes, !Ref Env, batch]}}',
+        '      Events:',
+        '        K:',
+        '          Type: Kinesis',
+        '          Properties: {Stream: !GetAtt S.Arn, StartingPosition: LATEST}',
+      ].join('\n'),
+    );
     const t = parseTemplate(text, { baseDir: '/srv/project' });
-    expect(t.streams[0]).toMatchObject({ name: 'two-qa', shardCount: 3, streamMode: 'PROVISIONED', retentionHours: 24 });
+    expect(t.streams[0]).toMatchObject({
+      name: 'two-qa',
+      shardCount: 3,
+      streamMode: 'PROVISIONED',
+      retentionHours: 24,
+    });
     expect(t.queues.map((q) => q.name)).toEqual(['qa-q.fifo']);
     expect(t.queues[0]).toMatchObject({ fifo: true, visibilityTimeoutSeconds: 30, sqsManagedSse: false });
     const fn = t.functions[0];
-    expect(fn).toMatchObject({ handler: 'lib/main.run', handlerExport: 'run', entryPoint: '/srv/project/app/lib/main.ts', memorySizeMb: 128, timeoutSeconds: 3 });
+    expect(fn).toMatchObject({
+      handler: 'lib/main.run',
+      handlerExport: 'run',
+      entryPoint: '/srv/project/app/lib/main.ts',
+      memorySizeMb: 128,
+      timeoutSeconds: 3,
+    });
     expect(fn.environment).toEqual({ QUEUE: { ref: 'Q' }, STREAM_ARN: { ref: 'S', attribute: 'Arn' }, N: '25' });
     // Lambda's documented defaults fill what the template leaves out.
     expect(fn.streamEventSources[0]).toMatchObject({
@@ -330,42 +359,70 @@ describe('parseTemplate on synthetic templates', () => {
   });
 
   it('reads FilterCriteria patterns', () => {
-    const text = base([
-      '  T:',
-      '    Type: AWS::DynamoDB::Table',
-      '    Properties:',
-      '      TableName: t1',
-      '      AttributeDefinitions: [{AttributeName: id, AttributeType: N}]',
-      '      KeySchema: [{AttributeName: id, KeyType: HASH}]',
-      '      StreamSpecification: {StreamViewType: KEYS_ONLY}',
-      '  F:',
-      '    Type: AWS::Serverless::Function',
-      '    Properties:',
-      '      Handler: h.handler',
-      '      Events:',
-      '        D:',
-      '          Type: DynamoDB',
-      '          Properties:',
-      '            Stream: !GetAtt T.StreamArn',
-      '            StartingPosition: TRIM_HORIZON',
-      '            FilterCriteria: {Filters: [{Pattern: \'{"eventName": ["INSERT"]}\'}]}',
-    ].join('\n'));
+    const text = base(
+      [
+        '  T:',
+        '    Type: AWS::DynamoDB::Table',
+        '    Properties:',
+        '      TableName: t1',
+        '      AttributeDefinitions: [{AttributeName: id, AttributeType: N}]',
+        '      KeySchema: [{AttributeName: id, KeyType: HASH}]',
+        '      StreamSpecification: {StreamViewType: KEYS_ONLY}',
+        '  F:',
+        '    Type: AWS::Serverless::Function',
+        '    Properties:',
+        '      Handler: h.handler',
+        '      Events:',
+        '        D:',
+        '          Type: DynamoDB',
+        '          Properties:',
+        '            Stream: !GetAtt T.StreamArn',
+        '            StartingPosition: TRIM_HORIZON',
+        '            FilterCriteria: {Filters: [{Pattern: \'{"eventName": ["INSERT"]}\'}]}',
+      ].join('\n'),
+    );
     const t = parseTemplate(text, { baseDir: '/x' });
-    expect(t.tables[0]).toMatchObject({ name: 't1', billingMode: 'PROVISIONED', streamViewType: 'KEYS_ONLY', ttlAttribute: undefined });
-    expect(t.functions[0].streamEventSources[0]).toMatchObject({ type: 'dynamodb', sourceLogicalId: 'T', filterPatterns: ['{"eventName": ["INSERT"]}'] });
+    expect(t.tables[0]).toMatchObject({
+      name: 't1',
+      billingMode: 'PROVISIONED',
+      streamViewType: 'KEYS_ONLY',
+      ttlAttribute: undefined,
+    });
+    expect(t.functions[0].streamEventSources[0]).toMatchObject({
+      type: 'dynamodb',
+      sourceLogicalId: 'T',
+      filterPatterns: ['{"eventName": ["INSERT"]}'],
+    });
   });
 
   it('names the field and the fix when a setting cannot be read', () => {
     const fn = (events: string): string =>
-      base(['  F:', '    Type: AWS::Serverless::Function', '    Properties:', '      Handler: h.handler', '      Events:', events].join('\n'));
-    expect(() => parseTemplate(fn('        K: {Type: Kinesis, Properties: {Stream: arn:aws:kinesis:x, StartingPosition: LATEST}}'))).toThrow(
-      /Events\.K\.Properties\.Stream: expected !Ref or !GetAtt/,
+      base(
+        [
+          '  F:',
+          '    Type: AWS::Serverless::Function',
+          '    Properties:',
+          '      Handler: h.handler',
+          '      Events:',
+          events,
+        ].join('\n'),
+      );
+    expect(() =>
+      parseTemplate(
+        fn('        K: {Type: Kinesis, Properties: {Stream: arn:aws:kinesis:x, StartingPosition: LATEST}}'),
+      ),
+    ).toThrow(/Events\.K\.Properties\.Stream: expected !Ref or !GetAtt/);
+    expect(() => parseTemplate(fn('        K: {Type: Kinesis, Properties: {Stream: !GetAtt S.Arn}}'))).toThrow(
+      /StartingPosition must be/,
     );
-    expect(() => parseTemplate(fn('        K: {Type: Kinesis, Properties: {Stream: !GetAtt S.Arn}}'))).toThrow(/StartingPosition must be/);
-    expect(() => parseTemplate(base('  F: {Type: AWS::Serverless::Function, Properties: {Handler: nodot}}'))).toThrow(/Handler must look like/);
-    expect(() => parseTemplate(base('  S: {Type: AWS::Kinesis::Stream, Properties: {Name: !Ref Missing, ShardCount: 1}}'))).toThrow(
-      /!Ref Missing names neither a parameter nor a resource/,
+    expect(() => parseTemplate(base('  F: {Type: AWS::Serverless::Function, Properties: {Handler: nodot}}'))).toThrow(
+      /Handler must look like/,
     );
-    expect(() => parseTemplate(base('  S: {Type: AWS::Kinesis::Stream, Condition: Nope, Properties: {ShardCount: 1}}'))).toThrow(/Condition "Nope"/);
+    expect(() =>
+      parseTemplate(base('  S: {Type: AWS::Kinesis::Stream, Properties: {Name: !Ref Missing, ShardCount: 1}}')),
+    ).toThrow(/!Ref Missing names neither a parameter nor a resource/);
+    expect(() =>
+      parseTemplate(base('  S: {Type: AWS::Kinesis::Stream, Condition: Nope, Properties: {ShardCount: 1}}')),
+    ).toThrow(/Condition "Nope"/);
   });
 });
