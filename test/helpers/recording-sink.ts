@@ -71,14 +71,14 @@ export class RecordingSink implements EventSink {
 }
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
-export const PEER_EVENTS_DIR = resolve(REPO_ROOT, '../shared/fixtures/peer-events');
+export const PEER_EVENTS_DIR = resolve(REPO_ROOT, 'test/fixtures/peer-events');
 export const EVENTS_DIR = resolve(REPO_ROOT, 'events');
 
-/** A real captured event; fails loudly (never skips) when the shared fixtures are not where DESIGN.md says. */
+/** A real captured event; fails loudly (never skips) when the fixtures folder is missing. */
 export function loadPeerEvent<T>(name: string): T {
   if (!existsSync(PEER_EVENTS_DIR)) {
     throw new Error(
-      `peer fixtures folder is missing: expected ${PEER_EVENTS_DIR} (../shared/fixtures/peer-events next to the repository); restore it to run these tests`,
+      `peer fixtures folder is missing: expected ${PEER_EVENTS_DIR} (test/fixtures/peer-events in the repository); restore it with git checkout`,
     );
   }
   const file = resolve(PEER_EVENTS_DIR, name);

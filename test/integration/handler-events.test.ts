@@ -1,6 +1,6 @@
 /**
  * The analytics handler on every sample batch in events/ and on the peer captures in
- * ../shared/fixtures/peer-events/, against real dynalite; the failure destination is a real SQS queue
+ * test/fixtures/peer-events/, against real dynalite; the failure destination is a real SQS queue
  * on moto_server where it is installed.
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
@@ -22,7 +22,7 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const PEER_DIR = resolve(ROOT, '../shared/fixtures/peer-events');
+const PEER_DIR = resolve(ROOT, 'test/fixtures/peer-events');
 const HAS_MOTO = motoAvailable();
 if (!HAS_MOTO)
   console.warn(
@@ -118,9 +118,9 @@ describe('every sample batch in events/ through the handler', () => {
   }
 });
 
-describe('peer captures (../shared/fixtures/peer-events)', () => {
+describe('peer captures (test/fixtures/peer-events)', () => {
   it('the fixtures folder exists', () => {
-    expect(existsSync(PEER_DIR), `missing ${PEER_DIR}: the shared fixtures must sit beside the checkout`).toBe(true);
+    expect(existsSync(PEER_DIR), `missing ${PEER_DIR}: the peer fixtures are part of the repository`).toBe(true);
   });
   it('kinesis-stream-one-record.json: one JSON record -> plain partial batch response', async () => {
     const h = await handlerFor();

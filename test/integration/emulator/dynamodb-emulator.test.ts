@@ -23,7 +23,7 @@ if (!HAS_MOTO)
   console.warn('SKIPPED DynamoDB Streams emulator tests: moto_server is not installed (pip install "moto[server]").');
 
 const FIXTURE = JSON.parse(
-  readFileSync(new URL('../../../../shared/fixtures/peer-events/dynamodb-base.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../fixtures/peer-events/dynamodb-base.json', import.meta.url), 'utf8'),
 ) as {
   Records: Record<string, unknown>[];
 };

@@ -29,10 +29,7 @@ import {
 } from '../../../src/local/emulator/index.js';
 
 const FIXTURE = JSON.parse(
-  readFileSync(
-    new URL('../../../../shared/fixtures/peer-events/kinesis-stream-one-record.json', import.meta.url),
-    'utf8',
-  ),
+  readFileSync(new URL('../../fixtures/peer-events/kinesis-stream-one-record.json', import.meta.url), 'utf8'),
 ) as {
   Records: Record<string, unknown>[];
 };
