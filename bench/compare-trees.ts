@@ -67,8 +67,12 @@ async function main(): Promise<void> {
   }
   const here = await loadCore(resolve(import.meta.dirname, '..'));
   const there = await loadCore(otherRoot);
-  if (!json) console.log(`core hot path, this tree vs ${otherRoot} (node ${process.version}); ratio > 1: this tree slower\n`);
-  if (!json) console.log('| records | this tree CPU ms/batch | other CPU ms/batch | ratio (median of rounds) |\n|---:|---:|---:|---:|');
+  if (!json)
+    console.log(`core hot path, this tree vs ${otherRoot} (node ${process.version}); ratio > 1: this tree slower\n`);
+  if (!json)
+    console.log(
+      '| records | this tree CPU ms/batch | other CPU ms/batch | ratio (median of rounds) |\n|---:|---:|---:|---:|',
+    );
   for (const size of BATCH_SIZES) {
     process.stderr.write(`  ${size} records ...\n`);
     const { records } = buildBatch(size);
