@@ -100,6 +100,11 @@ export default tseslint.config(
     'src/config.ts is loaded by both functions: never cli, local, samples, handlers, pipeline or read.',
   ),
   layer(
+    ['bench/**/*.ts'],
+    ['../src/local/*', '../src/local/**', '../src/cli/*'],
+    'bench/ measures the product: it does not import the local runtime or the CLIs (docs/architecture.md).',
+  ),
+  layer(
     ['src/local/**/*.ts'],
     outside('cli'),
     'Nothing imports src/cli: it holds npm entry points only (docs/architecture.md).',

@@ -33,6 +33,8 @@ describe('layer rules', () => {
     ['src/producer/x.ts', '../local/aws/aws-clients.js'],
     ['src/dashboard/x.ts', '../cli/args.js'],
     ['src/config.ts', './local/aws/servers.js'],
+    ['bench/x.ts', '../src/local/aws/servers.js'],
+    ['bench/x.ts', '../src/cli/args.js'],
   ];
   it.each(cases)('%s may not import %s', async (file, specifier) => {
     expect(await restricted(file, `import { x } from '${specifier}';\nexport const y = x;\n`)).toHaveLength(1);
