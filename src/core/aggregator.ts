@@ -42,6 +42,12 @@ export { FOLDED_STAT, type RejectEntry, type StatsDelta };
 export const NONE_VALUE = '__none__';
 /** Dimension value that groups beyond `maxGroupsPerWindow` fold into. */
 export const OTHER_VALUE = '__other__';
+/**
+ * DynamoDB's partition key limit, 2048 bytes (DynamoDB quotas: "partition key value ... 2048 bytes"). The
+ * sort key (window label and ISO start, under 40 bytes) and the item (the key twice, small numbers and
+ * sketches of bounded size) stay far below their limits (1024 bytes, 400 KB) once the partition key fits.
+ */
+export const MAX_PARTITION_KEY_BYTES = 2048;
 /** Interned strings are dropped between batches past this many, bounding memory on high-cardinality data. */
 export const MAX_INTERNED_STRINGS = 1 << 20;
 const INITIAL_CELLS = 1 << 10;
@@ -336,7 +342,10 @@ export class Aggregator implements EventSink {
       return;
     }
     const fields = this.image;
-    fields.load(image);
+    if (!fields.load(image)) {
+      this.reject(recordIndex, RejectReason.InvalidImage, fields.errorDetail);
+      return;
+    }
     this.curIsImage = true;
     this.curBytes = fields.bytes;
     this.curKinds = fields.kinds;
@@ -526,8 +535,10 @@ export class Aggregator implements EventSink {
     const dims = metric.dimensionPaths;
     const tuple = this.groupScratch;
     tuple[0] = metric.index;
+    let valueBytes = 0;
     for (let d = 0; d < dims.length; d++) {
       const id = this.dimensionId(dims[d]);
+      if (id >= 0) valueBytes += this.strings.byteLength(id);
       if (id < 0) {
         this.addReject(
           recordIndex,
@@ -539,6 +550,20 @@ export class Aggregator implements EventSink {
         return false;
       }
       tuple[d + 1] = id;
+    }
+    // Escaping at most triples a value's bytes: only a batch with long values takes the exact count.
+    if (metric.name.length + dims.length + 3 * valueBytes > MAX_PARTITION_KEY_BYTES) {
+      const keyBytes = this.partitionKeyBytes(metric, dims.length);
+      if (keyBytes > MAX_PARTITION_KEY_BYTES) {
+        this.addReject(
+          recordIndex,
+          RejectReason.KeyTooLong,
+          metric.index,
+          `${metric.name}: the counter key of these dimension values is ${keyBytes} bytes, over DynamoDB's ${MAX_PARTITION_KEY_BYTES}-byte partition key limit`,
+          arrivalMs,
+        );
+        return false;
+      }
     }
     const group = this.groupOf(dims.length);
 
@@ -602,6 +627,23 @@ export class Aggregator implements EventSink {
       if (hasDistinct) this.hllPool[this.cellHll[cell]].addHash(this.hashOut[0] | 0, this.hashOut[1] | 0);
     }
     return true;
+  }
+
+  /**
+   * Cold path: UTF-8 bytes of the counter item's partition key for groupScratch's values, as the sink's
+   * `counterPk` builds it: `<metric>#<v1>|<v2>...`, with `%`, `#` and `|` escaped to three bytes each.
+   */
+  private partitionKeyBytes(metric: CompiledMetric, dimCount: number): number {
+    let n = metric.name.length + 1 + Math.max(0, dimCount - 1);
+    for (let d = 0; d < dimCount; d++) {
+      const bytes = this.strings.bytesOf(this.groupScratch[d + 1]);
+      n += bytes.length;
+      for (let k = 0; k < bytes.length; k++) {
+        const b = bytes[k];
+        if (b === 0x25 || b === 0x23 || b === 0x7c) n += 2;
+      }
+    }
+    return n;
   }
 
   /** Remembers `cell` as the one of times[T_WINDOW_START] for `cacheSlot`, growing the cache as needed. */

@@ -119,7 +119,7 @@ export class StreamProcessor {
     const positions: Array<string | undefined> = new Array(records.length);
     const positionOf = (i: number): string => (positions[i] ??= padSequence(sequenceNumberOf(records[i]) ?? String(i)));
 
-    const messages = this.rejectMessages(records, aggregator);
+    const messages = this.rejectMessages(records, aggregator, lane);
     const [writes, sent] = await Promise.all([
       this.writer.write({
         deltas,
@@ -196,7 +196,11 @@ export class StreamProcessor {
     return out;
   }
 
-  private rejectMessages(records: ReadonlyArray<StreamRecord>, aggregator: Aggregator): RejectedRecordMessage[] {
+  private rejectMessages(
+    records: ReadonlyArray<StreamRecord>,
+    aggregator: Aggregator,
+    lane: string | undefined,
+  ): RejectedRecordMessage[] {
     const rejects = aggregator.rejected();
     if (rejects.length === 0) return [];
     const byRecord = new Map<number, RejectedRecordMessage>();
@@ -209,7 +213,8 @@ export class StreamProcessor {
           source: 'streamtally',
           reasons: [],
           recordIndex: r.recordIndex,
-          shardId: shardIdOf(record),
+          // DynamoDB records do not name their shard; a tumbling-window event does (event.shardId).
+          shardId: shardIdOf(record) ?? lane,
           sequenceNumber: sequenceNumberOf(record) ?? '',
           eventSourceARN: record.eventSourceARN,
           record: rawDataOf(record),
