@@ -287,36 +287,59 @@ export class Aggregator implements EventSink {
     this.curStarts = this.scanner.starts;
     this.curEnds = this.scanner.ends;
     this.curEscaped = this.scanner.escaped;
-    let pos = skipWhitespace(bytes, start, end);
+    const pos = skipWhitespace(bytes, start, end);
     if (pos >= end) {
+      this.eventsIn++; // a record is at least one event, so counted + rejected = events in
       this.reject(recordIndex, RejectReason.InvalidJson, 'empty payload');
       return true;
     }
-    const first = pos;
-    while (pos < end) {
-      const valueStart = pos;
-      const next = this.scanner.scan(bytes, pos, end);
-      if (next < 0) {
+    // Framing: a payload that is one JSON value is one event (JSON.parse would accept it whole) ...
+    const next = this.scanner.scan(bytes, pos, end);
+    if (next >= 0) {
+      const after = skipWhitespace(bytes, next, end);
+      if (after >= end) {
+        if (divertChange && this.fieldEquals(this.eventSourcePath, CHANGE_EVENT_SOURCE)) return false;
         this.eventsIn++;
-        this.reject(recordIndex, RejectReason.InvalidJson, `invalid JSON at byte ${pos - start}`);
-        // Resynchronise at the next line, so one bad line of NDJSON does not hide the rest.
-        let nl = pos;
-        while (nl < end && bytes[nl] !== 0x0a) nl++;
-        pos = skipWhitespace(bytes, nl, end);
-        continue;
+        this.evaluateEvent(recordIndex, NOT_A_CHANGE);
+        return true;
       }
-      pos = skipWhitespace(bytes, next, end);
-      if (
-        divertChange &&
-        valueStart === first &&
-        pos >= end &&
-        this.fieldEquals(this.eventSourcePath, CHANGE_EVENT_SOURCE)
-      )
-        return false;
-      this.eventsIn++;
-      this.evaluateEvent(recordIndex, NOT_A_CHANGE);
+      // ... and otherwise NDJSON. When the first value is the whole first line, it is already scanned.
+      const lineEnd = endOfFirstLine(bytes, pos, next, end);
+      if (lineEnd >= 0) {
+        this.eventsIn++;
+        this.evaluateEvent(recordIndex, NOT_A_CHANGE);
+        this.ingestLines(bytes, lineEnd + 1, end, recordIndex, start);
+        return true;
+      }
     }
+    this.ingestLines(bytes, start, end, recordIndex, start);
     return true;
+  }
+
+  /**
+   * hot path (NDJSON): one event per line of bytes[from, end); a line that is not exactly one JSON value
+   * (a fragment of a pretty-printed object, two values side by side, a value with trailing bytes) is one
+   * rejected event, whole: no scan ever restarts inside a bad value. Blank lines are skipped.
+   */
+  private ingestLines(bytes: Uint8Array, from: number, end: number, recordIndex: number, payloadStart: number): void {
+    let lineStart = from;
+    while (lineStart < end) {
+      let lineEnd = lineStart;
+      while (lineEnd < end && bytes[lineEnd] !== 0x0a) lineEnd++;
+      const pos = skipWhitespace(bytes, lineStart, lineEnd);
+      if (pos < lineEnd) {
+        this.eventsIn++;
+        const next = this.scanner.scan(bytes, pos, lineEnd);
+        if (next >= 0 && skipWhitespace(bytes, next, lineEnd) >= lineEnd) this.evaluateEvent(recordIndex, NOT_A_CHANGE);
+        else
+          this.reject(
+            recordIndex,
+            RejectReason.InvalidJson,
+            `NDJSON line at bytes ${lineStart - payloadStart}..${lineEnd - payloadStart} is not exactly one JSON value`,
+          );
+      }
+      lineStart = lineEnd + 1;
+    }
   }
 
   /** A DynamoDB change; fields are read from the new image (the old one for REMOVE). */
@@ -906,4 +929,20 @@ export class Aggregator implements EventSink {
   rejected(): ReadonlyArray<RejectEntry> {
     return this.rejectLog.entries;
   }
+}
+
+/**
+ * The position of the LF ending the first line, when the JSON value at bytes[pos, next) lies on that line
+ * alone (no LF inside it, only spaces, tabs or CR after it); -1 otherwise.
+ */
+function endOfFirstLine(bytes: Uint8Array, pos: number, next: number, end: number): number {
+  for (let k = pos; k < next; k++) if (bytes[k] === 0x0a) return -1;
+  let k = next;
+  while (k < end) {
+    const b = bytes[k];
+    if (b === 0x0a) return k;
+    if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return -1;
+    k++;
+  }
+  return -1;
 }

@@ -197,9 +197,7 @@ describe('defect 2: a reject whose failure message would exceed 256 KiB', () => 
     expect(failures).toHaveLength(1);
     const [f] = failures;
     expect(JSON.stringify(f).length).toBeLessThan(MAX_SQS_PAYLOAD_BYTES);
-    expect(f.reasons).toEqual([
-      expect.objectContaining({ reason: 'invalid_value', metric: 'views', count: 40_000 }),
-    ]);
+    expect(f.reasons).toEqual([expect.objectContaining({ reason: 'invalid_value', metric: 'views', count: 40_000 })]);
     expect(f.reasons[0].details!.length).toBeLessThanOrEqual(3);
     expect(f.recordObject).toBeDefined();
     const stored = h.storedObjects();
@@ -228,9 +226,7 @@ describe('defect 3: image values that are not typed JSON', () => {
     expect(response.batchItemFailures).toEqual([]);
     expect(countOf(await h.counters(), 'orders#')).toBe(2);
     const failures = await h.failures();
-    expect(failures.map((f) => f.sequenceNumber).sort()).toEqual(
-      [2, 3, 4, 5].map((n) => sequenceNumber(0, n)).sort(),
-    );
+    expect(failures.map((f) => f.sequenceNumber).sort()).toEqual([2, 3, 4, 5].map((n) => sequenceNumber(0, n)).sort());
     for (const f of failures) expect(f.reasons[0].reason).toBe('invalid_image');
   });
 
