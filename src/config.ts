@@ -25,6 +25,10 @@ export interface ReadRuntimeConfig {
 
 export interface RuntimeConfig extends ReadRuntimeConfig {
   readonly failureQueueUrl: string | undefined;
+  /** S3 bucket for rejected records too large for a queue message (FAILURE_BUCKET). */
+  readonly failureBucket?: string | undefined;
+  /** Local alternative to the bucket (FAILURE_DIRECTORY): npm start and tests. */
+  readonly failureDirectory?: string | undefined;
   readonly maxDecompressedBytes: number;
   readonly writeConcurrency: number;
   readonly deadlineMarginMs: number;
@@ -130,7 +134,8 @@ export function loadReadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Rea
 
 /**
  * Environment: COUNTERS_TABLE (required), FAILURE_QUEUE_URL (the failure destination; without it rejected
- * records are only logged), STREAMTALLY_CONFIG_FILE (JSON/YAML metric definitions; default: the bundled
+ * records are only logged), FAILURE_BUCKET (S3, for rejected records too large for a queue message) or
+ * FAILURE_DIRECTORY (the same, locally), STREAMTALLY_CONFIG_FILE (JSON/YAML metric definitions; default: the bundled
  * streamtally.config.json), MAX_DECOMPRESSED_BYTES, WRITE_CONCURRENCY, DEADLINE_MARGIN_MS.
  */
 export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
@@ -143,6 +148,13 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
       message: `must be an SQS queue URL (got ${JSON.stringify(failureQueueUrl)})`,
     });
   }
+  const failureBucket = env.FAILURE_BUCKET || undefined;
+  if (failureBucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(failureBucket))
+    problems.push({
+      path: 'FAILURE_BUCKET',
+      message: `must be an S3 bucket name (got ${JSON.stringify(failureBucket)}); template.yaml sets it to FailureBucket`,
+    });
+  const failureDirectory = env.FAILURE_DIRECTORY || undefined;
   const maxDecompressedBytes = positiveInt(env, 'MAX_DECOMPRESSED_BYTES', DEFAULT_MAX_DECOMPRESSED_BYTES, problems);
   const writeConcurrency = positiveInt(env, 'WRITE_CONCURRENCY', DEFAULT_WRITE_CONCURRENCY, problems);
   const deadlineMarginMs = positiveInt(env, 'DEADLINE_MARGIN_MS', DEFAULT_DEADLINE_MARGIN_MS, problems);
@@ -151,6 +163,8 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
   return Object.freeze({
     countersTable,
     failureQueueUrl,
+    failureBucket,
+    failureDirectory,
     metrics: metrics.compiled,
     metricsSource: metrics.source,
     maxDecompressedBytes,

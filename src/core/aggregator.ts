@@ -929,6 +929,11 @@ export class Aggregator implements EventSink {
   rejected(): ReadonlyArray<RejectEntry> {
     return this.rejectLog.entries;
   }
+
+  /** Events rejected this batch, per metric (an event rejected by two metrics counts twice). */
+  get rejectedEvents(): number {
+    return this.rejectLog.total;
+  }
 }
 
 /**

@@ -3,6 +3,7 @@
  * (and their tumbling-window variants), built once per cold start from explicit dependencies.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -13,6 +14,7 @@ import type { Context } from 'aws-lambda';
 import type { RuntimeConfig } from '../config.js';
 import { CounterWriter } from '../sink/counter-writer.js';
 import { FailureDestination } from '../sink/failure-destination.js';
+import { DirectoryRecordStore, S3RecordStore, type RecordStore } from '../sink/record-store.js';
 import {
   StreamProcessor,
   type BatchSummary,
@@ -24,6 +26,8 @@ export interface AnalyticsDependencies {
   config: RuntimeConfig;
   dynamodb: DynamoDBClient;
   sqs: SQSClient;
+  /** For FAILURE_BUCKET; created from the environment when not given. */
+  s3?: S3Client;
   logger?: Logger;
   metrics?: Metrics;
   /** Each batch's summary, after its writes settled (the local runner's status line). */
@@ -43,7 +47,7 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
       concurrency: config.writeConcurrency,
     }),
     failureDestination: config.failureQueueUrl
-      ? new FailureDestination({ client: deps.sqs, queueUrl: config.failureQueueUrl })
+      ? new FailureDestination({ client: deps.sqs, queueUrl: config.failureQueueUrl, store: recordStoreOf(deps) })
       : undefined,
     maxDecompressedBytes: config.maxDecompressedBytes,
     onBatch: deps.onBatch,
@@ -72,6 +76,14 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
   return middy(processBatch)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics));
+}
+
+/** Where records too large for a queue message go: FAILURE_BUCKET (S3), else FAILURE_DIRECTORY (local). */
+function recordStoreOf(deps: AnalyticsDependencies): RecordStore | undefined {
+  const { failureBucket, failureDirectory } = deps.config;
+  if (failureBucket) return new S3RecordStore({ client: deps.s3 ?? new S3Client({}), bucket: failureBucket });
+  if (failureDirectory) return new DirectoryRecordStore(failureDirectory);
+  return undefined;
 }
 
 function report(logger: Logger, metrics: Metrics, s: BatchSummary): void {

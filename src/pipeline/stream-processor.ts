@@ -148,14 +148,14 @@ export class StreamProcessor {
     const rejectedByReason: Record<string, number> = {};
     const rejects = aggregator.rejected();
     for (let i = 0; i < rejects.length; i++)
-      rejectedByReason[rejects[i].reasonName] = (rejectedByReason[rejects[i].reasonName] ?? 0) + 1;
+      rejectedByReason[rejects[i].reasonName] = (rejectedByReason[rejects[i].reasonName] ?? 0) + rejects[i].count;
     const summary: BatchSummary = {
       source,
       lane,
       recordsIn: records.length,
       eventsIn: aggregator.eventsIn,
       eventsCounted: aggregator.eventsCounted,
-      rejected: rejects.length,
+      rejected: aggregator.rejectedEvents,
       rejectedByReason,
       late: (rejectedByReason.too_late ?? 0) + (rejectedByReason.too_early ?? 0),
       counterItems: deltas.length,
@@ -224,7 +224,8 @@ export class StreamProcessor {
       message.reasons.push({
         reason: r.reasonName,
         metric: r.metricIndex >= 0 ? this.config.metrics[r.metricIndex].name : undefined,
-        detail: r.detail,
+        count: r.count,
+        details: r.details.slice(),
       });
     }
     return [...byRecord.values()];

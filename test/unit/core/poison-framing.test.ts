@@ -42,7 +42,7 @@ function run(text: string): { events: number; counted: number; rejected: number 
   agg.ingestJson(bytes, 0, bytes.length, 0, ARRIVAL, ARRIVAL);
   let counted = 0;
   for (const cell of agg.cells()) counted += cell.count;
-  return { events: agg.eventsIn, counted, rejected: agg.rejected().length };
+  return { events: agg.eventsIn, counted, rejected: agg.rejectedEvents };
 }
 
 describe('defect 4: multi-value records that JSON.parse or NDJSON would not accept', () => {
