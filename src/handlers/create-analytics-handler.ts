@@ -34,6 +34,12 @@ export interface AnalyticsDependencies {
   onBatch?: (summary: BatchSummary) => void;
 }
 
+/**
+ * The response is returned this long before the Lambda deadline at the latest, writes in flight or not:
+ * more than Middy's timeoutEarlyInMillis (5 ms), room for logging and the response itself.
+ */
+export const RETURN_MARGIN_MS = 150;
+
 /** Builds the handler from explicit dependencies (tests, the local runner) or from the environment. */
 export function createAnalyticsHandler(deps: AnalyticsDependencies) {
   const { config } = deps;
@@ -55,8 +61,13 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
   let warnedNoLane = false;
 
   const processBatch = async (event: StreamEvent, context: Context): Promise<StreamResponse> => {
-    const deadlineMs = Date.now() + Math.max(1_000, context.getRemainingTimeInMillis() - config.deadlineMarginMs);
-    const { response, summary } = await processor.process(event, deadlineMs);
+    // No write starts within deadlineMarginMs of the end; the response goes RETURN_MARGIN_MS before it,
+    // ahead of Middy's own timeout (timeoutEarlyInMillis, 5 ms by default), which would throw instead.
+    const now = Date.now();
+    const remainingMs = context.getRemainingTimeInMillis();
+    const deadlineMs = now + Math.max(0, remainingMs - config.deadlineMarginMs);
+    const returnByMs = now + Math.max(0, remainingMs - RETURN_MARGIN_MS);
+    const { response, summary } = await processor.process(event, deadlineMs, returnByMs);
     if (summary.source === 'dynamodb' && summary.lane === undefined && !warnedNoLane) {
       warnedNoLane = true;
       logger.warn(

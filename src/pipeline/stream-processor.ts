@@ -93,8 +93,12 @@ export class StreamProcessor {
    * same module for several shards at once; batches then queue here, because a batch's deltas hold the
    * aggregator's pooled sketches until its writes finish, and the next batch's `begin()` resets them.
    */
-  process(event: StreamEvent, deadlineMs: number): Promise<{ response: StreamResponse; summary: BatchSummary }> {
-    const run = this.tail.then(() => this.processNow(event, deadlineMs));
+  process(
+    event: StreamEvent,
+    deadlineMs: number,
+    returnByMs = Number.POSITIVE_INFINITY,
+  ): Promise<{ response: StreamResponse; summary: BatchSummary }> {
+    const run = this.tail.then(() => this.processNow(event, deadlineMs, returnByMs));
     this.tail = run.then(
       () => undefined,
       () => undefined,
@@ -102,9 +106,15 @@ export class StreamProcessor {
     return run;
   }
 
+  /**
+   * `deadlineMs`: no write starts after it. `returnByMs`: the response is returned by then even if writes
+   * are still in flight; they count as not durable (the writes are idempotent, so one that lands later
+   * is skipped on re-delivery), and the partial batch response names the lowest record not yet durable.
+   */
   private async processNow(
     event: StreamEvent,
     deadlineMs: number,
+    returnByMs: number,
   ): Promise<{ response: StreamResponse; summary: BatchSummary }> {
     const records = event.Records ?? [];
     const source = records.length === 0 ? 'none' : 'kinesis' in records[0] ? 'kinesis' : 'dynamodb';
@@ -120,7 +130,9 @@ export class StreamProcessor {
     const positionOf = (i: number): string => (positions[i] ??= padSequence(sequenceNumberOf(records[i]) ?? String(i)));
 
     const messages = this.rejectMessages(records, aggregator, lane);
-    const [writes, sent] = await Promise.all([
+    const durable = new Uint8Array(deltas.length);
+    const sentFlags = new Uint8Array(messages.length);
+    const work = Promise.all([
       this.writer.write({
         deltas,
         lane,
@@ -128,11 +140,33 @@ export class StreamProcessor {
         recordCount: records.length,
         recompute: (from) => this.recompute(records, from),
         deadlineMs,
+        durable,
       }),
       this.failureDestination && messages.length > 0
-        ? this.failureDestination.send(messages, deadlineMs)
+        ? this.failureDestination.send(messages, deadlineMs, sentFlags)
         : Promise.resolve(NO_SEND),
     ]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outOfTime =
+      returnByMs === Number.POSITIVE_INFINITY
+        ? undefined
+        : new Promise<'out of time'>((resolve) => {
+            timer = setTimeout(() => resolve('out of time'), Math.max(0, returnByMs - Date.now()));
+          });
+    const settled = outOfTime ? await Promise.race([work, outOfTime]) : await work;
+    if (timer) clearTimeout(timer);
+    let writes: WriteResult;
+    let sent: SendResult;
+    if (settled === 'out of time') {
+      // Hold the next batch until these writes end: their deltas use this aggregator's pooled sketches.
+      this.tail = this.tail.then(() =>
+        work.then(
+          () => undefined,
+          () => undefined,
+        ),
+      );
+      ({ writes, sent } = notDurable(deltas, durable, messages, sentFlags, this.failureDestination !== undefined));
+    } else [writes, sent] = settled;
     this.lastUndeliveredRejects = this.failureDestination ? [] : messages;
 
     // Report at the lowest record whose effect is not durable; Lambda re-delivers from there.
@@ -230,6 +264,49 @@ export class StreamProcessor {
     }
     return [...byRecord.values()];
   }
+}
+
+/** What is not durable when the response must go before the writes ended. */
+function notDurable(
+  deltas: ReadonlyArray<ItemDelta>,
+  durable: Uint8Array,
+  messages: ReadonlyArray<RejectedRecordMessage>,
+  sentFlags: Uint8Array,
+  sending: boolean,
+): { writes: WriteResult; sent: SendResult } {
+  const error = new Error('the time left ran out with writes in flight; Lambda re-delivers from the checkpoint');
+  error.name = 'DeadlineError';
+  const writes: WriteResult = {
+    written: 0,
+    alreadyApplied: 0,
+    partlyApplied: 0,
+    conflicts: 0,
+    retries: 0,
+    failed: 0,
+    firstFailedRecord: -1,
+    errors: [error],
+  };
+  for (let i = 0; i < deltas.length; i++) {
+    if (durable[i] === 1) {
+      writes.written++;
+      continue;
+    }
+    writes.failed++;
+    if (writes.firstFailedRecord < 0 || deltas[i].firstRecord < writes.firstFailedRecord)
+      writes.firstFailedRecord = deltas[i].firstRecord;
+  }
+  const sent: SendResult = { sent: 0, failed: 0, firstFailedRecord: -1, errors: [] };
+  if (sending)
+    for (let i = 0; i < messages.length; i++) {
+      if (sentFlags[i] === 1) {
+        sent.sent++;
+        continue;
+      }
+      sent.failed++;
+      if (sent.firstFailedRecord < 0 || messages[i].recordIndex < sent.firstFailedRecord)
+        sent.firstFailedRecord = messages[i].recordIndex;
+    }
+  return { writes, sent };
 }
 
 /** Running totals carried between the invocations of one Lambda tumbling window. */

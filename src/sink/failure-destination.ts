@@ -93,7 +93,12 @@ export class FailureDestination {
     this.maxMessageBytes = Math.min(options.maxMessageBytes ?? MAX_SQS_PAYLOAD_BYTES, MAX_SQS_PAYLOAD_BYTES);
   }
 
-  async send(messages: ReadonlyArray<RejectedRecordMessage>, deadlineMs: number): Promise<SendResult> {
+  /** `sentFlags[i]` is set to 1 once messages[i] is in the queue (for a caller that stops waiting at a deadline). */
+  async send(
+    messages: ReadonlyArray<RejectedRecordMessage>,
+    deadlineMs: number,
+    sentFlags?: Uint8Array,
+  ): Promise<SendResult> {
     const result: SendResult = { sent: 0, failed: 0, firstFailedRecord: -1, errors: [] };
     const fail = (message: RejectedRecordMessage, err: unknown): void => {
       result.failed++;
@@ -108,7 +113,7 @@ export class FailureDestination {
         );
       }
     };
-    let batch: Array<{ message: RejectedRecordMessage; body: string }> = [];
+    let batch: Array<{ message: RejectedRecordMessage; body: string; index: number }> = [];
     let batchBytes = 0;
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
@@ -138,13 +143,17 @@ export class FailureDestination {
               entries[i].message,
               new Error(out.Failed?.find((f) => Number(f.Id) === i)?.Message ?? 'rejected by SQS'),
             );
-          else result.sent++;
+          else {
+            result.sent++;
+            if (sentFlags) sentFlags[entries[i].index] = 1;
+          }
         }
       } catch (err) {
         for (const e of entries) fail(e.message, err);
       }
     };
-    for (const message of messages) {
+    for (let index = 0; index < messages.length; index++) {
+      const message = messages[index];
       let body = sqsSafeJson(message);
       if (Buffer.byteLength(body) > this.maxMessageBytes) {
         if (this.store) {
@@ -181,7 +190,7 @@ export class FailureDestination {
       }
       const bytes = Buffer.byteLength(body);
       if (batch.length === MAX_SQS_BATCH_ENTRIES || batchBytes + bytes > MAX_SQS_PAYLOAD_BYTES) await flush();
-      batch.push({ message, body });
+      batch.push({ message, body, index });
       batchBytes += bytes;
     }
     await flush();

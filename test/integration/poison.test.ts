@@ -288,6 +288,21 @@ describe('defect 8: little time left', () => {
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: sequenceNumber(0, 1) }]);
   });
 
+  it('a deadline mid-batch: some items written, the response names the lowest record not durable, re-delivery is exact', async () => {
+    const h = await setup({ deadlineMarginMs: 1000, latencyMs: 120 });
+    const records = Array.from({ length: 50 }, (_, i) => rec(i + 1, view(`/p${i}`)));
+    const first = await h.invoke({ Records: records }, 1600);
+    expect(first.batchItemFailures).toHaveLength(1);
+    const written = countOf(await h.counters(), 'views#');
+    expect(written).toBeLessThan(50);
+    // Lambda re-delivers from the reported record on.
+    const from = records.findIndex((r) => r.kinesis.sequenceNumber === first.batchItemFailures[0].itemIdentifier);
+    expect(from).toBeGreaterThanOrEqual(0);
+    const again = await h.invoke({ Records: records.slice(from) }, 30_000);
+    expect(again.batchItemFailures).toEqual([]);
+    expect(countOf(await h.counters(), 'views#')).toBe(50);
+  });
+
   it('the re-delivery with time enough counts every record exactly once', async () => {
     const h = await setup({ deadlineMarginMs: 3000 });
     const records = Array.from({ length: 50 }, (_, i) => rec(i + 1, view(`/p${i}`)));
