@@ -56,6 +56,7 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
       ? new FailureDestination({ client: deps.sqs, queueUrl: config.failureQueueUrl, store: recordStoreOf(deps) })
       : undefined,
     maxDecompressedBytes: config.maxDecompressedBytes,
+    maxBatchDecompressedBytes: config.maxBatchDecompressedBytes,
     onBatch: deps.onBatch,
   });
   let warnedNoLane = false;

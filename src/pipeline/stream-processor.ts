@@ -59,6 +59,8 @@ export interface ProcessorOptions {
   /** Where rejected records go; undefined only for local experiments (they are then returned for logging). */
   failureDestination: FailureDestination | undefined;
   maxDecompressedBytes: number;
+  /** Decompression budget of a batch (see KinesisDecoderOptions.maxBatchDecompressedBytes). */
+  maxBatchDecompressedBytes?: number;
   /** Called with each batch's summary once its writes settled (the local runner's status line uses it). */
   onBatch?: (summary: BatchSummary) => void;
 }
@@ -82,7 +84,10 @@ export class StreamProcessor {
   constructor(options: ProcessorOptions) {
     this.config = options.config;
     this.aggregator = new Aggregator(options.config);
-    this.kinesisDecoder = new KinesisRecordDecoder({ maxDecompressedBytes: options.maxDecompressedBytes });
+    this.kinesisDecoder = new KinesisRecordDecoder({
+      maxDecompressedBytes: options.maxDecompressedBytes,
+      maxBatchDecompressedBytes: options.maxBatchDecompressedBytes,
+    });
     this.writer = options.writer;
     this.failureDestination = options.failureDestination;
     this.onBatch = options.onBatch;
@@ -122,6 +127,8 @@ export class StreamProcessor {
 
     const aggregator = this.aggregator;
     this.decodeInto(aggregator, records);
+    // Records from `decodedUpTo` on were not started (the batch's decompression budget): not durable.
+    const decodedUpTo = this.lastStoppedAt >= 0 ? this.lastStoppedAt : records.length;
     const deltas: ItemDelta[] = [];
     for (const cell of aggregator.cells()) deltas.push(cellItemDelta(cell));
     for (const stats of aggregator.statistics()) deltas.push(statsItemDelta(stats));
@@ -138,7 +145,7 @@ export class StreamProcessor {
         lane,
         positionOf,
         recordCount: records.length,
-        recompute: (from) => this.recompute(records, from),
+        recompute: (from) => this.recompute(records, from, decodedUpTo),
         deadlineMs,
         durable,
       }),
@@ -174,6 +181,7 @@ export class StreamProcessor {
     if (writes.firstFailedRecord >= 0) failedAt = writes.firstFailedRecord;
     if (sent.firstFailedRecord >= 0 && (failedAt < 0 || sent.firstFailedRecord < failedAt))
       failedAt = sent.firstFailedRecord;
+    if (decodedUpTo < records.length && (failedAt < 0 || decodedUpTo < failedAt)) failedAt = decodedUpTo;
     const checkpoint = failedAt >= 0 ? sequenceNumberOf(records[failedAt]) : undefined;
     const response: StreamResponse = {
       batchItemFailures: checkpoint !== undefined ? [{ itemIdentifier: checkpoint }] : [],
@@ -203,18 +211,25 @@ export class StreamProcessor {
     return { response, summary };
   }
 
+  /** Index of the first record the last decodeInto did not start (decompression budget), or -1. */
+  private lastStoppedAt = -1;
+
   private decodeInto(aggregator: Aggregator, records: ReadonlyArray<StreamRecord>): void {
     aggregator.begin();
+    this.lastStoppedAt = -1;
     if (records.length === 0) return;
-    if ('kinesis' in records[0]) this.kinesisDecoder.decode(records as KinesisStreamRecord[], aggregator);
-    else this.dynamoDecoder.decode(records as DynamoDBRecord[], aggregator);
+    if ('kinesis' in records[0]) {
+      this.kinesisDecoder.decode(records as KinesisStreamRecord[], aggregator);
+      this.lastStoppedAt = this.kinesisDecoder.stats.stoppedAt;
+    } else this.dynamoDecoder.decode(records as DynamoDBRecord[], aggregator);
   }
 
   /** Deltas of records[from..] only, with record indexes of the whole batch: for partly applied items. */
-  private recompute(records: ReadonlyArray<StreamRecord>, from: number): ReadonlyMap<string, ItemDelta> {
+  private recompute(records: ReadonlyArray<StreamRecord>, from: number, upTo: number): ReadonlyMap<string, ItemDelta> {
     this.recomputeAggregator ??= new Aggregator(this.config);
     const aggregator = this.recomputeAggregator;
-    this.decodeInto(aggregator, records.slice(from));
+    // A suffix starts with more budget left than the whole batch had there, so it never stops before upTo.
+    this.decodeInto(aggregator, records.slice(from, upTo));
     const out = new Map<string, ItemDelta>();
     const shift = (d: ItemDelta): void => {
       out.set(deltaKey(d.pk, d.sk), {

@@ -274,8 +274,10 @@ describe('defect 7: a KPL record of many small gzip bombs', () => {
     expect(countOf(await h.counters(), 'views#')).toBe(2);
     const failures = await h.failures();
     expect(failures).toHaveLength(1);
-    expect(failures[0].reasons[0].reason).toBe('too_large');
-    expect(failures[0].reasons[0].details?.[0] ?? '').toMatch(/\d+ bytes/);
+    // The first sub-record fits the record's 1 MiB budget (it is only spaces: an empty payload); the rest do not.
+    const tooLarge = failures[0].reasons.find((r) => r.reason === 'too_large');
+    expect(tooLarge?.count).toBe(39);
+    expect(tooLarge?.details?.[0] ?? '').toMatch(/\d+ bytes already decompressed from 1 gzip payloads/);
   });
 });
 
@@ -310,5 +312,28 @@ describe('defect 8: little time left', () => {
     const response = await h.invoke({ Records: records }, 20_000);
     expect(response.batchItemFailures).toEqual([]);
     expect(countOf(await h.counters(), 'views#')).toBe(50);
+  });
+});
+
+describe('defect 7 (per batch): a batch of records each using its whole decompression budget', () => {
+  it('stops before the record that could pass the batch budget and reports it, so the re-delivery finishes exactly', async () => {
+    // Prepare: per record 1 MiB (setup), per batch the default max(64 MiB, per record) = 64 MiB.
+    const h = await setup();
+    const almostMiB = gzipSync(
+      Buffer.from(JSON.stringify({ type: 'view', ts: ISO, page: '/z', ms: 1, pad: 'x'.repeat((1 << 20) - 200) })),
+    );
+    const records = Array.from({ length: 80 }, (_, i) => rec(i + 1, almostMiB));
+    // Act
+    const first = await h.invoke({ Records: records });
+    // Assess: the decoded part is durable, the rest is re-delivered from the reported record.
+    expect(first.batchItemFailures).toHaveLength(1);
+    const from = records.findIndex((r) => r.kinesis.sequenceNumber === first.batchItemFailures[0].itemIdentifier);
+    expect(from).toBeGreaterThan(0);
+    expect(from).toBeLessThanOrEqual(64);
+    expect(countOf(await h.counters(), 'views#')).toBe(from);
+    const second = await h.invoke({ Records: records.slice(from) });
+    expect(second.batchItemFailures).toEqual([]);
+    expect(countOf(await h.counters(), 'views#')).toBe(80);
+    expect(await h.failures()).toEqual([]);
   });
 });
