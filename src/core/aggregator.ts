@@ -168,8 +168,16 @@ export class Aggregator implements EventSink {
   eventsIn = 0;
   eventsCounted = 0;
 
-  constructor(config: CompiledConfig) {
+  /**
+   * Whether `maxGroupsPerWindow` folds groups within a batch (by the batch's own group counts). The stream
+   * processor turns it off: a per-batch decision is not the same on every delivery (bisection, checkpoints),
+   * so it folds in the sink instead, by admissions persisted in the table (src/sink/group-admission.ts).
+   */
+  private readonly foldInBatch: boolean;
+
+  constructor(config: CompiledConfig, options: { foldInBatch?: boolean } = {}) {
     this.config = config;
+    this.foldInBatch = options.foldInBatch ?? true;
     this.metrics = config.metrics;
     this.scanner = new JsonFieldScanner([...config.paths, EVENT_SOURCE_PATH]);
     this.eventSourcePath = config.paths.length;
@@ -614,7 +622,9 @@ export class Aggregator implements EventSink {
         created = this.cellKeys.created;
         this.cacheCell(cacheSlot, cell);
       }
-      if (created) {
+      if (created && !this.foldInBatch) {
+        this.initCell(cell, metric, recordIndex, false);
+      } else if (created) {
         const inst = this.windowInstances.indexOfAt(metric.index, w, times, T_WINDOW_START);
         if (this.windowInstances.created) {
           if (inst >= this.instanceGroups.length) this.instanceGroups = growInt32(this.instanceGroups);

@@ -99,6 +99,8 @@ export interface CompiledMetric {
   allowedLatenessMs: number;
   futureSkewMs: number;
   maxGroupsPerWindow: number;
+  /** Whether the config sets maxGroupsPerWindow: only then does the sink cap groups (by persisted admissions). */
+  capsGroups: boolean;
 }
 
 export interface CompiledConfig {
@@ -437,6 +439,7 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
       ),
       futureSkewMs: duration(raw.futureSkew, `${at}.futureSkew`, DEFAULT_FUTURE_SKEW_MS, MAX_FUTURE_SKEW_MS),
       maxGroupsPerWindow,
+      capsGroups: raw.maxGroupsPerWindow !== undefined,
     });
   }
   if (problems.length > 0) throw new ConfigError(problems, sourceName);

@@ -14,6 +14,7 @@ import type { Context } from 'aws-lambda';
 import type { RuntimeConfig } from '../config.js';
 import { CounterWriter } from '../sink/counter-writer.js';
 import { FailureDestination } from '../sink/failure-destination.js';
+import { GroupAdmission } from '../sink/group-admission.js';
 import { DirectoryRecordStore, S3RecordStore, type RecordStore } from '../sink/record-store.js';
 import {
   StreamProcessor,
@@ -52,6 +53,7 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
       tableName: config.countersTable,
       concurrency: config.writeConcurrency,
     }),
+    admission: new GroupAdmission({ client: deps.dynamodb, tableName: config.countersTable }),
     failureDestination: config.failureQueueUrl
       ? new FailureDestination({ client: deps.sqs, queueUrl: config.failureQueueUrl, store: recordStoreOf(deps) })
       : undefined,

@@ -4,7 +4,7 @@
  * builds one processor per cold start and passes it the event.
  */
 import type { DynamoDBRecord, KinesisStreamRecord } from 'aws-lambda';
-import { Aggregator } from '../core/aggregator.js';
+import { Aggregator, type CellDelta } from '../core/aggregator.js';
 import type { CompiledConfig } from '../core/metric-config.js';
 import {
   DynamoDbRecordDecoder,
@@ -16,6 +16,7 @@ import {
 import { deltaKey, type CounterWriter, type WriteResult } from '../sink/counter-writer.js';
 import type { FailureDestination, RejectedRecordMessage, SendResult } from '../sink/failure-destination.js';
 import { cellItemDelta, statsItemDelta, type ItemDelta } from '../sink/item-delta.js';
+import { foldCells, type FoldDecision, type GroupAdmission } from '../sink/group-admission.js';
 import { padSequence } from '../sink/layout.js';
 
 type StreamRecord = KinesisStreamRecord | DynamoDBRecord;
@@ -59,6 +60,8 @@ export interface ProcessorOptions {
   /** Where rejected records go; undefined only for local experiments (they are then returned for logging). */
   failureDestination: FailureDestination | undefined;
   maxDecompressedBytes: number;
+  /** Decides maxGroupsPerWindow folds by persisted admissions; without it capped metrics are not capped. */
+  admission?: GroupAdmission;
   /** Decompression budget of a batch (see KinesisDecoderOptions.maxBatchDecompressedBytes). */
   maxBatchDecompressedBytes?: number;
   /** Called with each batch's summary once its writes settled (the local runner's status line uses it). */
@@ -74,6 +77,7 @@ export class StreamProcessor {
   private readonly kinesisDecoder: KinesisRecordDecoder;
   private readonly dynamoDecoder = new DynamoDbRecordDecoder();
   private readonly writer: CounterWriter;
+  private readonly admission: GroupAdmission | undefined;
   private readonly failureDestination: FailureDestination | undefined;
   private readonly onBatch: ((summary: BatchSummary) => void) | undefined;
   /** The batch in progress; the next one starts after it (see `process`). */
@@ -83,7 +87,8 @@ export class StreamProcessor {
 
   constructor(options: ProcessorOptions) {
     this.config = options.config;
-    this.aggregator = new Aggregator(options.config);
+    this.aggregator = new Aggregator(options.config, { foldInBatch: false });
+    this.admission = options.admission;
     this.kinesisDecoder = new KinesisRecordDecoder({
       maxDecompressedBytes: options.maxDecompressedBytes,
       maxBatchDecompressedBytes: options.maxBatchDecompressedBytes,
@@ -129,26 +134,47 @@ export class StreamProcessor {
     this.decodeInto(aggregator, records);
     // Records from `decodedUpTo` on were not started (the batch's decompression budget): not durable.
     const decodedUpTo = this.lastStoppedAt >= 0 ? this.lastStoppedAt : records.length;
-    const deltas: ItemDelta[] = [];
-    for (const cell of aggregator.cells()) deltas.push(cellItemDelta(cell));
-    for (const stats of aggregator.statistics()) deltas.push(statsItemDelta(stats));
+    const cells = aggregator.cells();
+    const stats = aggregator.statistics();
 
     const positions: Array<string | undefined> = new Array(records.length);
     const positionOf = (i: number): string => (positions[i] ??= padSequence(sequenceNumberOf(records[i]) ?? String(i)));
 
     const messages = this.rejectMessages(records, aggregator, lane);
-    const durable = new Uint8Array(deltas.length);
     const sentFlags = new Uint8Array(messages.length);
-    const work = Promise.all([
-      this.writer.write({
+    // Filled in once the group cap is decided; until then nothing of the counters is durable.
+    const progress: { deltas: ItemDelta[] | undefined; durable: Uint8Array } = {
+      deltas: undefined,
+      durable: new Uint8Array(0),
+    };
+    const writeCounters = async (): Promise<WriteResult> => {
+      let folded: FoldDecision = NO_FOLDS;
+      let capped = false;
+      for (let i = 0; i < cells.length && !capped; i++) capped = cells[i].metric.capsGroups;
+      if (capped && this.admission) {
+        try {
+          folded = await this.admission.decide(cells, deadlineMs);
+        } catch (err) {
+          return admissionFailed(cells, err as Error);
+        }
+      }
+      const deltas: ItemDelta[] = [];
+      for (const cell of foldCells(cells, folded)) deltas.push(cellItemDelta(cell));
+      for (const s of stats) deltas.push(statsItemDelta(s));
+      progress.durable = new Uint8Array(deltas.length);
+      progress.deltas = deltas;
+      return this.writer.write({
         deltas,
         lane,
         positionOf,
         recordCount: records.length,
-        recompute: (from) => this.recompute(records, from, decodedUpTo),
+        recompute: (from) => this.recompute(records, from, decodedUpTo, folded),
         deadlineMs,
-        durable,
-      }),
+        durable: progress.durable,
+      });
+    };
+    const work = Promise.all([
+      writeCounters(),
       this.failureDestination && messages.length > 0
         ? this.failureDestination.send(messages, deadlineMs, sentFlags)
         : Promise.resolve(NO_SEND),
@@ -172,7 +198,13 @@ export class StreamProcessor {
           () => undefined,
         ),
       );
-      ({ writes, sent } = notDurable(deltas, durable, messages, sentFlags, this.failureDestination !== undefined));
+      ({ writes, sent } = notDurable(
+        progress.deltas,
+        progress.durable,
+        messages,
+        sentFlags,
+        this.failureDestination !== undefined,
+      ));
     } else [writes, sent] = settled;
     this.lastUndeliveredRejects = this.failureDestination ? [] : messages;
 
@@ -200,7 +232,7 @@ export class StreamProcessor {
       rejected: aggregator.rejectedEvents,
       rejectedByReason,
       late: (rejectedByReason.too_late ?? 0) + (rejectedByReason.too_early ?? 0),
-      counterItems: deltas.length,
+      counterItems: progress.deltas?.length ?? 0,
       writes,
       failureDestination: sent,
       checkpoint,
@@ -225,8 +257,13 @@ export class StreamProcessor {
   }
 
   /** Deltas of records[from..] only, with record indexes of the whole batch: for partly applied items. */
-  private recompute(records: ReadonlyArray<StreamRecord>, from: number, upTo: number): ReadonlyMap<string, ItemDelta> {
-    this.recomputeAggregator ??= new Aggregator(this.config);
+  private recompute(
+    records: ReadonlyArray<StreamRecord>,
+    from: number,
+    upTo: number,
+    folded: FoldDecision,
+  ): ReadonlyMap<string, ItemDelta> {
+    this.recomputeAggregator ??= new Aggregator(this.config, { foldInBatch: false });
     const aggregator = this.recomputeAggregator;
     // A suffix starts with more budget left than the whole batch had there, so it never stops before upTo.
     this.decodeInto(aggregator, records.slice(from, upTo));
@@ -240,7 +277,8 @@ export class StreamProcessor {
         merge: d.merge,
       });
     };
-    for (const cell of aggregator.cells()) shift(cellItemDelta(cell));
+    // The same folds as the whole batch: every group of a suffix was decided for the batch.
+    for (const cell of foldCells(aggregator.cells(), folded)) shift(cellItemDelta(cell));
     for (const stats of aggregator.statistics()) shift(statsItemDelta(stats));
     return out;
   }
@@ -281,9 +319,25 @@ export class StreamProcessor {
   }
 }
 
+const NO_FOLDS: FoldDecision = new Set<string>();
+
+/** The group cap could not be decided (the table): nothing is written, the batch is re-delivered whole. */
+function admissionFailed(cells: ReadonlyArray<CellDelta>, err: Error): WriteResult {
+  return {
+    written: 0,
+    alreadyApplied: 0,
+    partlyApplied: 0,
+    conflicts: 0,
+    retries: 0,
+    failed: cells.length,
+    firstFailedRecord: 0,
+    errors: [err],
+  };
+}
+
 /** What is not durable when the response must go before the writes ended. */
 function notDurable(
-  deltas: ReadonlyArray<ItemDelta>,
+  deltas: ReadonlyArray<ItemDelta> | undefined,
   durable: Uint8Array,
   messages: ReadonlyArray<RejectedRecordMessage>,
   sentFlags: Uint8Array,
@@ -301,7 +355,8 @@ function notDurable(
     firstFailedRecord: -1,
     errors: [error],
   };
-  for (let i = 0; i < deltas.length; i++) {
+  if (deltas === undefined) writes.firstFailedRecord = 0; // the group cap was still being decided
+  for (let i = 0; deltas !== undefined && i < deltas.length; i++) {
     if (durable[i] === 1) {
       writes.written++;
       continue;
