@@ -174,7 +174,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let countersTable = '';
     for (const fn of functions) {
       // No S3 locally: records too large for a queue message go to a directory instead of FailureBucket.
-      const env = resources.environmentFor(fn, { FAILURE_BUCKET: '' });
+      const env = resources.environmentFor(fn);
       if (fn.environment.FAILURE_BUCKET !== undefined)
         env.FAILURE_DIRECTORY = process.env.FAILURE_DIRECTORY || resolve(dataDir ?? tmpdir(), 'rejected-records');
       countersTable ||= env.COUNTERS_TABLE ?? '';

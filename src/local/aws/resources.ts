@@ -400,8 +400,13 @@ export async function createLocalResources(
     resolve,
     environmentFor(fn: FunctionSpec, overrides: Readonly<Record<string, string>> = {}): Record<string, string> {
       const env: Record<string, string> = {};
-      for (const [key, value] of Object.entries(fn.environment))
-        env[key] = key in overrides ? overrides[key] : typeof value === 'string' ? value : resolve(value);
+      const declared = (template.document.Resources ?? {}) as Record<string, { Type?: unknown } | undefined>;
+      for (const [key, value] of Object.entries(fn.environment)) {
+        if (key in overrides) env[key] = overrides[key];
+        else if (typeof value === 'string') env[key] = value;
+        // No S3 locally: a variable naming a bucket stays unset (the local stack keeps such objects in a directory).
+        else if (declared[value.ref]?.Type !== 'AWS::S3::Bucket') env[key] = resolve(value);
+      }
       return env;
     },
   });
