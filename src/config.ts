@@ -4,15 +4,29 @@
  */
 import { readFileSync } from 'node:fs';
 import { extname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { constants as bufferConstants } from 'node:buffer';
+import { parse as parseYaml, parseDocument } from 'yaml';
 import { ConfigError, type ConfigProblem } from './core/errors.js';
 import { compileConfig, type CompiledConfig } from './core/metric-config.js';
 import type { StreamtallyConfig } from './core/types.js';
 import defaultMetricDefinitions from '../streamtally.config.json' with { type: 'json' };
-import { DEFAULT_MAX_DECOMPRESSED_BYTES } from './sources/constants.js';
+import { DEFAULT_MAX_BATCH_DECOMPRESSED_BYTES, DEFAULT_MAX_DECOMPRESSED_BYTES } from './sources/constants.js';
 import { DEFAULT_WRITE_CONCURRENCY } from './sink/counter-writer.js';
 
-export { DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_WRITE_CONCURRENCY };
+export { DEFAULT_MAX_BATCH_DECOMPRESSED_BYTES, DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_WRITE_CONCURRENCY };
+
+/**
+ * Upper bounds of the environment's limits. MAX_DECOMPRESSED_BYTES is one gunzip output buffer: zlib's
+ * maxOutputLength accepts at most buffer.constants.MAX_LENGTH (4 GiB on Node 20, 2^53-1 on Node 22), and a
+ * record of more than 1 GiB is beyond any Lambda's memory budget, so 1 GiB is the bound on both.
+ */
+export const MAX_DECOMPRESSED_BYTES_LIMIT = Math.min(1024 * 1024 * 1024, bufferConstants.MAX_LENGTH);
+/** The batch budget is spent one output buffer at a time; 8 GiB of gunzip is minutes of CPU, past any timeout. */
+export const MAX_BATCH_DECOMPRESSED_BYTES_LIMIT = 8 * 1024 * 1024 * 1024;
+/** More parallel writes than this gain nothing against one table from one function instance. */
+export const MAX_WRITE_CONCURRENCY = 256;
+/** Lambda's longest timeout, 15 minutes (Lambda quotas). */
+export const MAX_DEADLINE_MARGIN_MS = 900_000;
 /** Time kept back from the Lambda deadline for the response and logging. */
 export const DEFAULT_DEADLINE_MARGIN_MS = 3_000;
 
@@ -25,7 +39,13 @@ export interface ReadRuntimeConfig {
 
 export interface RuntimeConfig extends ReadRuntimeConfig {
   readonly failureQueueUrl: string | undefined;
+  /** S3 bucket for rejected records too large for a queue message (FAILURE_BUCKET). */
+  readonly failureBucket?: string | undefined;
+  /** Local alternative to the bucket (FAILURE_DIRECTORY): npm start and tests. */
+  readonly failureDirectory?: string | undefined;
   readonly maxDecompressedBytes: number;
+  /** Decompression budget of one batch (MAX_BATCH_DECOMPRESSED_BYTES), at least maxDecompressedBytes. */
+  readonly maxBatchDecompressedBytes?: number;
   readonly writeConcurrency: number;
   readonly deadlineMarginMs: number;
 }
@@ -59,7 +79,12 @@ export function loadMetricDefinitions(
   }
   let parsed: unknown;
   try {
-    parsed = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
+    // JSON.parse keeps the last of two equal keys without a word; the YAML parser (JSON is YAML 1.2) names them.
+    if (extname(file) === '.json') {
+      parsed = JSON.parse(text);
+      const duplicate = parseDocument(text, { uniqueKeys: true }).errors.find((e) => e.code === 'DUPLICATE_KEY');
+      if (duplicate) throw new Error(`${duplicate.message.split('\n')[0]} (a key appears twice in one object)`);
+    } else parsed = parseYaml(text, { uniqueKeys: true });
   } catch (err) {
     throw new ConfigError(
       [
@@ -75,12 +100,18 @@ export function loadMetricDefinitions(
   return { compiled: compileConfig(parsed, file), source: file, definitions: parsed as StreamtallyConfig };
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: ConfigProblem[]): number {
+function positiveInt(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  problems: ConfigProblem[],
+  max: number,
+): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n <= 0) {
-    problems.push({ path: name, message: `must be a positive integer (got ${JSON.stringify(raw)})` });
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n <= 0 || n > max) {
+    problems.push({ path: name, message: `must be a positive integer, at most ${max} (got ${JSON.stringify(raw)})` });
     return fallback;
   }
   return n;
@@ -130,8 +161,9 @@ export function loadReadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Rea
 
 /**
  * Environment: COUNTERS_TABLE (required), FAILURE_QUEUE_URL (the failure destination; without it rejected
- * records are only logged), STREAMTALLY_CONFIG_FILE (JSON/YAML metric definitions; default: the bundled
- * streamtally.config.json), MAX_DECOMPRESSED_BYTES, WRITE_CONCURRENCY, DEADLINE_MARGIN_MS.
+ * records are only logged), FAILURE_BUCKET (S3, for rejected records too large for a queue message) or
+ * FAILURE_DIRECTORY (the same, locally), STREAMTALLY_CONFIG_FILE (JSON/YAML metric definitions; default: the bundled
+ * streamtally.config.json), MAX_DECOMPRESSED_BYTES, MAX_BATCH_DECOMPRESSED_BYTES, WRITE_CONCURRENCY, DEADLINE_MARGIN_MS.
  */
 export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
   const problems: ConfigProblem[] = [];
@@ -143,17 +175,57 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
       message: `must be an SQS queue URL (got ${JSON.stringify(failureQueueUrl)})`,
     });
   }
-  const maxDecompressedBytes = positiveInt(env, 'MAX_DECOMPRESSED_BYTES', DEFAULT_MAX_DECOMPRESSED_BYTES, problems);
-  const writeConcurrency = positiveInt(env, 'WRITE_CONCURRENCY', DEFAULT_WRITE_CONCURRENCY, problems);
-  const deadlineMarginMs = positiveInt(env, 'DEADLINE_MARGIN_MS', DEFAULT_DEADLINE_MARGIN_MS, problems);
+  const failureBucket = env.FAILURE_BUCKET || undefined;
+  if (failureBucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(failureBucket))
+    problems.push({
+      path: 'FAILURE_BUCKET',
+      message: `must be an S3 bucket name (got ${JSON.stringify(failureBucket)}); template.yaml sets it to FailureBucket`,
+    });
+  const failureDirectory = env.FAILURE_DIRECTORY || undefined;
+  const maxDecompressedBytes = positiveInt(
+    env,
+    'MAX_DECOMPRESSED_BYTES',
+    DEFAULT_MAX_DECOMPRESSED_BYTES,
+    problems,
+    MAX_DECOMPRESSED_BYTES_LIMIT,
+  );
+  const maxBatchDecompressedBytes = positiveInt(
+    env,
+    'MAX_BATCH_DECOMPRESSED_BYTES',
+    Math.max(DEFAULT_MAX_BATCH_DECOMPRESSED_BYTES, maxDecompressedBytes),
+    problems,
+    MAX_BATCH_DECOMPRESSED_BYTES_LIMIT,
+  );
+  if (maxBatchDecompressedBytes < maxDecompressedBytes)
+    problems.push({
+      path: 'MAX_BATCH_DECOMPRESSED_BYTES',
+      message: `must be at least MAX_DECOMPRESSED_BYTES (${maxDecompressedBytes}): a batch must have room for one whole record`,
+    });
+  const writeConcurrency = positiveInt(
+    env,
+    'WRITE_CONCURRENCY',
+    DEFAULT_WRITE_CONCURRENCY,
+    problems,
+    MAX_WRITE_CONCURRENCY,
+  );
+  const deadlineMarginMs = positiveInt(
+    env,
+    'DEADLINE_MARGIN_MS',
+    DEFAULT_DEADLINE_MARGIN_MS,
+    problems,
+    MAX_DEADLINE_MARGIN_MS,
+  );
   const metrics = metricsOf(env, problems);
   if (problems.length > 0 || !metrics) throw new ConfigError(problems, 'configuration');
   return Object.freeze({
     countersTable,
     failureQueueUrl,
+    failureBucket,
+    failureDirectory,
     metrics: metrics.compiled,
     metricsSource: metrics.source,
     maxDecompressedBytes,
+    maxBatchDecompressedBytes,
     writeConcurrency,
     deadlineMarginMs,
   });

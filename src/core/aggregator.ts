@@ -42,6 +42,12 @@ export { FOLDED_STAT, type RejectEntry, type StatsDelta };
 export const NONE_VALUE = '__none__';
 /** Dimension value that groups beyond `maxGroupsPerWindow` fold into. */
 export const OTHER_VALUE = '__other__';
+/**
+ * DynamoDB's partition key limit, 2048 bytes (DynamoDB quotas: "partition key value ... 2048 bytes"). The
+ * sort key (window label and ISO start, under 40 bytes) and the item (the key twice, small numbers and
+ * sketches of bounded size) stay far below their limits (1024 bytes, 400 KB) once the partition key fits.
+ */
+export const MAX_PARTITION_KEY_BYTES = 2048;
 /** Interned strings are dropped between batches past this many, bounding memory on high-cardinality data. */
 export const MAX_INTERNED_STRINGS = 1 << 20;
 const INITIAL_CELLS = 1 << 10;
@@ -162,8 +168,16 @@ export class Aggregator implements EventSink {
   eventsIn = 0;
   eventsCounted = 0;
 
-  constructor(config: CompiledConfig) {
+  /**
+   * Whether `maxGroupsPerWindow` folds groups within a batch (by the batch's own group counts). The stream
+   * processor turns it off: a per-batch decision is not the same on every delivery (bisection, checkpoints),
+   * so it folds in the sink instead, by admissions persisted in the table (src/sink/group-admission.ts).
+   */
+  private readonly foldInBatch: boolean;
+
+  constructor(config: CompiledConfig, options: { foldInBatch?: boolean } = {}) {
     this.config = config;
+    this.foldInBatch = options.foldInBatch ?? true;
     this.metrics = config.metrics;
     this.scanner = new JsonFieldScanner([...config.paths, EVENT_SOURCE_PATH]);
     this.eventSourcePath = config.paths.length;
@@ -281,36 +295,59 @@ export class Aggregator implements EventSink {
     this.curStarts = this.scanner.starts;
     this.curEnds = this.scanner.ends;
     this.curEscaped = this.scanner.escaped;
-    let pos = skipWhitespace(bytes, start, end);
+    const pos = skipWhitespace(bytes, start, end);
     if (pos >= end) {
+      this.eventsIn++; // a record is at least one event, so counted + rejected = events in
       this.reject(recordIndex, RejectReason.InvalidJson, 'empty payload');
       return true;
     }
-    const first = pos;
-    while (pos < end) {
-      const valueStart = pos;
-      const next = this.scanner.scan(bytes, pos, end);
-      if (next < 0) {
+    // Framing: a payload that is one JSON value is one event (JSON.parse would accept it whole) ...
+    const next = this.scanner.scan(bytes, pos, end);
+    if (next >= 0) {
+      const after = skipWhitespace(bytes, next, end);
+      if (after >= end) {
+        if (divertChange && this.fieldEquals(this.eventSourcePath, CHANGE_EVENT_SOURCE)) return false;
         this.eventsIn++;
-        this.reject(recordIndex, RejectReason.InvalidJson, `invalid JSON at byte ${pos - start}`);
-        // Resynchronise at the next line, so one bad line of NDJSON does not hide the rest.
-        let nl = pos;
-        while (nl < end && bytes[nl] !== 0x0a) nl++;
-        pos = skipWhitespace(bytes, nl, end);
-        continue;
+        this.evaluateEvent(recordIndex, NOT_A_CHANGE);
+        return true;
       }
-      pos = skipWhitespace(bytes, next, end);
-      if (
-        divertChange &&
-        valueStart === first &&
-        pos >= end &&
-        this.fieldEquals(this.eventSourcePath, CHANGE_EVENT_SOURCE)
-      )
-        return false;
-      this.eventsIn++;
-      this.evaluateEvent(recordIndex, NOT_A_CHANGE);
+      // ... and otherwise NDJSON. When the first value is the whole first line, it is already scanned.
+      const lineEnd = endOfFirstLine(bytes, pos, next, end);
+      if (lineEnd >= 0) {
+        this.eventsIn++;
+        this.evaluateEvent(recordIndex, NOT_A_CHANGE);
+        this.ingestLines(bytes, lineEnd + 1, end, recordIndex, start);
+        return true;
+      }
     }
+    this.ingestLines(bytes, start, end, recordIndex, start);
     return true;
+  }
+
+  /**
+   * hot path (NDJSON): one event per line of bytes[from, end); a line that is not exactly one JSON value
+   * (a fragment of a pretty-printed object, two values side by side, a value with trailing bytes) is one
+   * rejected event, whole: no scan ever restarts inside a bad value. Blank lines are skipped.
+   */
+  private ingestLines(bytes: Uint8Array, from: number, end: number, recordIndex: number, payloadStart: number): void {
+    let lineStart = from;
+    while (lineStart < end) {
+      let lineEnd = lineStart;
+      while (lineEnd < end && bytes[lineEnd] !== 0x0a) lineEnd++;
+      const pos = skipWhitespace(bytes, lineStart, lineEnd);
+      if (pos < lineEnd) {
+        this.eventsIn++;
+        const next = this.scanner.scan(bytes, pos, lineEnd);
+        if (next >= 0 && skipWhitespace(bytes, next, lineEnd) >= lineEnd) this.evaluateEvent(recordIndex, NOT_A_CHANGE);
+        else
+          this.reject(
+            recordIndex,
+            RejectReason.InvalidJson,
+            `NDJSON line at bytes ${lineStart - payloadStart}..${lineEnd - payloadStart} is not exactly one JSON value`,
+          );
+      }
+      lineStart = lineEnd + 1;
+    }
   }
 
   /** A DynamoDB change; fields are read from the new image (the old one for REMOVE). */
@@ -336,7 +373,10 @@ export class Aggregator implements EventSink {
       return;
     }
     const fields = this.image;
-    fields.load(image);
+    if (!fields.load(image)) {
+      this.reject(recordIndex, RejectReason.InvalidImage, fields.errorDetail);
+      return;
+    }
     this.curIsImage = true;
     this.curBytes = fields.bytes;
     this.curKinds = fields.kinds;
@@ -526,8 +566,10 @@ export class Aggregator implements EventSink {
     const dims = metric.dimensionPaths;
     const tuple = this.groupScratch;
     tuple[0] = metric.index;
+    let valueBytes = 0;
     for (let d = 0; d < dims.length; d++) {
       const id = this.dimensionId(dims[d]);
+      if (id >= 0) valueBytes += this.strings.byteLength(id);
       if (id < 0) {
         this.addReject(
           recordIndex,
@@ -539,6 +581,20 @@ export class Aggregator implements EventSink {
         return false;
       }
       tuple[d + 1] = id;
+    }
+    // Escaping at most triples a value's bytes: only a batch with long values takes the exact count.
+    if (metric.name.length + dims.length + 3 * valueBytes > MAX_PARTITION_KEY_BYTES) {
+      const keyBytes = this.partitionKeyBytes(metric, dims.length);
+      if (keyBytes > MAX_PARTITION_KEY_BYTES) {
+        this.addReject(
+          recordIndex,
+          RejectReason.KeyTooLong,
+          metric.index,
+          `${metric.name}: the counter key of these dimension values is ${keyBytes} bytes, over DynamoDB's ${MAX_PARTITION_KEY_BYTES}-byte partition key limit`,
+          arrivalMs,
+        );
+        return false;
+      }
     }
     const group = this.groupOf(dims.length);
 
@@ -566,7 +622,9 @@ export class Aggregator implements EventSink {
         created = this.cellKeys.created;
         this.cacheCell(cacheSlot, cell);
       }
-      if (created) {
+      if (created && !this.foldInBatch) {
+        this.initCell(cell, metric, recordIndex, false);
+      } else if (created) {
         const inst = this.windowInstances.indexOfAt(metric.index, w, times, T_WINDOW_START);
         if (this.windowInstances.created) {
           if (inst >= this.instanceGroups.length) this.instanceGroups = growInt32(this.instanceGroups);
@@ -602,6 +660,23 @@ export class Aggregator implements EventSink {
       if (hasDistinct) this.hllPool[this.cellHll[cell]].addHash(this.hashOut[0] | 0, this.hashOut[1] | 0);
     }
     return true;
+  }
+
+  /**
+   * Cold path: UTF-8 bytes of the counter item's partition key for groupScratch's values, as the sink's
+   * `counterPk` builds it: `<metric>#<v1>|<v2>...`, with `%`, `#` and `|` escaped to three bytes each.
+   */
+  private partitionKeyBytes(metric: CompiledMetric, dimCount: number): number {
+    let n = metric.name.length + 1 + Math.max(0, dimCount - 1);
+    for (let d = 0; d < dimCount; d++) {
+      const bytes = this.strings.bytesOf(this.groupScratch[d + 1]);
+      n += bytes.length;
+      for (let k = 0; k < bytes.length; k++) {
+        const b = bytes[k];
+        if (b === 0x25 || b === 0x23 || b === 0x7c) n += 2;
+      }
+    }
+    return n;
   }
 
   /** Remembers `cell` as the one of times[T_WINDOW_START] for `cacheSlot`, growing the cache as needed. */
@@ -864,4 +939,25 @@ export class Aggregator implements EventSink {
   rejected(): ReadonlyArray<RejectEntry> {
     return this.rejectLog.entries;
   }
+
+  /** Events rejected this batch, per metric (an event rejected by two metrics counts twice). */
+  get rejectedEvents(): number {
+    return this.rejectLog.total;
+  }
+}
+
+/**
+ * The position of the LF ending the first line, when the JSON value at bytes[pos, next) lies on that line
+ * alone (no LF inside it, only spaces, tabs or CR after it); -1 otherwise.
+ */
+function endOfFirstLine(bytes: Uint8Array, pos: number, next: number, end: number): number {
+  for (let k = pos; k < next; k++) if (bytes[k] === 0x0a) return -1;
+  let k = next;
+  while (k < end) {
+    const b = bytes[k];
+    if (b === 0x0a) return k;
+    if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return -1;
+    k++;
+  }
+  return -1;
 }

@@ -77,6 +77,11 @@ export class ByteInterner {
     return s;
   }
 
+  /** Length in bytes of an id's string. */
+  byteLength(id: number): number {
+    return this.lengths[id];
+  }
+
   /** The interned bytes of an id (a view into the pool; valid until the next intern). */
   bytesOf(id: number): Uint8Array {
     return this.pool.subarray(this.offsets[id], this.offsets[id] + this.lengths[id]);

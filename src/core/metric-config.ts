@@ -14,6 +14,14 @@ export const MIN_WINDOW_MS = 1_000;
 export const MAX_WINDOW_MS = 7 * 86_400_000;
 export const DEFAULT_ALLOWED_LATENESS_MS = 5 * 60_000;
 export const DEFAULT_FUTURE_SKEW_MS = 60_000;
+/**
+ * Upper bounds of the durations (checked at cold start, so a huge one cannot fail later at write time):
+ * lateness up to Kinesis's longest retention (365 days), so a replay from the stream can still count;
+ * future skew up to a day (clock drift, not scheduling); retention up to ten years of TTL.
+ */
+export const MAX_ALLOWED_LATENESS_MS = 365 * 86_400_000;
+export const MAX_FUTURE_SKEW_MS = 86_400_000;
+export const MAX_RETENTION_MS = 3_650 * 86_400_000;
 export const DEFAULT_MAX_GROUPS_PER_WINDOW = 10_000;
 export const MAX_GROUPS_PER_WINDOW_LIMIT = 1_000_000;
 /** Default retention: 1,440 windows (a day of 1m buckets, 60 days of 1h ones), at least one day. */
@@ -91,6 +99,8 @@ export interface CompiledMetric {
   allowedLatenessMs: number;
   futureSkewMs: number;
   maxGroupsPerWindow: number;
+  /** Whether the config sets maxGroupsPerWindow: only then does the sink cap groups (by persisted admissions). */
+  capsGroups: boolean;
 }
 
 export interface CompiledConfig {
@@ -155,14 +165,22 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
     }
     return internPath(value);
   };
-  const duration = (value: unknown, at: string, fallback: number): number => {
+  const duration = (value: unknown, at: string, fallback: number, maxMs: number): number => {
     if (value === undefined) return fallback;
     const ms = typeof value === 'string' ? parseDurationMs(value) : Number.NaN;
     if (Number.isNaN(ms)) {
       problem(at, `must be a duration such as "30s", "5m", "1h" or "7d" (got ${JSON.stringify(value)})`);
       return fallback;
     }
+    if (ms > maxMs) {
+      problem(at, `must be at most ${formatDurationLabel(maxMs)} (got ${JSON.stringify(value)})`);
+      return fallback;
+    }
     return ms;
+  };
+  const onlyKeys = (value: Record<string, unknown>, at: string, allowed: ReadonlyArray<string>): void => {
+    for (const key of Object.keys(value))
+      if (!allowed.includes(key)) problem(`${at}.${key}`, `unknown key (expected ${allowed.join(', ')})`);
   };
 
   if (!isRecord(input)) {
@@ -231,6 +249,7 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
         continue;
       }
       if (clause.eventName !== undefined) {
+        onlyKeys(clause, fat, ['eventName']);
         const list = Array.isArray(clause.eventName) ? clause.eventName : [clause.eventName];
         let mask = 0;
         for (const e of list) {
@@ -243,6 +262,7 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
         filters.push({ op: FilterOp.EventName, path: -1, values: [], eventNameMask: mask });
         continue;
       }
+      onlyKeys(clause, fat, ['field', 'equals', 'in', 'exists']);
       const path = fieldPath(clause.field, `${fat}.field`);
       const ops = ['equals', 'in', 'exists'].filter((k) => clause[k] !== undefined);
       if (ops.length !== 1) {
@@ -282,6 +302,7 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
       if (!isRecord(raw.eventTime)) {
         problem(`${at}.eventTime`, 'must be an object such as {"field": "ts", "format": "iso8601"}');
       } else {
+        onlyKeys(raw.eventTime, `${at}.eventTime`, ['field', 'format']);
         eventTimePath = fieldPath(raw.eventTime.field, `${at}.eventTime.field`);
         const format = (raw.eventTime.format ?? 'iso8601') as TimeFormat;
         if (!TIME_FORMATS.has(format)) problem(`${at}.eventTime.format`, 'must be "iso8601", "epoch_s" or "epoch_ms"');
@@ -369,7 +390,7 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
         const label = formatDurationLabel(sizeMs);
         const fallbackTtl = Math.max(MIN_DEFAULT_RETENTION_MS, sizeMs * DEFAULT_RETENTION_WINDOWS);
         const rawTtl = isRecord(retention) ? (retention[text as string] ?? retention[label]) : undefined;
-        const ttlMs = duration(rawTtl, `${at}.retention.${text as string}`, fallbackTtl);
+        const ttlMs = duration(rawTtl, `${at}.retention.${text as string}`, fallbackTtl, MAX_RETENTION_MS);
         if (ttlMs < sizeMs) problem(`${at}.retention.${text as string}`, 'must be at least one window long');
         windows.push({ label, sizeMs, ttlSeconds: Math.ceil(ttlMs / 1000) });
       }
@@ -410,9 +431,15 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
       hasQuantiles: quantiles.length > 0,
       quantiles,
       windows,
-      allowedLatenessMs: duration(raw.allowedLateness, `${at}.allowedLateness`, DEFAULT_ALLOWED_LATENESS_MS),
-      futureSkewMs: duration(raw.futureSkew, `${at}.futureSkew`, DEFAULT_FUTURE_SKEW_MS),
+      allowedLatenessMs: duration(
+        raw.allowedLateness,
+        `${at}.allowedLateness`,
+        DEFAULT_ALLOWED_LATENESS_MS,
+        MAX_ALLOWED_LATENESS_MS,
+      ),
+      futureSkewMs: duration(raw.futureSkew, `${at}.futureSkew`, DEFAULT_FUTURE_SKEW_MS, MAX_FUTURE_SKEW_MS),
       maxGroupsPerWindow,
+      capsGroups: raw.maxGroupsPerWindow !== undefined,
     });
   }
   if (problems.length > 0) throw new ConfigError(problems, sourceName);

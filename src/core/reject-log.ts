@@ -23,18 +23,35 @@ export interface StatsDelta {
   lastRecord: number;
 }
 
-/** One event not counted in one metric (or in any: `metricIndex` -1), for the failure destination. */
+/** Details kept per (record, reason, metric): the first few say enough, and the message stays bounded. */
+export const MAX_DETAILS_PER_REASON = 3;
+/** Longest detail kept, in UTF-16 code units (details quote field paths and values). */
+export const MAX_DETAIL_CHARS = 300;
+
+/**
+ * The events of one record not counted in one metric (or in any: `metricIndex` -1) for one reason, for
+ * the failure destination: how many, and the first few details. Memory per record is bounded by its
+ * reasons and metrics, not by its events (a 1 MB NDJSON record can hold half a million lines).
+ */
 export interface RejectEntry {
   recordIndex: number;
   reason: RejectReason;
   reasonName: string;
   metricIndex: number;
+  /** The first detail. */
   detail: string;
+  /** Events of the record rejected for this reason and metric. */
+  count: number;
+  /** The first MAX_DETAILS_PER_REASON details. */
+  details: string[];
 }
 
 export class RejectLog {
   private readonly metrics: ReadonlyArray<CompiledMetric>;
   readonly entries: RejectEntry[] = [];
+  /** Events rejected (the sum of the entries' counts). */
+  total = 0;
+  private readonly byKey = new Map<string, RejectEntry>();
   private readonly stats = new Map<string, StatsDelta>();
 
   constructor(metrics: ReadonlyArray<CompiledMetric>) {
@@ -43,12 +60,25 @@ export class RejectLog {
 
   clear(): void {
     this.entries.length = 0;
+    this.byKey.clear();
+    this.total = 0;
     this.stats.clear();
   }
 
   reject(recordIndex: number, reason: RejectReason, metricIndex: number, detail: string, arrivalMs: number): void {
     const reasonName = REJECT_REASON_NAMES[reason];
-    this.entries.push({ recordIndex, reason, reasonName, metricIndex, detail });
+    const text = detail.length > MAX_DETAIL_CHARS ? detail.slice(0, MAX_DETAIL_CHARS) + '...' : detail;
+    const key = `${recordIndex}:${reason}:${metricIndex}`;
+    const entry = this.byKey.get(key);
+    if (entry) {
+      entry.count++;
+      if (entry.details.length < MAX_DETAILS_PER_REASON) entry.details.push(text);
+    } else {
+      const created = { recordIndex, reason, reasonName, metricIndex, detail: text, count: 1, details: [text] };
+      this.entries.push(created);
+      this.byKey.set(key, created);
+    }
+    this.total++;
     this.count(recordIndex, metricIndex, reasonName, arrivalMs);
   }
 

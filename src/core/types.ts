@@ -66,6 +66,13 @@ export const RejectReason = {
   TooEarly: 8,
   /** A DynamoDB record without the image the metric reads. */
   MissingImage: 9,
+  /** A DynamoDB image value a metric reads is not typed JSON (`{ "S": ... }` missing or of the wrong type). */
+  InvalidImage: 10,
+  /**
+   * The counter item's key would exceed DynamoDB's limit (partition key 2048 bytes): a dimension value is
+   * too long. Rejected whole rather than truncated, so no two values ever share a counter.
+   */
+  KeyTooLong: 11,
 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
 
@@ -79,6 +86,8 @@ export const REJECT_REASON_NAMES: Readonly<Record<RejectReason, string>> = {
   7: 'too_late',
   8: 'too_early',
   9: 'missing_image',
+  10: 'invalid_image',
+  11: 'key_too_long',
 };
 
 /** A DynamoDB attribute value in the typed JSON of streams (`{ "S": "x" }`, `{ "N": "1" }`, ...). */

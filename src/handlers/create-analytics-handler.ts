@@ -3,6 +3,7 @@
  * (and their tumbling-window variants), built once per cold start from explicit dependencies.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -13,6 +14,8 @@ import type { Context } from 'aws-lambda';
 import type { RuntimeConfig } from '../config.js';
 import { CounterWriter } from '../sink/counter-writer.js';
 import { FailureDestination } from '../sink/failure-destination.js';
+import { GroupAdmission } from '../sink/group-admission.js';
+import { DirectoryRecordStore, S3RecordStore, type RecordStore } from '../sink/record-store.js';
 import {
   StreamProcessor,
   type BatchSummary,
@@ -24,11 +27,19 @@ export interface AnalyticsDependencies {
   config: RuntimeConfig;
   dynamodb: DynamoDBClient;
   sqs: SQSClient;
+  /** For FAILURE_BUCKET; created from the environment when not given. */
+  s3?: S3Client;
   logger?: Logger;
   metrics?: Metrics;
   /** Each batch's summary, after its writes settled (the local runner's status line). */
   onBatch?: (summary: BatchSummary) => void;
 }
+
+/**
+ * The response is returned this long before the Lambda deadline at the latest, writes in flight or not:
+ * more than Middy's timeoutEarlyInMillis (5 ms), room for logging and the response itself.
+ */
+export const RETURN_MARGIN_MS = 150;
 
 /** Builds the handler from explicit dependencies (tests, the local runner) or from the environment. */
 export function createAnalyticsHandler(deps: AnalyticsDependencies) {
@@ -42,17 +53,24 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
       tableName: config.countersTable,
       concurrency: config.writeConcurrency,
     }),
+    admission: new GroupAdmission({ client: deps.dynamodb, tableName: config.countersTable }),
     failureDestination: config.failureQueueUrl
-      ? new FailureDestination({ client: deps.sqs, queueUrl: config.failureQueueUrl })
+      ? new FailureDestination({ client: deps.sqs, queueUrl: config.failureQueueUrl, store: recordStoreOf(deps) })
       : undefined,
     maxDecompressedBytes: config.maxDecompressedBytes,
+    maxBatchDecompressedBytes: config.maxBatchDecompressedBytes,
     onBatch: deps.onBatch,
   });
   let warnedNoLane = false;
 
   const processBatch = async (event: StreamEvent, context: Context): Promise<StreamResponse> => {
-    const deadlineMs = Date.now() + Math.max(1_000, context.getRemainingTimeInMillis() - config.deadlineMarginMs);
-    const { response, summary } = await processor.process(event, deadlineMs);
+    // No write starts within deadlineMarginMs of the end; the response goes RETURN_MARGIN_MS before it,
+    // ahead of Middy's own timeout (timeoutEarlyInMillis, 5 ms by default), which would throw instead.
+    const now = Date.now();
+    const remainingMs = context.getRemainingTimeInMillis();
+    const deadlineMs = now + Math.max(0, remainingMs - config.deadlineMarginMs);
+    const returnByMs = now + Math.max(0, remainingMs - RETURN_MARGIN_MS);
+    const { response, summary } = await processor.process(event, deadlineMs, returnByMs);
     if (summary.source === 'dynamodb' && summary.lane === undefined && !warnedNoLane) {
       warnedNoLane = true;
       logger.warn(
@@ -72,6 +90,14 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
   return middy(processBatch)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics));
+}
+
+/** Where records too large for a queue message go: FAILURE_BUCKET (S3), else FAILURE_DIRECTORY (local). */
+function recordStoreOf(deps: AnalyticsDependencies): RecordStore | undefined {
+  const { failureBucket, failureDirectory } = deps.config;
+  if (failureBucket) return new S3RecordStore({ client: deps.s3 ?? new S3Client({}), bucket: failureBucket });
+  if (failureDirectory) return new DirectoryRecordStore(failureDirectory);
+  return undefined;
 }
 
 function report(logger: Logger, metrics: Metrics, s: BatchSummary): void {

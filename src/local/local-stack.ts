@@ -4,6 +4,7 @@
  * handler, a demo producer, and the read API with the dashboard. `npm start` (src/cli/start.ts) is this plus
  * argument parsing, signals and a status line.
  */
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -172,7 +173,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const emulators: EventSourceMappingEmulator[] = [];
     let countersTable = '';
     for (const fn of functions) {
+      // No S3 locally: records too large for a queue message go to a directory instead of FailureBucket.
       const env = resources.environmentFor(fn);
+      if (fn.environment.FAILURE_BUCKET !== undefined)
+        env.FAILURE_DIRECTORY = process.env.FAILURE_DIRECTORY || resolve(dataDir ?? tmpdir(), 'rejected-records');
       countersTable ||= env.COUNTERS_TABLE ?? '';
       Object.assign(process.env, env, {
         POWERTOOLS_LOG_LEVEL: options.logLevel,

@@ -4,7 +4,7 @@
  * builds one processor per cold start and passes it the event.
  */
 import type { DynamoDBRecord, KinesisStreamRecord } from 'aws-lambda';
-import { Aggregator } from '../core/aggregator.js';
+import { Aggregator, type CellDelta } from '../core/aggregator.js';
 import type { CompiledConfig } from '../core/metric-config.js';
 import {
   DynamoDbRecordDecoder,
@@ -16,6 +16,7 @@ import {
 import { deltaKey, type CounterWriter, type WriteResult } from '../sink/counter-writer.js';
 import type { FailureDestination, RejectedRecordMessage, SendResult } from '../sink/failure-destination.js';
 import { cellItemDelta, statsItemDelta, type ItemDelta } from '../sink/item-delta.js';
+import { foldCells, type FoldDecision, type GroupAdmission } from '../sink/group-admission.js';
 import { padSequence } from '../sink/layout.js';
 
 type StreamRecord = KinesisStreamRecord | DynamoDBRecord;
@@ -59,6 +60,10 @@ export interface ProcessorOptions {
   /** Where rejected records go; undefined only for local experiments (they are then returned for logging). */
   failureDestination: FailureDestination | undefined;
   maxDecompressedBytes: number;
+  /** Decides maxGroupsPerWindow folds by persisted admissions; without it capped metrics are not capped. */
+  admission?: GroupAdmission;
+  /** Decompression budget of a batch (see KinesisDecoderOptions.maxBatchDecompressedBytes). */
+  maxBatchDecompressedBytes?: number;
   /** Called with each batch's summary once its writes settled (the local runner's status line uses it). */
   onBatch?: (summary: BatchSummary) => void;
 }
@@ -72,6 +77,7 @@ export class StreamProcessor {
   private readonly kinesisDecoder: KinesisRecordDecoder;
   private readonly dynamoDecoder = new DynamoDbRecordDecoder();
   private readonly writer: CounterWriter;
+  private readonly admission: GroupAdmission | undefined;
   private readonly failureDestination: FailureDestination | undefined;
   private readonly onBatch: ((summary: BatchSummary) => void) | undefined;
   /** The batch in progress; the next one starts after it (see `process`). */
@@ -81,8 +87,12 @@ export class StreamProcessor {
 
   constructor(options: ProcessorOptions) {
     this.config = options.config;
-    this.aggregator = new Aggregator(options.config);
-    this.kinesisDecoder = new KinesisRecordDecoder({ maxDecompressedBytes: options.maxDecompressedBytes });
+    this.aggregator = new Aggregator(options.config, { foldInBatch: false });
+    this.admission = options.admission;
+    this.kinesisDecoder = new KinesisRecordDecoder({
+      maxDecompressedBytes: options.maxDecompressedBytes,
+      maxBatchDecompressedBytes: options.maxBatchDecompressedBytes,
+    });
     this.writer = options.writer;
     this.failureDestination = options.failureDestination;
     this.onBatch = options.onBatch;
@@ -93,8 +103,12 @@ export class StreamProcessor {
    * same module for several shards at once; batches then queue here, because a batch's deltas hold the
    * aggregator's pooled sketches until its writes finish, and the next batch's `begin()` resets them.
    */
-  process(event: StreamEvent, deadlineMs: number): Promise<{ response: StreamResponse; summary: BatchSummary }> {
-    const run = this.tail.then(() => this.processNow(event, deadlineMs));
+  process(
+    event: StreamEvent,
+    deadlineMs: number,
+    returnByMs = Number.POSITIVE_INFINITY,
+  ): Promise<{ response: StreamResponse; summary: BatchSummary }> {
+    const run = this.tail.then(() => this.processNow(event, deadlineMs, returnByMs));
     this.tail = run.then(
       () => undefined,
       () => undefined,
@@ -102,9 +116,15 @@ export class StreamProcessor {
     return run;
   }
 
+  /**
+   * `deadlineMs`: no write starts after it. `returnByMs`: the response is returned by then even if writes
+   * are still in flight; they count as not durable (the writes are idempotent, so one that lands later
+   * is skipped on re-delivery), and the partial batch response names the lowest record not yet durable.
+   */
   private async processNow(
     event: StreamEvent,
     deadlineMs: number,
+    returnByMs: number,
   ): Promise<{ response: StreamResponse; summary: BatchSummary }> {
     const records = event.Records ?? [];
     const source = records.length === 0 ? 'none' : 'kinesis' in records[0] ? 'kinesis' : 'dynamodb';
@@ -112,27 +132,80 @@ export class StreamProcessor {
 
     const aggregator = this.aggregator;
     this.decodeInto(aggregator, records);
-    const deltas: ItemDelta[] = [];
-    for (const cell of aggregator.cells()) deltas.push(cellItemDelta(cell));
-    for (const stats of aggregator.statistics()) deltas.push(statsItemDelta(stats));
+    // Records from `decodedUpTo` on were not started (the batch's decompression budget): not durable.
+    const decodedUpTo = this.lastStoppedAt >= 0 ? this.lastStoppedAt : records.length;
+    const cells = aggregator.cells();
+    const stats = aggregator.statistics();
 
     const positions: Array<string | undefined> = new Array(records.length);
     const positionOf = (i: number): string => (positions[i] ??= padSequence(sequenceNumberOf(records[i]) ?? String(i)));
 
-    const messages = this.rejectMessages(records, aggregator);
-    const [writes, sent] = await Promise.all([
-      this.writer.write({
+    const messages = this.rejectMessages(records, aggregator, lane);
+    const sentFlags = new Uint8Array(messages.length);
+    // Filled in once the group cap is decided; until then nothing of the counters is durable.
+    const progress: { deltas: ItemDelta[] | undefined; durable: Uint8Array } = {
+      deltas: undefined,
+      durable: new Uint8Array(0),
+    };
+    const writeCounters = async (): Promise<WriteResult> => {
+      let folded: FoldDecision = NO_FOLDS;
+      let capped = false;
+      for (let i = 0; i < cells.length && !capped; i++) capped = cells[i].metric.capsGroups;
+      if (capped && this.admission) {
+        try {
+          folded = await this.admission.decide(cells, deadlineMs);
+        } catch (err) {
+          return admissionFailed(cells, err as Error);
+        }
+      }
+      const deltas: ItemDelta[] = [];
+      for (const cell of foldCells(cells, folded)) deltas.push(cellItemDelta(cell));
+      for (const s of stats) deltas.push(statsItemDelta(s));
+      progress.durable = new Uint8Array(deltas.length);
+      progress.deltas = deltas;
+      return this.writer.write({
         deltas,
         lane,
         positionOf,
         recordCount: records.length,
-        recompute: (from) => this.recompute(records, from),
+        recompute: (from) => this.recompute(records, from, decodedUpTo, folded),
         deadlineMs,
-      }),
+        durable: progress.durable,
+      });
+    };
+    const work = Promise.all([
+      writeCounters(),
       this.failureDestination && messages.length > 0
-        ? this.failureDestination.send(messages, deadlineMs)
+        ? this.failureDestination.send(messages, deadlineMs, sentFlags)
         : Promise.resolve(NO_SEND),
     ]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outOfTime =
+      returnByMs === Number.POSITIVE_INFINITY
+        ? undefined
+        : new Promise<'out of time'>((resolve) => {
+            timer = setTimeout(() => resolve('out of time'), Math.max(0, returnByMs - Date.now()));
+          });
+    const settled = outOfTime ? await Promise.race([work, outOfTime]) : await work;
+    if (timer) clearTimeout(timer);
+    let writes: WriteResult;
+    let sent: SendResult;
+    if (settled === 'out of time') {
+      // Hold the next batch until these writes end: their deltas use this aggregator's pooled sketches.
+      this.tail = this.tail.then(() =>
+        work.then(
+          () => undefined,
+          () => undefined,
+        ),
+      );
+      ({ writes, sent } = notDurable(
+        progress.deltas,
+        progress.durable,
+        messages,
+        sentFlags,
+        this.failureDestination !== undefined,
+      ));
+    } else [writes, sent] = settled;
     this.lastUndeliveredRejects = this.failureDestination ? [] : messages;
 
     // Report at the lowest record whose effect is not durable; Lambda re-delivers from there.
@@ -140,6 +213,7 @@ export class StreamProcessor {
     if (writes.firstFailedRecord >= 0) failedAt = writes.firstFailedRecord;
     if (sent.firstFailedRecord >= 0 && (failedAt < 0 || sent.firstFailedRecord < failedAt))
       failedAt = sent.firstFailedRecord;
+    if (decodedUpTo < records.length && (failedAt < 0 || decodedUpTo < failedAt)) failedAt = decodedUpTo;
     const checkpoint = failedAt >= 0 ? sequenceNumberOf(records[failedAt]) : undefined;
     const response: StreamResponse = {
       batchItemFailures: checkpoint !== undefined ? [{ itemIdentifier: checkpoint }] : [],
@@ -148,17 +222,17 @@ export class StreamProcessor {
     const rejectedByReason: Record<string, number> = {};
     const rejects = aggregator.rejected();
     for (let i = 0; i < rejects.length; i++)
-      rejectedByReason[rejects[i].reasonName] = (rejectedByReason[rejects[i].reasonName] ?? 0) + 1;
+      rejectedByReason[rejects[i].reasonName] = (rejectedByReason[rejects[i].reasonName] ?? 0) + rejects[i].count;
     const summary: BatchSummary = {
       source,
       lane,
       recordsIn: records.length,
       eventsIn: aggregator.eventsIn,
       eventsCounted: aggregator.eventsCounted,
-      rejected: rejects.length,
+      rejected: aggregator.rejectedEvents,
       rejectedByReason,
       late: (rejectedByReason.too_late ?? 0) + (rejectedByReason.too_early ?? 0),
-      counterItems: deltas.length,
+      counterItems: progress.deltas?.length ?? 0,
       writes,
       failureDestination: sent,
       checkpoint,
@@ -169,18 +243,30 @@ export class StreamProcessor {
     return { response, summary };
   }
 
+  /** Index of the first record the last decodeInto did not start (decompression budget), or -1. */
+  private lastStoppedAt = -1;
+
   private decodeInto(aggregator: Aggregator, records: ReadonlyArray<StreamRecord>): void {
     aggregator.begin();
+    this.lastStoppedAt = -1;
     if (records.length === 0) return;
-    if ('kinesis' in records[0]) this.kinesisDecoder.decode(records as KinesisStreamRecord[], aggregator);
-    else this.dynamoDecoder.decode(records as DynamoDBRecord[], aggregator);
+    if ('kinesis' in records[0]) {
+      this.kinesisDecoder.decode(records as KinesisStreamRecord[], aggregator);
+      this.lastStoppedAt = this.kinesisDecoder.stats.stoppedAt;
+    } else this.dynamoDecoder.decode(records as DynamoDBRecord[], aggregator);
   }
 
   /** Deltas of records[from..] only, with record indexes of the whole batch: for partly applied items. */
-  private recompute(records: ReadonlyArray<StreamRecord>, from: number): ReadonlyMap<string, ItemDelta> {
-    this.recomputeAggregator ??= new Aggregator(this.config);
+  private recompute(
+    records: ReadonlyArray<StreamRecord>,
+    from: number,
+    upTo: number,
+    folded: FoldDecision,
+  ): ReadonlyMap<string, ItemDelta> {
+    this.recomputeAggregator ??= new Aggregator(this.config, { foldInBatch: false });
     const aggregator = this.recomputeAggregator;
-    this.decodeInto(aggregator, records.slice(from));
+    // A suffix starts with more budget left than the whole batch had there, so it never stops before upTo.
+    this.decodeInto(aggregator, records.slice(from, upTo));
     const out = new Map<string, ItemDelta>();
     const shift = (d: ItemDelta): void => {
       out.set(deltaKey(d.pk, d.sk), {
@@ -191,12 +277,17 @@ export class StreamProcessor {
         merge: d.merge,
       });
     };
-    for (const cell of aggregator.cells()) shift(cellItemDelta(cell));
+    // The same folds as the whole batch: every group of a suffix was decided for the batch.
+    for (const cell of foldCells(aggregator.cells(), folded)) shift(cellItemDelta(cell));
     for (const stats of aggregator.statistics()) shift(statsItemDelta(stats));
     return out;
   }
 
-  private rejectMessages(records: ReadonlyArray<StreamRecord>, aggregator: Aggregator): RejectedRecordMessage[] {
+  private rejectMessages(
+    records: ReadonlyArray<StreamRecord>,
+    aggregator: Aggregator,
+    lane: string | undefined,
+  ): RejectedRecordMessage[] {
     const rejects = aggregator.rejected();
     if (rejects.length === 0) return [];
     const byRecord = new Map<number, RejectedRecordMessage>();
@@ -209,7 +300,8 @@ export class StreamProcessor {
           source: 'streamtally',
           reasons: [],
           recordIndex: r.recordIndex,
-          shardId: shardIdOf(record),
+          // DynamoDB records do not name their shard; a tumbling-window event does (event.shardId).
+          shardId: shardIdOf(record) ?? lane,
           sequenceNumber: sequenceNumberOf(record) ?? '',
           eventSourceARN: record.eventSourceARN,
           record: rawDataOf(record),
@@ -219,11 +311,72 @@ export class StreamProcessor {
       message.reasons.push({
         reason: r.reasonName,
         metric: r.metricIndex >= 0 ? this.config.metrics[r.metricIndex].name : undefined,
-        detail: r.detail,
+        count: r.count,
+        details: r.details.slice(),
       });
     }
     return [...byRecord.values()];
   }
+}
+
+const NO_FOLDS: FoldDecision = new Set<string>();
+
+/** The group cap could not be decided (the table): nothing is written, the batch is re-delivered whole. */
+function admissionFailed(cells: ReadonlyArray<CellDelta>, err: Error): WriteResult {
+  return {
+    written: 0,
+    alreadyApplied: 0,
+    partlyApplied: 0,
+    conflicts: 0,
+    retries: 0,
+    failed: cells.length,
+    firstFailedRecord: 0,
+    errors: [err],
+  };
+}
+
+/** What is not durable when the response must go before the writes ended. */
+function notDurable(
+  deltas: ReadonlyArray<ItemDelta> | undefined,
+  durable: Uint8Array,
+  messages: ReadonlyArray<RejectedRecordMessage>,
+  sentFlags: Uint8Array,
+  sending: boolean,
+): { writes: WriteResult; sent: SendResult } {
+  const error = new Error('the time left ran out with writes in flight; Lambda re-delivers from the checkpoint');
+  error.name = 'DeadlineError';
+  const writes: WriteResult = {
+    written: 0,
+    alreadyApplied: 0,
+    partlyApplied: 0,
+    conflicts: 0,
+    retries: 0,
+    failed: 0,
+    firstFailedRecord: -1,
+    errors: [error],
+  };
+  if (deltas === undefined) writes.firstFailedRecord = 0; // the group cap was still being decided
+  for (let i = 0; deltas !== undefined && i < deltas.length; i++) {
+    if (durable[i] === 1) {
+      writes.written++;
+      continue;
+    }
+    writes.failed++;
+    if (writes.firstFailedRecord < 0 || deltas[i].firstRecord < writes.firstFailedRecord)
+      writes.firstFailedRecord = deltas[i].firstRecord;
+  }
+  const sent: SendResult = { sent: 0, failed: 0, firstFailedRecord: -1, errors: [] };
+  if (sending)
+    for (let i = 0; i < messages.length; i++) {
+      if (sentFlags[i] === 1) {
+        sent.sent++;
+        continue;
+      }
+      sent.failed++;
+      if (sent.firstFailedRecord < 0 || messages[i].recordIndex < sent.firstFailedRecord)
+        sent.firstFailedRecord = messages[i].recordIndex;
+    }
+  return { writes, sent };
 }
 
 /** Running totals carried between the invocations of one Lambda tumbling window. */

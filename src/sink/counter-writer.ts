@@ -14,7 +14,7 @@ import {
   PutItemCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { ContentionError, CounterWriteError } from './errors.js';
+import { ContentionError, CounterWriteError, DeadlineError } from './errors.js';
 import type { Item, ItemDelta } from './item-delta.js';
 import { Attr } from './layout.js';
 import { forEachLimited, withRetry } from './retry.js';
@@ -34,8 +34,10 @@ export interface WriteInput {
   recordCount: number;
   /** The deltas of the records from `fromRecord` on, keyed `pk\u0000sk`: for partly applied items. */
   recompute: (fromRecord: number) => ReadonlyMap<string, ItemDelta>;
-  /** Epoch ms after which no retry starts. */
+  /** Epoch ms after which no write (first attempt or retry) starts. */
   deadlineMs: number;
+  /** Set to 1 at a delta's index once its effect is durable (written, or found already applied). */
+  durable?: Uint8Array;
 }
 
 export interface WriteResult {
@@ -102,15 +104,19 @@ export class CounterWriter {
       if (!recomputed || recomputed.from !== from) recomputed = { from, deltas: input.recompute(from) };
       return recomputed.deltas;
     };
-    await forEachLimited(input.deltas, this.concurrency, async (delta) => {
+    await forEachLimited(input.deltas, this.concurrency, async (delta, index) => {
       try {
+        // The deadline stops new first attempts too, not only retries: past it, Lambda re-delivers.
+        if (Date.now() >= input.deadlineMs)
+          throw new DeadlineError(`the deadline passed before counter item ${delta.pk} / ${delta.sk} was written`);
         await this.writeOne(delta, current.get(deltaKey(delta.pk, delta.sk)), input, recompute, result, onRetry);
+        if (input.durable) input.durable[index] = 1;
       } catch (err) {
         result.failed++;
         if (result.firstFailedRecord < 0 || delta.firstRecord < result.firstFailedRecord)
           result.firstFailedRecord = delta.firstRecord;
         result.errors.push(
-          err instanceof ContentionError
+          err instanceof ContentionError || err instanceof DeadlineError
             ? err
             : new CounterWriteError(
                 `Writing counter item ${delta.pk} / ${delta.sk} to table ${this.tableName} failed: ${(err as Error).message}`,
@@ -210,6 +216,8 @@ export class CounterWriter {
         .slice(i, i + MAX_BATCH_GET_KEYS)
         .map((d) => ({ [Attr.pk]: { S: d.pk }, [Attr.sk]: { S: d.sk } }));
       while (keys.length > 0) {
+        if (Date.now() >= deadlineMs)
+          throw new DeadlineError(`the deadline passed before ${keys.length} counter items could be read`);
         const out = await withRetry(
           () =>
             this.client.send(

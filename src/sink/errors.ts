@@ -18,3 +18,13 @@ export class FailureDestinationError extends SinkError {
 export class ContentionError extends SinkError {
   override name = 'ContentionError';
 }
+
+/** The store of records too large for a failure-queue message (S3, or a local directory) did not take one. */
+export class RecordStoreError extends SinkError {
+  override name = 'RecordStoreError';
+}
+
+/** The time left ran out before a write could start: nothing was attempted, Lambda re-delivers it. */
+export class DeadlineError extends SinkError {
+  override name = 'DeadlineError';
+}

@@ -3,7 +3,8 @@
  * sequence number and raw data, in batches, so that nothing is lost and nothing blocks the shard.
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { FailureDestinationError } from './errors.js';
+import { DeadlineError, FailureDestinationError, RecordStoreError } from './errors.js';
+import { recordObjectKey, type RecordStore } from './record-store.js';
 import { withRetry } from './retry.js';
 
 /** SendMessageBatch takes at most 10 entries (SQS quota). */
@@ -11,18 +12,64 @@ export const MAX_SQS_BATCH_ENTRIES = 10;
 /** SQS message and batch payload limit: 256 KiB (the conservative, long-standing quota). */
 export const MAX_SQS_PAYLOAD_BYTES = 256 * 1024;
 
+/** Why a record's events were not counted: one entry per reason and metric, with counts and the first details. */
+export interface RejectReasonSummary {
+  reason: string;
+  metric?: string;
+  /** Events of the record rejected for this reason and metric. */
+  count: number;
+  /** The first few details (at most MAX_DETAILS_PER_REASON, each cut at MAX_DETAIL_CHARS). */
+  details: string[];
+}
+
 /** One rejected record as stored in the failure destination. */
 export interface RejectedRecordMessage {
   source: 'streamtally';
-  reasons: Array<{ reason: string; metric?: string; detail: string }>;
+  reasons: RejectReasonSummary[];
   recordIndex: number;
   shardId?: string;
   sequenceNumber: string;
   eventSourceARN?: string;
   /** The record as Lambda delivered it (Kinesis: partition key, base64 data, arrival; DynamoDB: the change). */
   record?: unknown;
-  /** Set when the record was too large for an SQS message: read it from the stream by shard and sequence number. */
+  /**
+   * Set when the message with its record was too large for SQS: the URI (s3://bucket/key, or file:// locally)
+   * of the object holding the whole message, record and every detail included.
+   */
+  recordObject?: string;
+  /** Set when the record was too large for SQS and no record store is configured: read it from the stream. */
   recordOmitted?: string;
+  /** Set when details were left out to fit the SQS limit (they are in `recordObject` when there is one). */
+  detailsOmitted?: boolean;
+}
+
+/** JSON text SQS accepts: it refuses U+FFFE and U+FFFF (and lone surrogates, which JSON.stringify escapes). */
+export function sqsSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\uFFFE\uFFFF]/g, (c) => '\\u' + c.charCodeAt(0).toString(16));
+}
+
+/** The message without its record and with fewer details until it fits `maxBytes` (reasons and counts always stay). */
+export function boundedBody(message: RejectedRecordMessage, maxBytes: number): string {
+  let body = sqsSafeJson(message);
+  if (Buffer.byteLength(body) <= maxBytes) return body;
+  for (const [keep, chars] of [
+    [1, 200],
+    [1, 60],
+    [0, 0],
+  ] as const) {
+    const trimmed: RejectedRecordMessage = {
+      ...message,
+      detailsOmitted: true,
+      reasons: message.reasons.map((r) => ({
+        ...r,
+        details: r.details.slice(0, keep).map((d) => (d.length > chars ? d.slice(0, chars) + '...' : d)),
+      })),
+    };
+    body = sqsSafeJson(trimmed);
+    if (Buffer.byteLength(body) <= maxBytes) return body;
+  }
+  // Unreachable with the config's bounds (reasons x metrics x ~100 bytes), kept so no message can exceed SQS's limit.
+  return sqsSafeJson({ ...message, reasons: message.reasons.slice(0, 100), detailsOmitted: true });
 }
 
 export interface SendResult {
@@ -36,13 +83,22 @@ export interface SendResult {
 export class FailureDestination {
   private readonly client: SQSClient;
   private readonly queueUrl: string;
+  private readonly store: RecordStore | undefined;
+  private readonly maxMessageBytes: number;
 
-  constructor(options: { client: SQSClient; queueUrl: string }) {
+  constructor(options: { client: SQSClient; queueUrl: string; store?: RecordStore; maxMessageBytes?: number }) {
     this.client = options.client;
     this.queueUrl = options.queueUrl;
+    this.store = options.store;
+    this.maxMessageBytes = Math.min(options.maxMessageBytes ?? MAX_SQS_PAYLOAD_BYTES, MAX_SQS_PAYLOAD_BYTES);
   }
 
-  async send(messages: ReadonlyArray<RejectedRecordMessage>, deadlineMs: number): Promise<SendResult> {
+  /** `sentFlags[i]` is set to 1 once messages[i] is in the queue (for a caller that stops waiting at a deadline). */
+  async send(
+    messages: ReadonlyArray<RejectedRecordMessage>,
+    deadlineMs: number,
+    sentFlags?: Uint8Array,
+  ): Promise<SendResult> {
     const result: SendResult = { sent: 0, failed: 0, firstFailedRecord: -1, errors: [] };
     const fail = (message: RejectedRecordMessage, err: unknown): void => {
       result.failed++;
@@ -57,13 +113,18 @@ export class FailureDestination {
         );
       }
     };
-    let batch: Array<{ message: RejectedRecordMessage; body: string }> = [];
+    let batch: Array<{ message: RejectedRecordMessage; body: string; index: number }> = [];
     let batchBytes = 0;
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
       const entries = batch;
       batch = [];
       batchBytes = 0;
+      if (Date.now() >= deadlineMs) {
+        const late = new DeadlineError('the deadline passed before the rejected records could be sent');
+        for (const e of entries) fail(e.message, late);
+        return;
+      }
       try {
         const out = await withRetry(
           () =>
@@ -82,24 +143,54 @@ export class FailureDestination {
               entries[i].message,
               new Error(out.Failed?.find((f) => Number(f.Id) === i)?.Message ?? 'rejected by SQS'),
             );
-          else result.sent++;
+          else {
+            result.sent++;
+            if (sentFlags) sentFlags[entries[i].index] = 1;
+          }
         }
       } catch (err) {
         for (const e of entries) fail(e.message, err);
       }
     };
-    for (const message of messages) {
-      let body = JSON.stringify(message);
-      if (Buffer.byteLength(body) > MAX_SQS_PAYLOAD_BYTES) {
-        body = JSON.stringify({
-          ...message,
-          record: undefined,
-          recordOmitted: `record larger than the ${MAX_SQS_PAYLOAD_BYTES}-byte SQS limit: read it from the stream by shard and sequence number while it is retained`,
-        });
+    for (let index = 0; index < messages.length; index++) {
+      const message = messages[index];
+      let body = sqsSafeJson(message);
+      if (Buffer.byteLength(body) > this.maxMessageBytes) {
+        if (this.store) {
+          // Kept whole (record and every detail) in the store; the queue message points to it.
+          let uri: string;
+          try {
+            if (Date.now() >= deadlineMs) throw new DeadlineError('the deadline passed before the record was stored');
+            uri = await this.store.put(
+              recordObjectKey(message.shardId, message.sequenceNumber, message.recordIndex),
+              body,
+              deadlineMs,
+            );
+          } catch (err) {
+            fail(
+              message,
+              new RecordStoreError(
+                `Storing rejected record ${message.sequenceNumber} (too large for an SQS message) failed: ${(err as Error).message}. Check that the failure bucket exists and the function may s3:PutObject to it.`,
+                { cause: err },
+              ),
+            );
+            continue;
+          }
+          body = boundedBody({ ...message, record: undefined, recordObject: uri }, this.maxMessageBytes);
+        } else {
+          body = boundedBody(
+            {
+              ...message,
+              record: undefined,
+              recordOmitted: `record larger than the ${this.maxMessageBytes}-byte SQS limit and no FAILURE_BUCKET set: read it from the stream by shard and sequence number while it is retained`,
+            },
+            this.maxMessageBytes,
+          );
+        }
       }
       const bytes = Buffer.byteLength(body);
       if (batch.length === MAX_SQS_BATCH_ENTRIES || batchBytes + bytes > MAX_SQS_PAYLOAD_BYTES) await flush();
-      batch.push({ message, body });
+      batch.push({ message, body, index });
       batchBytes += bytes;
     }
     await flush();

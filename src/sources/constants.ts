@@ -28,6 +28,12 @@ export const KINESIS_MAX_PARTITION_KEY_CHARS = 256;
  */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Default decompression budget of one batch (MAX_BATCH_DECOMPRESSED_BYTES): gunzip runs at a few hundred
+ * MB/s, so 64 MiB is a fraction of a second of CPU, and a batch of gzip bombs cannot run past the timeout.
+ */
+export const DEFAULT_MAX_BATCH_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
+
 /** Initial size of the scratch buffer that base64 data is decoded into; grown by doubling. */
 export const INITIAL_SCRATCH_BYTES = 64 * 1024;
 

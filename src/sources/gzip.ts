@@ -34,7 +34,13 @@ export class GzipDecoder {
     this.options = { maxOutputLength: maxDecompressedBytes };
   }
 
-  public decode(bytes: Buffer, start: number, end: number): GunzipStatus {
+  /**
+   * `maxBytes` (at most the constructor's cap) lowers the cap for this call: what is left of a record's
+   * or a batch's decompression budget.
+   */
+  public decode(bytes: Buffer, start: number, end: number, maxBytes = this.maxDecompressedBytes): GunzipStatus {
+    const cap = Math.min(maxBytes, this.maxDecompressedBytes);
+    this.options.maxOutputLength = Math.max(1, cap);
     try {
       this.output = gunzipSync(bytes.subarray(start, end), this.options);
       this.errorDetail = '';
@@ -43,7 +49,7 @@ export class GzipDecoder {
       this.output = EMPTY;
       const code = (error as { code?: unknown }).code;
       if (error instanceof RangeError && code === 'ERR_BUFFER_TOO_LARGE') {
-        this.errorDetail = `gzip data expands beyond the ${this.maxDecompressedBytes}-byte cap (maxDecompressedBytes)`;
+        this.errorDetail = `gzip data expands beyond the ${cap} bytes left of the ${this.maxDecompressedBytes}-byte cap (maxDecompressedBytes)`;
         return RejectReason.TooLarge;
       }
       this.errorDetail = `corrupt gzip data: ${typeof code === 'string' ? `${code}: ` : ''}${(error as Error).message}`;

@@ -6,6 +6,7 @@ import { type EventSink, RejectReason } from '../core/types.js';
 import {
   CWL_CONTROL_MESSAGE,
   CWL_DATA_MESSAGE,
+  DEFAULT_MAX_BATCH_DECOMPRESSED_BYTES,
   DEFAULT_MAX_DECOMPRESSED_BYTES,
   DYNAMODB_EVENT_SOURCE,
   GZIP_ID1,
@@ -18,8 +19,19 @@ import { GzipDecoder, hasGzipMagic } from './gzip.js';
 import { KplReader, hasKplMagic } from './kpl.js';
 
 export interface KinesisDecoderOptions {
-  /** Cap on what one gzip record (or KPL sub-record) may expand to; over it the record is rejected `TooLarge`. */
+  /**
+   * Decompression budget of one record: what its gzip payloads (the record itself, or all the sub-records of
+   * a KPL aggregate together) may expand to. A payload past it is rejected `TooLarge`, and so are the
+   * record's later gzip payloads; the decision depends on the record alone, so it is the same on every delivery.
+   */
   maxDecompressedBytes: number;
+  /**
+   * Decompression budget of one `decode()` call (a batch), at least `maxDecompressedBytes`. A record that
+   * could need more than what is left (it is gzip or KPL, and less than a record's budget is left) is not
+   * started: `stats.stoppedAt` names it, and the caller reports it as not processed (Lambda re-delivers from
+   * there, with a fresh budget). The first record of a call always runs, so every batch makes progress.
+   */
+  maxBatchDecompressedBytes?: number;
   /**
    * Look for DynamoDB change records (Kinesis Data Streams for DynamoDB) in JSON payloads. Default true.
    * With a `ChangeAwareJsonSink` (the aggregator) the check rides on the sink's own scan and costs next to
@@ -79,6 +91,10 @@ export interface KinesisDecodeStats {
   controlMessages: number;
   /** `reject()` calls made by the decoder itself (the sink rejects bad JSON on its own). */
   rejects: number;
+  /** Bytes gunzip produced in this call. */
+  decompressedBytes: number;
+  /** Index of the first record not decoded because the batch's decompression budget was spent, or -1. */
+  stoppedAt: number;
 }
 
 const CDC_NEEDLE = Buffer.from(`"${DYNAMODB_EVENT_SOURCE}"`, 'latin1');
@@ -107,7 +123,11 @@ const PADDING = 0x3d; // '='
 export class KinesisRecordDecoder {
   public readonly stats: KinesisDecodeStats;
   public readonly maxDecompressedBytes: number;
+  public readonly maxBatchDecompressedBytes: number;
   public readonly detectDynamoDbChanges: boolean;
+  /** Decompressed bytes of the current record, and the payloads they came from (for the reject detail). */
+  private recordDecompressed = 0;
+  private recordGzipPayloads = 0;
   private scratch: Buffer;
   /**
    * `scratch` as a plain Uint8Array (same memory). Plain JSON goes to the sink through this view: a Buffer
@@ -136,8 +156,24 @@ export class KinesisRecordDecoder {
         `maxDecompressedBytes must be a positive integer number of bytes, got ${String(max)}`,
       );
     }
-    this.stats = { records: 0, kplSubRecords: 0, gzipRecords: 0, cdcRecords: 0, controlMessages: 0, rejects: 0 };
+    const batchMax = options.maxBatchDecompressedBytes ?? Math.max(DEFAULT_MAX_BATCH_DECOMPRESSED_BYTES, max);
+    if (!Number.isSafeInteger(batchMax) || batchMax < max) {
+      throw new SourceConfigError(
+        `maxBatchDecompressedBytes must be an integer of at least maxDecompressedBytes (${max}), got ${String(batchMax)}`,
+      );
+    }
+    this.stats = {
+      records: 0,
+      kplSubRecords: 0,
+      gzipRecords: 0,
+      cdcRecords: 0,
+      controlMessages: 0,
+      rejects: 0,
+      decompressedBytes: 0,
+      stoppedAt: -1,
+    };
     this.maxDecompressedBytes = max;
+    this.maxBatchDecompressedBytes = batchMax;
     this.detectDynamoDbChanges = options.detectDynamoDbChanges ?? true;
     this.scratch = Buffer.allocUnsafe(INITIAL_SCRATCH_BYTES);
     this.scratchBytes = plainView(this.scratch);
@@ -155,11 +191,14 @@ export class KinesisRecordDecoder {
     stats.cdcRecords = 0;
     stats.controlMessages = 0;
     stats.rejects = 0;
+    stats.decompressedBytes = 0;
+    stats.stoppedAt = -1;
     this.sinkIsTimed = isTimedJsonSink(sink);
     this.sinkIsChangeAware = isChangeAwareJsonSink(sink);
     for (let i = 0; i < records.length; i++) {
-      stats.records++;
       this.decodeRecord(records[i], i, sink);
+      if (stats.stoppedAt >= 0) return;
+      stats.records++;
     }
   }
 
@@ -218,6 +257,13 @@ export class KinesisRecordDecoder {
     // is handed to the sink right here (KPL, gzip and the CDC parse out of line).
     const first = n > 0 ? scratch[0] : -1;
     if (first === KPL_MAGIC[0] || first === GZIP_ID1) {
+      // A record that may decompress starts only with a whole record's budget left in the batch's.
+      if (i > 0 && this.stats.decompressedBytes + this.maxDecompressedBytes > this.maxBatchDecompressedBytes) {
+        this.stats.stoppedAt = i;
+        return;
+      }
+      this.recordDecompressed = 0;
+      this.recordGzipPayloads = 0;
       this.decodeFramed(scratch, n, i, sink);
       return;
     }
@@ -249,12 +295,24 @@ export class KinesisRecordDecoder {
     if (hasGzipMagic(buf, start, end)) {
       const arrivalMs = this.recordTimes[1];
       this.stats.gzipRecords++;
-      const status = this.gzip.decode(buf, start, end);
+      this.recordGzipPayloads++;
+      const left = this.maxDecompressedBytes - this.recordDecompressed;
+      const status = left <= 0 ? RejectReason.TooLarge : this.gzip.decode(buf, start, end, left);
       if (status !== 0) {
-        this.reject(sink, i, status, this.gzip.errorDetail);
+        this.reject(
+          sink,
+          i,
+          status,
+          status === RejectReason.TooLarge
+            ? `record over its decompression budget: ${this.recordDecompressed} bytes already decompressed from ${this.recordGzipPayloads - 1} gzip payloads, gzip payload ${this.recordGzipPayloads} needs more than the ${Math.max(0, left)} bytes left of ${this.maxDecompressedBytes} (MAX_DECOMPRESSED_BYTES)`
+            : this.gzip.errorDetail,
+        );
+        if (status === RejectReason.TooLarge) this.recordDecompressed = this.maxDecompressedBytes;
         return;
       }
       const out = this.gzip.output;
+      this.recordDecompressed += out.length;
+      this.stats.decompressedBytes += out.length;
       if (!this.decodeCloudWatchLogs(out, i, arrivalMs, sink)) this.decodeJson(out, out, 0, out.length, i, sink);
       return;
     }

@@ -108,7 +108,8 @@ export interface LocalResources {
   /** What `!Ref` / `!GetAtt` of a created resource gives (`Ref` of a queue is its URL, as in CloudFormation). */
   resolve(ref: ResourceRef): string;
   /** A function's environment with resource references replaced by the local names, URLs and ARNs. */
-  environmentFor(fn: FunctionSpec): Record<string, string>;
+  /** `overrides` replace variables before resolution (e.g. FAILURE_BUCKET, a bucket not created locally). */
+  environmentFor(fn: FunctionSpec, overrides?: Readonly<Record<string, string>>): Record<string, string>;
 }
 
 export interface CreateLocalResourcesOptions {
@@ -397,10 +398,15 @@ export async function createLocalResources(
     capabilities: Object.freeze(capabilities),
     warnings: Object.freeze([...warnings.messages]),
     resolve,
-    environmentFor(fn: FunctionSpec): Record<string, string> {
+    environmentFor(fn: FunctionSpec, overrides: Readonly<Record<string, string>> = {}): Record<string, string> {
       const env: Record<string, string> = {};
-      for (const [key, value] of Object.entries(fn.environment))
-        env[key] = typeof value === 'string' ? value : resolve(value);
+      const declared = (template.document.Resources ?? {}) as Record<string, { Type?: unknown } | undefined>;
+      for (const [key, value] of Object.entries(fn.environment)) {
+        if (key in overrides) env[key] = overrides[key];
+        else if (typeof value === 'string') env[key] = value;
+        // No S3 locally: a variable naming a bucket stays unset (the local stack keeps such objects in a directory).
+        else if (declared[value.ref]?.Type !== 'AWS::S3::Bucket') env[key] = resolve(value);
+      }
       return env;
     },
   });

@@ -68,6 +68,8 @@ describe('KinesisRecordDecoder: plain records', () => {
       cdcRecords: 0,
       controlMessages: 0,
       rejects: 0,
+      decompressedBytes: 0,
+      stoppedAt: -1,
     });
   });
 
@@ -138,6 +140,8 @@ describe('KinesisRecordDecoder: plain records', () => {
       cdcRecords: 0,
       controlMessages: 0,
       rejects: 0,
+      decompressedBytes: 0,
+      stoppedAt: -1,
     });
   });
 
