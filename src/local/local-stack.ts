@@ -17,7 +17,7 @@ import { KinesisProducer } from '../producer/kinesis-producer.js';
 import { clickstreamEvents } from '../samples/sample-events.js';
 import { clientConfig } from './aws/aws-clients.js';
 import { createLocalResources } from './aws/resources.js';
-import { startDynalite, startKinesisLocal, type LocalServer } from './aws/servers.js';
+import { javaRuntime, startEmbeddedDynamoDb, startKinesisLocal, type LocalServer } from './aws/servers.js';
 import { EventSourceMappingEmulator, type EventSourceMappingSettings, type StreamHandler } from './emulator/index.js';
 import { startLocalSqs } from './local-sqs/local-sqs-server.js';
 import { startReadServer, type ReadServer } from './read-server.js';
@@ -123,10 +123,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let sqsEndpoint = options.endpoint;
     const dataDir = options.dataDir;
     if (!options.endpoint) {
-      say('starting kinesis-local, dynalite and a local SQS on 127.0.0.1 ...');
+      const dynamoName = javaRuntime().unavailableReason ? 'dynalite' : 'DynamoDB Local (Java)';
+      say(`starting kinesis-local, ${dynamoName} and a local SQS on 127.0.0.1 ...`);
       const started = await Promise.allSettled([
         startKinesisLocal({ dataDir: dataDir && resolve(dataDir, 'kinesis') }),
-        startDynalite({ dataDir: dataDir && resolve(dataDir, 'dynamodb') }),
+        startEmbeddedDynamoDb({ dataDir: dataDir && resolve(dataDir, 'dynamodb'), note: say }),
         startLocalSqs({ dataDir: dataDir && resolve(dataDir, 'sqs') }),
       ]);
       for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
@@ -209,7 +210,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             : resources.tables[source.sourceLogicalId]?.streamArn;
         if (!stream) {
           say(
-            `note: ${fn.logicalId} event ${source.name} (${source.type}) not emulated: ${source.type === 'dynamodb' ? 'this DynamoDB server has no Streams (dynalite); run with --endpoint pointing at moto_server or LocalStack for that path' : 'its stream was not created'}.`,
+            `note: ${fn.logicalId} event ${source.name} (${source.type}) not emulated: ${source.type === 'dynamodb' ? 'this DynamoDB server has no Streams (dynalite, used because Java 17+ was not found); install Java 17+ for DynamoDB Local, or run with --endpoint pointing at moto_server or LocalStack' : 'its stream was not created'}.`,
           );
           continue;
         }
