@@ -86,6 +86,16 @@ export class OrderChangeGenerator {
     return sums;
   }
 
+  /** Live orders per combination of `fields` (values joined with `|`), e.g. `countsBy(['country', 'status'])`. */
+  countsBy(fields: ReadonlyArray<keyof Order>): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const order of this.live.values()) {
+      const key = fields.map((f) => String(order[f])).join('|');
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
+    return counts;
+  }
+
   get liveOrders(): number {
     return this.ids.length;
   }
