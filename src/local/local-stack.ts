@@ -14,6 +14,8 @@ import { loadRuntimeConfig, type loadMetricDefinitions } from '../config.js';
 import { createAnalyticsHandler } from '../handlers/create-analytics-handler.js';
 import type { BatchSummary } from '../pipeline/stream-processor.js';
 import { KinesisProducer } from '../producer/kinesis-producer.js';
+import { ItemChangeWriter } from '../producer/orders-writer.js';
+import { OrderChangeGenerator } from '../samples/order-changes.js';
 import { clickstreamEvents } from '../samples/sample-events.js';
 import { clientConfig } from './aws/aws-clients.js';
 import { createLocalResources } from './aws/resources.js';
@@ -37,6 +39,8 @@ export interface LocalStackOptions {
   dataDir?: string;
   /** Demo clickstream events per second; 0 turns the demo producer off. */
   demoRatePerSec: number;
+  /** Demo order changes per second into the orders table (when its stream is emulated); 0: none. */
+  demoOrdersPerSec?: number;
   dashboardPort: number;
   logLevel: string;
   /** Every Nth invocation crashes after the handler wrote its counters (0: never). */
@@ -47,6 +51,8 @@ export interface LocalStackOptions {
 /** Totals over every batch the handlers processed; read by the status line. */
 export interface LocalStackTotals {
   produced: number;
+  /** Order changes the demo wrote into the orders table. */
+  orderChanges: number;
   batches: number;
   recordsIn: number;
   eventsCounted: number;
@@ -152,6 +158,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     const totals: LocalStackTotals = {
       produced: 0,
+      orderChanges: 0,
       batches: 0,
       recordsIn: 0,
       eventsCounted: 0,
@@ -172,6 +179,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const functions = template.functions.filter((f) => f.streamEventSources.length > 0);
     const emulators: EventSourceMappingEmulator[] = [];
     let countersTable = '';
+    /** The table a DynamoDB event source reads here, if one runs: the demo writes orders into it. */
+    let ordersTable: string | undefined;
     for (const fn of functions) {
       const env = resources.environmentFor(fn);
       countersTable ||= env.COUNTERS_TABLE ?? '';
@@ -223,6 +232,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         });
         await emulator.start();
         emulators.push(emulator);
+        if (source.type === 'dynamodb') ordersTable ??= resources.tables[source.sourceLogicalId]?.name;
         stops.push(() => emulator.stop());
         say(
           `emulating ${fn.logicalId} <- ${source.type} ${stream} (batch ${source.batchSize}, window ${source.maximumBatchingWindowSeconds}s, ${source.startingPosition}${source.tumblingWindowSeconds ? `, tumbling ${source.tumblingWindowSeconds}s` : ''})`,
@@ -259,6 +269,30 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         await running;
       });
       say(`demo producer: ${options.demoRatePerSec} clickstream events/s into ${streamName} (--no-demo to turn off)`);
+    }
+
+    const ordersPerSec = options.demoOrdersPerSec ?? 0;
+    if (ordersPerSec > 0 && ordersTable) {
+      const abort = new AbortController();
+      const orders = new OrderChangeGenerator({ seed: Date.now() % 100_000 });
+      const writer = new ItemChangeWriter({
+        client: dynamodb,
+        tableName: ordersTable,
+        onProgress: (p) => (totals.orderChanges = p.inserts + p.modifies + p.removes),
+      });
+      const source = (function* () {
+        for (;;) yield orders.next(Date.now());
+      })();
+      const running = writer
+        .writeAll(source, { ratePerSec: ordersPerSec, signal: abort.signal })
+        .catch((err: unknown) => say(`demo orders stopped: ${(err as Error).message}`));
+      stops.push(async () => {
+        abort.abort();
+        await running;
+      });
+      say(
+        `demo orders: ${ordersPerSec} changes/s into ${ordersTable} (new orders, status moves, note updates, deletes; --orders-rate 0 to turn off)`,
+      );
     }
 
     return {
