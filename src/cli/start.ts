@@ -30,6 +30,12 @@ const SPEC = {
       valueName: 'N',
       description: `demo order changes per second into the orders table, when its stream runs (default ${DEFAULT_ORDERS_RATE_PER_SEC}; 0: none)`,
     },
+    'orders-limit': {
+      type: 'string',
+      valueName: 'N',
+      description:
+        'stop the demo orders after N changes (default: no limit), e.g. to compare the dashboard with the table',
+    },
     port: { type: 'string', valueName: 'PORT', description: 'dashboard port on 127.0.0.1 (default: a free port)' },
     'data-dir': {
       type: 'string',
@@ -89,6 +95,9 @@ async function main(): Promise<void> {
     ordersRate === undefined ? DEFAULT_ORDERS_RATE_PER_SEC : Number(ordersRate.trim() === '' ? Number.NaN : ordersRate);
   if (!(Number.isFinite(ordersPerSec) && ordersPerSec >= 0))
     usageExit(SPEC, `--orders-rate must be a number of changes per second, 0 or more (got ${ordersRate})`);
+  const ordersLimit = values['orders-limit'] === undefined ? undefined : Number(values['orders-limit']);
+  if (ordersLimit !== undefined && !(Number.isInteger(ordersLimit) && ordersLimit > 0))
+    usageExit(SPEC, `--orders-limit must be a positive integer (got ${values['orders-limit']})`);
   if (values.endpoint !== undefined) {
     try {
       isLoopbackEndpoint(values.endpoint);
@@ -140,6 +149,7 @@ async function main(): Promise<void> {
     dataDir: values['data-dir'] ? resolve(values['data-dir']) : undefined,
     demoRatePerSec: values['no-demo'] ? 0 : ratePerSec,
     demoOrdersPerSec: values['no-demo'] ? 0 : ordersPerSec,
+    demoOrdersLimit: ordersLimit,
     dashboardPort: port,
     logLevel,
     chaosEvery,

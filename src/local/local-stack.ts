@@ -41,6 +41,8 @@ export interface LocalStackOptions {
   demoRatePerSec: number;
   /** Demo order changes per second into the orders table (when its stream is emulated); 0: none. */
   demoOrdersPerSec?: number;
+  /** Stop the demo orders after this many changes (default: no limit). */
+  demoOrdersLimit?: number;
   dashboardPort: number;
   logLevel: string;
   /** Every Nth invocation crashes after the handler wrote its counters (0: never). */
@@ -284,7 +286,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         for (;;) yield orders.next(Date.now());
       })();
       const running = writer
-        .writeAll(source, { ratePerSec: ordersPerSec, signal: abort.signal })
+        .writeAll(source, { ratePerSec: ordersPerSec, signal: abort.signal, maxChanges: options.demoOrdersLimit })
+        .then((p) => {
+          if (!abort.signal.aborted) say(`\ndemo orders: done, ${p.inserts + p.modifies + p.removes} changes written`);
+        })
         .catch((err: unknown) => say(`demo orders stopped: ${(err as Error).message}`));
       stops.push(async () => {
         abort.abort();
