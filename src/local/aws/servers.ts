@@ -216,12 +216,24 @@ export interface JavaRuntime {
 
 let javaProbe: JavaRuntime | undefined;
 
+/** The Java launcher: STREAMTALLY_JAVA (a path, for a Java that is not on PATH), else `java`. */
+export function javaCommand(): string {
+  return process.env.STREAMTALLY_JAVA || 'java';
+}
+
 /** Probes `java -version` once per process (~100 ms). */
 export function javaRuntime(): JavaRuntime {
   if (javaProbe) return javaProbe;
-  const probe = spawnSync('java', ['-version'], { encoding: 'utf8', timeout: 20_000 });
+  const java = javaCommand();
+  const probe = spawnSync(java, ['-version'], { encoding: 'utf8', timeout: 20_000 });
   if (probe.error || probe.status !== 0) {
-    javaProbe = { major: 0, unavailableReason: 'no `java` on PATH (install a Java runtime 17 or later)' };
+    javaProbe = {
+      major: 0,
+      unavailableReason:
+        java === 'java'
+          ? 'no `java` on PATH (install a Java runtime 17 or later, or set STREAMTALLY_JAVA to one)'
+          : `STREAMTALLY_JAVA=${java} does not run`,
+    };
     return javaProbe;
   }
   // `openjdk version "17.0.15" 2025-04-15`; Java 8 said "1.8.0_402".
@@ -274,7 +286,7 @@ export async function startDynamoDbLocal(
   const storage = options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory'];
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const child = spawn(
-    'java',
+    javaCommand(),
     [
       `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
       // Small heap and fast start: a local demo and test server, not a benchmark target.

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, test } from 'vitest';
+import { ROOT } from '../../helpers/runner.js';
 import { javaRuntime, startDynamoDbLocal } from '../../../src/local/aws/servers.js';
 
 const JAVA = javaRuntime();
@@ -145,5 +146,27 @@ describe.skipIf(JAVA.unavailableReason !== undefined)('DynamoDB Local', () => {
     await until(`the parent to exit on ${signal}`, () => child.exitCode !== null || child.signalCode !== null);
     await until(`Java ${pid} to exit after its parent got ${signal}`, () => !alive(pid));
     expect(alive(pid)).toBe(false);
+  });
+});
+
+describe('without Java', () => {
+  test('npm run invoke falls back to dynalite with a one-line note and still counts', async () => {
+    // Prepare: a Java that does not exist
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/invoke.ts', 'events/kinesis-clickstream.json'], {
+      cwd: ROOT,
+      env: { ...process.env, STREAMTALLY_JAVA: '/nonexistent/java' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+    // Act
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    // Assess
+    expect(code, out).toBe(0);
+    const notes = out.split('\n').filter((l) => l.startsWith('note: using dynalite'));
+    expect(notes, out).toHaveLength(1);
+    expect(notes[0]).toContain('STREAMTALLY_JAVA=/nonexistent/java does not run');
+    expect(out).toMatch(/counters written to \S+ \([1-9]\d* items\)/);
   });
 });
