@@ -17,6 +17,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     reporters: ['default'],
     pool: 'forks',
+    // Prints the Node version (and Java's) the run uses: CI runs the suite on Node 20 and on 22.
+    globalSetup: ['test/helpers/print-runtime.ts'],
     // The SDK's notice that releases after January 2027 need Node 22; CI also runs the suite on Node 22.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     projects: [

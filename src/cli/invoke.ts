@@ -14,7 +14,7 @@ import { parseArgsOrExit, usageExit, type CommandSpec, type OptionSpec } from '.
 import { createLambdaContext, resolveFunctionSettings } from '../local/emulator/index.js';
 import { startLocalSqs } from '../local/local-sqs/local-sqs-server.js';
 import { createLocalResources } from '../local/aws/resources.js';
-import { startDynalite, startKinesisLocal, type LocalServer } from '../local/aws/servers.js';
+import { javaRuntime, startEmbeddedDynamoDb, startKinesisLocal, type LocalServer } from '../local/aws/servers.js';
 import { loadTemplate } from '../local/template/template.js';
 
 const SPEC = {
@@ -63,8 +63,10 @@ async function main(): Promise<void> {
   let sqsEndpoint = values.endpoint;
   try {
     if (!values.endpoint) {
-      process.stderr.write('starting kinesis-local, dynalite and a local SQS on 127.0.0.1 ...\n');
-      const [k, d, q] = await Promise.all([startKinesisLocal(), startDynalite(), startLocalSqs()]);
+      const dynamoName = javaRuntime().unavailableReason ? 'dynalite' : 'DynamoDB Local (Java)';
+      process.stderr.write(`starting kinesis-local, ${dynamoName} and a local SQS on 127.0.0.1 ...\n`);
+      const note = (m: string): void => void process.stderr.write(`${m}\n`);
+      const [k, d, q] = await Promise.all([startKinesisLocal(), startEmbeddedDynamoDb({ note }), startLocalSqs()]);
       servers.push(k, d, q);
       [kinesisEndpoint, dynamoEndpoint, sqsEndpoint] = [k.endpoint, d.endpoint, q.endpoint];
       Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });

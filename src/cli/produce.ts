@@ -1,6 +1,7 @@
 /**
  * `npm run produce -- --stream NAME ...`: pushes demo clickstream events (or an NDJSON file) to a
- * Kinesis stream, locally or in AWS, with a progress line and a summary. See `--help`.
+ * Kinesis stream, locally or in AWS, with a progress line and a summary. With `--orders`, writes order
+ * changes into a DynamoDB table instead (produce-orders.ts). See `--help`.
  */
 import { createReadStream } from 'node:fs';
 import { access, constants as fsConstants } from 'node:fs/promises';
@@ -30,8 +31,12 @@ import {
   type SkippedInput,
 } from '../producer/kinesis-producer.js';
 import { formatCount, formatDuration, ProgressLine, RateMeter, renderBar } from './progress.js';
+import { produceOrders } from './produce-orders.js';
 
 const DEFAULT_DEMO_RATE_PER_SEC = 100;
+const DEFAULT_ORDERS_RATE_PER_SEC = 5;
+/** The orders table `npm start` creates from template.yaml (Stage dev). */
+const DEFAULT_ORDERS_TABLE = 'streamtally-dev-orders';
 const DEFAULT_SEED = 42;
 /** Detail lines printed per category in the summary; the counts are always complete. */
 const MAX_PRINTED_DETAILS = 20;
@@ -40,13 +45,27 @@ const UTF8_BOM = '\uFEFF';
 const SPEC = {
   name: 'npm run produce --',
   summary:
-    'Push events to a Kinesis data stream with PutRecords: demo clickstream events, or an NDJSON file line by line.',
+    'Push events to a Kinesis data stream with PutRecords (demo clickstream events, or an NDJSON file line by line), or order changes into a DynamoDB table (--orders).',
   options: {
-    stream: { type: 'string', required: true, valueName: 'NAME', description: 'Kinesis stream to write to' },
+    stream: {
+      type: 'string',
+      valueName: 'NAME',
+      description: 'Kinesis stream to write to (required without --orders)',
+    },
+    orders: {
+      type: 'boolean',
+      description: `write order changes (new orders, status moves, note updates, deletes) into --table instead (default ${DEFAULT_ORDERS_RATE_PER_SEC}/s)`,
+    },
+    table: {
+      type: 'string',
+      valueName: 'NAME',
+      description: `DynamoDB table for --orders (default: ${DEFAULT_ORDERS_TABLE}, the one npm start creates)`,
+    },
     endpoint: {
       type: 'string',
       valueName: 'URL',
-      description: 'Kinesis endpoint, e.g. http://127.0.0.1:4567 (default: AWS, default credential chain)',
+      description:
+        'Kinesis endpoint, e.g. http://127.0.0.1:4567, or with --orders the DynamoDB one (default: AWS, default credential chain)',
     },
     region: { type: 'string', valueName: 'REGION', description: 'AWS region (default: AWS_REGION, else us-east-1)' },
     rate: {
@@ -92,6 +111,7 @@ const SPEC = {
   examples: [
     'npm run produce -- --stream streamtally-events --endpoint http://127.0.0.1:4567 --rate 200 --duration 60s',
     'npm run produce -- --stream streamtally-events --file events.ndjson --partition-key user.id',
+    'npm run produce -- --orders --endpoint http://127.0.0.1:8000 --rate 10 --count 500',
   ],
 } as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
@@ -112,6 +132,7 @@ interface ProduceArgs {
 async function readArgs(argv: readonly string[]): Promise<ProduceArgs> {
   const { values } = parseArgsOrExit(SPEC, argv);
   try {
+    if (values.stream === undefined) throw new UsageError('missing required option --stream NAME (or --orders)');
     const keyField = values['partition-key'];
     if (keyField !== undefined && !/^[^.]+(\.[^.]+)*$/.test(keyField)) {
       throw new UsageError(`--partition-key must be a field name or dotted path such as user.id, got "${keyField}"`);
@@ -302,6 +323,29 @@ function printSummary(
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgsOrExit(SPEC, argv);
+  if (values.orders) {
+    try {
+      if (values.stream !== undefined || values.file !== undefined || values['partition-key'] !== undefined)
+        throw new UsageError('--orders writes to a DynamoDB table: drop --stream, --file and --partition-key');
+      if (values.endpoint !== undefined && !URL.canParse(values.endpoint))
+        throw new UsageError(`--endpoint must be a URL such as http://127.0.0.1:8000, got "${values.endpoint}"`);
+      return await produceOrders({
+        tableName: values.table ?? DEFAULT_ORDERS_TABLE,
+        endpoint: values.endpoint,
+        region: values.region,
+        ratePerSec:
+          values.rate === undefined ? DEFAULT_ORDERS_RATE_PER_SEC : parsePositiveNumber(values.rate, 'rate', true),
+        durationMs: values.duration === undefined ? undefined : parseDurationOption(values.duration, 'duration'),
+        count: values.count === undefined ? undefined : parsePositiveNumber(values.count, 'count'),
+        seed: values.seed === undefined ? DEFAULT_SEED : parseNonNegativeInteger(values.seed, 'seed'),
+      });
+    } catch (err) {
+      if (err instanceof UsageError) usageExit(SPEC, err.message);
+      throw err;
+    }
+  }
+  if (values.table !== undefined) usageExit(SPEC, '--table applies to --orders only');
   const args = await readArgs(argv);
   const client = new KinesisClient(clientConfig({ endpoint: args.endpoint, region: args.region }));
   const where = endpointLabel(args, client);

@@ -10,6 +10,7 @@ import { parseArgsOrExit, parsePositiveNumber, usageExit, type CommandSpec, type
 import { ProgressLine } from './progress.js';
 
 const DEFAULT_RATE_PER_SEC = 20;
+const DEFAULT_ORDERS_RATE_PER_SEC = 2;
 const DEFAULT_DASHBOARD_PORT = 0;
 const STATUS_REFRESH_MS = 1_000;
 const FORCE_QUIT_AFTER_MS = 2_000;
@@ -24,6 +25,17 @@ const SPEC = {
       description: 'do not run the demo producer (push events yourself with npm run produce)',
     },
     rate: { type: 'string', valueName: 'N', description: `demo events per second (default ${DEFAULT_RATE_PER_SEC})` },
+    'orders-rate': {
+      type: 'string',
+      valueName: 'N',
+      description: `demo order changes per second into the orders table, when its stream runs (default ${DEFAULT_ORDERS_RATE_PER_SEC}; 0: none)`,
+    },
+    'orders-limit': {
+      type: 'string',
+      valueName: 'N',
+      description:
+        'stop the demo orders after N changes (default: no limit), e.g. to compare the dashboard with the table',
+    },
     port: { type: 'string', valueName: 'PORT', description: 'dashboard port on 127.0.0.1 (default: a free port)' },
     'data-dir': {
       type: 'string',
@@ -78,6 +90,14 @@ async function main(): Promise<void> {
   if (!['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'].includes(logLevel))
     usageExit(SPEC, `--log-level must be DEBUG, INFO, WARN or ERROR (got ${values['log-level']})`);
   const chaosEvery = values.chaos === undefined ? 0 : parsePositiveNumber(values.chaos, '--chaos');
+  const ordersRate = values['orders-rate'];
+  const ordersPerSec =
+    ordersRate === undefined ? DEFAULT_ORDERS_RATE_PER_SEC : Number(ordersRate.trim() === '' ? Number.NaN : ordersRate);
+  if (!(Number.isFinite(ordersPerSec) && ordersPerSec >= 0))
+    usageExit(SPEC, `--orders-rate must be a number of changes per second, 0 or more (got ${ordersRate})`);
+  const ordersLimit = values['orders-limit'] === undefined ? undefined : Number(values['orders-limit']);
+  if (ordersLimit !== undefined && !(Number.isInteger(ordersLimit) && ordersLimit > 0))
+    usageExit(SPEC, `--orders-limit must be a positive integer (got ${values['orders-limit']})`);
   if (values.endpoint !== undefined) {
     try {
       isLoopbackEndpoint(values.endpoint);
@@ -128,6 +148,8 @@ async function main(): Promise<void> {
     endpoint: values.endpoint,
     dataDir: values['data-dir'] ? resolve(values['data-dir']) : undefined,
     demoRatePerSec: values['no-demo'] ? 0 : ratePerSec,
+    demoOrdersPerSec: values['no-demo'] ? 0 : ordersPerSec,
+    demoOrdersLimit: ordersLimit,
     dashboardPort: port,
     logLevel,
     chaosEvery,
@@ -157,7 +179,7 @@ async function main(): Promise<void> {
       recordsIn += e.stats.recordsIn;
     }
     status.update(
-      `produced ${totals.produced} | records in ${recordsIn} | batches ${batches} | iterator age ${iteratorAgeMs} ms | counted ${totals.eventsCounted} | rejected ${totals.rejected} | counter writes ${totals.counterWrites}`,
+      `produced ${totals.produced}${totals.orderChanges > 0 ? ` + ${totals.orderChanges} order changes` : ''} | records in ${recordsIn} | batches ${batches} | iterator age ${iteratorAgeMs} ms | counted ${totals.eventsCounted} | rejected ${totals.rejected} | counter writes ${totals.counterWrites}`,
     );
   }, STATUS_REFRESH_MS);
 }

@@ -16,6 +16,7 @@ import { parseIsoTimestampInto } from './iso-time.js';
 import { JsonFieldScanner, ValueKind, skipWhitespace } from './json-scan.js';
 import {
   FilterOp,
+  LEVEL_WINDOW,
   MAX_WINDOWS_PER_METRIC,
   TimeFormatCode,
   type CompiledConfig,
@@ -27,6 +28,7 @@ import { KeyTable } from './key-table.js';
 import { DDSketch } from './sketch/ddsketch.js';
 import { HyperLogLog } from './sketch/hyperloglog.js';
 import { ImageFields } from './image-fields.js';
+import { attributesChanged } from './image-change.js';
 import { FOLDED_STAT, RejectLog, type RejectEntry, type StatsDelta } from './reject-log.js';
 import {
   DYNAMODB_EVENT_SOURCE,
@@ -161,6 +163,15 @@ export class Aggregator implements EventSink {
   private eventTimePath = -1;
   private eventTimeFormat = -1;
   private readonly encoder = new TextEncoder();
+  /** The images of the DynamoDB change being evaluated (for `changed` filters); undefined for JSON events. */
+  private curNewImage: AttributeMap | undefined;
+  private curOldImage: AttributeMap | undefined;
+  /** `state` metrics, evaluated on both images of a change; `events` image metrics, on one. */
+  private readonly stateMetrics: CompiledMetric[];
+  private readonly eventImageMetrics: number;
+  /** Per state metric (by position in stateMetrics): the old image's group and value, -1 when not a member. */
+  private readonly stateOldGroup: Int32Array;
+  private readonly stateOldValue: Float64Array;
 
   // Cold-path outputs.
   private readonly rejectLog: RejectLog;
@@ -188,6 +199,10 @@ export class Aggregator implements EventSink {
     this.image = new ImageFields(config.paths);
     this.rejectLog = new RejectLog(config.metrics);
     this.foldedPerMetric = new Float64Array(config.metrics.length);
+    this.stateMetrics = config.metrics.filter((m) => m.kind === 'state');
+    this.eventImageMetrics = config.metrics.filter((m) => m.kind !== 'state' && m.acceptsImage).length;
+    this.stateOldGroup = new Int32Array(this.stateMetrics.length);
+    this.stateOldValue = new Float64Array(this.stateMetrics.length);
     this.internConstants();
   }
 
@@ -362,16 +377,30 @@ export class Aggregator implements EventSink {
     this.eventsIn++;
     this.times[T_ARRIVAL] = arrivalMs;
     this.times[T_FALLBACK] = fallbackTimeMs;
-    const image = eventName === 'REMOVE' ? oldImage : newImage;
-    if (image === undefined || image === null) {
-      if (this.anyImageMetricReadsFields())
-        this.reject(
-          recordIndex,
-          RejectReason.MissingImage,
-          `${eventName} record without ${eventName === 'REMOVE' ? 'OldImage' : 'NewImage'}`,
-        );
+    this.curNewImage = newImage ?? undefined;
+    this.curOldImage = oldImage ?? undefined;
+    // State metrics first: they load the old image, then the new one, leaving loaded the image the events
+    // metrics read (the new one, or the old one for REMOVE).
+    const stateCounted = this.stateMetrics.length > 0 && this.evaluateStates(eventName, recordIndex);
+    if (this.eventImageMetrics === 0) {
+      if (stateCounted) this.eventsCounted++;
       return;
     }
+    const image = eventName === 'REMOVE' ? oldImage : newImage;
+    if (image === undefined || image === null) {
+      this.reject(
+        recordIndex,
+        RejectReason.MissingImage,
+        `${eventName} record without ${eventName === 'REMOVE' ? 'OldImage' : 'NewImage'}`,
+      );
+      if (stateCounted) this.eventsCounted++;
+      return;
+    }
+    if (this.stateMetrics.length === 0 || this.image.loaded !== image) this.loadImage(image);
+    this.evaluateEvent(recordIndex, EVENT_NAME_BIT[eventName] ?? NOT_A_CHANGE, stateCounted);
+  }
+
+  private loadImage(image: AttributeMap): void {
     const fields = this.image;
     if (!fields.load(image)) {
       this.reject(recordIndex, RejectReason.InvalidImage, fields.errorDetail);
@@ -383,7 +412,118 @@ export class Aggregator implements EventSink {
     this.curStarts = fields.starts;
     this.curEnds = fields.ends;
     this.curEscaped = fields.escaped;
-    this.evaluateEvent(recordIndex, EVENT_NAME_BIT[eventName] ?? NOT_A_CHANGE);
+  }
+
+  /**
+   * The level moves of every `state` metric for one change: the old image's group (a member if it passes
+   * the filters and has valid dimensions and value) loses the item, the new image's gains it, and nothing
+   * moves when both are the same group (only the sum, by the value's difference). Decided by the two
+   * images alone, so every delivery of a record moves the same levels.
+   */
+  private evaluateStates(eventName: DynamoDbEventName, recordIndex: number): boolean {
+    const states = this.stateMetrics;
+    const oldImage = this.curOldImage;
+    const newImage = this.curNewImage;
+    const needsOld = eventName !== 'INSERT';
+    const needsNew = eventName !== 'REMOVE';
+    if ((needsOld && oldImage === undefined) || (needsNew && newImage === undefined)) {
+      const missing = needsOld && oldImage === undefined ? 'OldImage' : 'NewImage';
+      for (let s = 0; s < states.length; s++)
+        this.addReject(
+          recordIndex,
+          RejectReason.MissingImage,
+          states[s].index,
+          `${states[s].name}: ${eventName} record without ${missing} (a "state" metric needs StreamViewType NEW_AND_OLD_IMAGES)`,
+          this.times[T_ARRIVAL],
+        );
+      return false;
+    }
+    const oldGroup = this.stateOldGroup;
+    const oldValue = this.stateOldValue;
+    oldGroup.fill(-1);
+    if (needsOld && oldImage !== undefined) {
+      this.loadImage(oldImage);
+      // The old image's rejects were reported when it was new: here it is only "not a member".
+      for (let s = 0; s < states.length; s++) oldGroup[s] = this.stateGroup(states[s], recordIndex, s, false);
+    }
+    let counted = false;
+    if (needsNew && newImage !== undefined) this.loadImage(newImage);
+    for (let s = 0; s < states.length; s++) {
+      const metric = states[s];
+      const og = oldGroup[s];
+      const ov = oldValue[s];
+      const ng = needsNew ? this.stateGroup(metric, recordIndex, s, true) : -1;
+      const nv = ng >= 0 ? this.stateValue : 0;
+      if (og === ng) {
+        // Same group (or a member of none): the level stays; the sum follows a changed value.
+        if (og >= 0 && metric.needsValue && nv !== ov) {
+          this.addLevel(metric, og, 0, nv - ov, recordIndex);
+          counted = true;
+        }
+        continue;
+      }
+      if (og >= 0) this.addLevel(metric, og, -1, -ov, recordIndex);
+      if (ng >= 0) this.addLevel(metric, ng, 1, nv, recordIndex);
+      counted = true;
+    }
+    return counted;
+  }
+
+  /** Value of the image last passed to stateGroup (0 without a value field). */
+  private stateValue = 0;
+
+  /**
+   * The group of the loaded image for a state metric, or -1 when it is not a member (filtered out, or an
+   * invalid dimension or value: rejected when `report`). Sets stateValue; stores it for the old image.
+   */
+  private stateGroup(metric: CompiledMetric, recordIndex: number, s: number, report: boolean): number {
+    if (!this.passesFilters(metric, NOT_A_CHANGE)) return -1;
+    let value = 0;
+    if (metric.needsValue) {
+      const vp = metric.valuePath;
+      value = this.curKinds[vp] === ValueKind.Number ? this.numberAt(vp) : Number.NaN;
+      if (!Number.isFinite(value)) {
+        if (report)
+          this.addReject(
+            recordIndex,
+            RejectReason.InvalidValue,
+            metric.index,
+            `${metric.name}: ${this.config.pathTexts[vp]} is not a finite number`,
+            this.times[T_ARRIVAL],
+          );
+        return -1;
+      }
+    }
+    const dims = metric.dimensionPaths;
+    const tuple = this.groupScratch;
+    tuple[0] = metric.index;
+    for (let d = 0; d < dims.length; d++) {
+      const id = this.dimensionId(dims[d]);
+      if (id < 0) {
+        if (report)
+          this.addReject(
+            recordIndex,
+            RejectReason.InvalidDimension,
+            metric.index,
+            `${metric.name}: ${this.config.pathTexts[dims[d]]} is an object or an array`,
+            this.times[T_ARRIVAL],
+          );
+        return -1;
+      }
+      tuple[d + 1] = id;
+    }
+    this.stateValue = value;
+    if (!report) this.stateOldValue[s] = value;
+    return this.groupOf(dims.length);
+  }
+
+  /** Moves the level of `group` by `count` items and `sum`. No cap: a -1 must meet its own +1's group. */
+  private addLevel(metric: CompiledMetric, group: number, count: number, sum: number, recordIndex: number): void {
+    const cell = this.cellKeys.indexOf(group, 0, 0);
+    if (this.cellKeys.created) this.initCell(cell, metric, recordIndex, false);
+    this.cellCount[cell] += count;
+    this.cellSum[cell] += sum;
+    this.cellLast[cell] = recordIndex;
   }
 
   reject(recordIndex: number, reason: RejectReason, detail: string, arrivalMs?: number): void {
@@ -395,13 +535,15 @@ export class Aggregator implements EventSink {
   // Evaluation
 
   /** hot path: every metric against the current event's fields. */
-  private evaluateEvent(recordIndex: number, eventNameBit: number): void {
+  private evaluateEvent(recordIndex: number, eventNameBit: number, alreadyCounted = false): void {
     const metrics = this.metrics;
     this.eventTimePath = -1;
-    let counted = false;
+    let counted = alreadyCounted;
     for (let m = 0; m < metrics.length; m++) {
       const metric = metrics[m];
       if (eventNameBit === NOT_A_CHANGE ? !metric.acceptsJson : !metric.acceptsImage) continue;
+      // State metrics move levels in evaluateStates (both images); a JSON event has no state to move.
+      if (metric.kind === 'state') continue;
       if (!this.passesFilters(metric, eventNameBit)) continue;
       if (this.countEvent(metric, recordIndex)) counted = true;
     }
@@ -421,6 +563,10 @@ export class Aggregator implements EventSink {
           break;
         case FilterOp.NotExists:
           if (this.curKinds[filter.path] !== ValueKind.Missing) return false;
+          break;
+        case FilterOp.Changed:
+          if (!this.curIsImage || !attributesChanged(this.curOldImage, this.curNewImage, filter.changedPaths))
+            return false;
           break;
         default: {
           const values = filter.values;
@@ -859,11 +1005,6 @@ export class Aggregator implements EventSink {
   // ---------------------------------------------------------------------------------------------
   // DynamoDB images -> the same field tables the JSON scanner fills
 
-  private anyImageMetricReadsFields(): boolean {
-    for (let m = 0; m < this.metrics.length; m++) if (this.metrics[m].acceptsImage) return true;
-    return false;
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Rejects and statistics (cold path)
 
@@ -900,16 +1041,18 @@ export class Aggregator implements EventSink {
     const out: CellDelta[] = [];
     const n = this.cellKeys.size;
     for (let cell = 0; cell < n; cell++) {
-      if (this.cellCount[cell] === 0) continue; // a group folded into __other__ before its first count
       const group = this.cellKeys.a(cell);
       const metric = this.metrics[this.groupMetric[group]];
+      // A group folded into __other__ before its first count. A state cell is kept even when its moves
+      // cancel out: its write records the batch's progress, so a retried suffix is not applied alone.
+      if (this.cellCount[cell] === 0 && metric.kind !== 'state') continue;
       const tupleBytes = this.groups.bytesOf(group);
       const tuple = new Int32Array(tupleBytes.slice().buffer);
       const dimensionValues: string[] = [];
       for (let d = 1; d < tuple.length; d++) dimensionValues.push(this.strings.stringOf(tuple[d]));
       out.push({
         metric,
-        window: metric.windows[this.cellKeys.b(cell)],
+        window: metric.kind === 'state' ? LEVEL_WINDOW : metric.windows[this.cellKeys.b(cell)],
         windowStartMs: this.cellKeys.c(cell),
         dimensionValues,
         count: this.cellCount[cell],

@@ -18,6 +18,8 @@ export class ImageFields {
   /** UTF-8 of the string values of the last image loaded; replaced when it has to grow. */
   bytes = new Uint8Array(INITIAL_BYTES);
   private used = 0;
+  /** The image last loaded (compared by identity, to skip reloading it). */
+  loaded: AttributeMap | undefined;
   private readonly paths: ReadonlyArray<ReadonlyArray<string>>;
   private readonly encoder = new TextEncoder();
 
@@ -44,6 +46,7 @@ export class ImageFields {
    */
   load(image: AttributeMap): boolean {
     this.used = 0;
+    this.loaded = image;
     const paths = this.paths;
     for (let p = 0; p < paths.length; p++) {
       const keys = paths[p];

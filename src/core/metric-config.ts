@@ -4,7 +4,7 @@
  */
 import { formatDurationLabel, parseDurationMs } from './duration.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
-import type { AggregateName, DynamoDbEventName, MetricSource, TimeFormat } from './types.js';
+import type { AggregateName, DynamoDbEventName, MetricKind, MetricSource, TimeFormat } from './types.js';
 
 /** Bounded so a group key stays small and a DynamoDB key (pk <= 2048 bytes) stays valid. */
 export const MAX_DIMENSIONS = 8;
@@ -45,8 +45,15 @@ const QUANTILE_OF: Readonly<Record<string, number>> = { p50: 0.5, p90: 0.9, p95:
 const EVENT_NAMES: ReadonlySet<string> = new Set(['INSERT', 'MODIFY', 'REMOVE']);
 const TIME_FORMATS: ReadonlySet<string> = new Set(['iso8601', 'epoch_s', 'epoch_ms']);
 const SOURCES: ReadonlySet<string> = new Set(['kinesis', 'dynamodb', 'both']);
+const KINDS: ReadonlySet<string> = new Set(['events', 'state']);
+/** Aggregates a `state` metric keeps as levels (mean = sum / count at read time). */
+const STATE_AGGREGATES: ReadonlySet<string> = new Set(['count', 'sum', 'mean']);
+/** Keys about time windows, which a `state` metric (one level per group) does not have. */
+const WINDOW_KEYS = ['windows', 'eventTime', 'allowedLateness', 'futureSkew', 'retention', 'maxGroupsPerWindow'];
+/** Most attributes one `changed` clause may name. */
+export const MAX_CHANGED_ATTRIBUTES = 16;
 
-export const FilterOp = { Equals: 0, In: 1, Exists: 2, NotExists: 3, EventName: 4 } as const;
+export const FilterOp = { Equals: 0, In: 1, Exists: 2, NotExists: 3, EventName: 4, Changed: 5 } as const;
 export type FilterOp = (typeof FilterOp)[keyof typeof FilterOp];
 
 export const TimeFormatCode = { Iso8601: 0, EpochSeconds: 1, EpochMillis: 2 } as const;
@@ -67,6 +74,8 @@ export interface CompiledFilter {
   values: FilterValue[];
   /** Bit mask of INSERT=1, MODIFY=2, REMOVE=4 for eventName filters. */
   eventNameMask: number;
+  /** For `changed` filters: the attributes compared between the old and the new image, as key lists. */
+  changedPaths: string[][];
 }
 
 export interface CompiledWindow {
@@ -75,9 +84,16 @@ export interface CompiledWindow {
   ttlSeconds: number;
 }
 
+/**
+ * The one "window" of a `state` metric's level items: not a time window (size 0, never expires). Its
+ * items hold the current level of each group.
+ */
+export const LEVEL_WINDOW: CompiledWindow = Object.freeze({ label: 'level', sizeMs: 0, ttlSeconds: 0 });
+
 export interface CompiledMetric {
   index: number;
   name: string;
+  kind: MetricKind;
   source: MetricSource;
   acceptsJson: boolean;
   acceptsImage: boolean;
@@ -94,7 +110,7 @@ export interface CompiledMetric {
   hasDistinct: boolean;
   hasQuantiles: boolean;
   quantiles: number[];
-  /** Windows sorted from the finest to the coarsest. */
+  /** Windows sorted from the finest to the coarsest; empty for a `state` metric (see LEVEL_WINDOW). */
   windows: CompiledWindow[];
   allowedLatenessMs: number;
   futureSkewMs: number;
@@ -199,6 +215,7 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
   const names = new Set<string>();
   const knownKeys = new Set([
     'name',
+    'kind',
     'source',
     'filter',
     'eventTime',
@@ -235,8 +252,23 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
       names.add(name);
     }
 
-    const source = (raw.source ?? 'kinesis') as MetricSource;
+    const kind = (raw.kind ?? 'events') as MetricKind;
+    if (!KINDS.has(kind)) problem(`${at}.kind`, 'must be "events" (events per window) or "state" (items per group)');
+    const isState = kind === 'state';
+    const source = (raw.source ?? (isState ? 'dynamodb' : 'kinesis')) as MetricSource;
     if (!SOURCES.has(source)) problem(`${at}.source`, 'must be "kinesis", "dynamodb" or "both"');
+    if (isState) {
+      if (source === 'kinesis')
+        problem(`${at}.source`, 'a "state" metric follows DynamoDB items: set "source" to "dynamodb" (or "both")');
+      for (const key of WINDOW_KEYS)
+        if (raw[key] !== undefined)
+          problem(
+            `${at}.${key}`,
+            'a "state" metric keeps one level per group, not time windows: remove it (count changes per window with a separate "events" metric)',
+          );
+      if (raw.distinctField !== undefined)
+        problem(`${at}.distinctField`, 'a "state" metric has no distinct count: remove it');
+    }
 
     const filters: CompiledFilter[] = [];
     if (raw.filter !== undefined && !Array.isArray(raw.filter)) problem(`${at}.filter`, 'must be a list of clauses');
@@ -259,20 +291,45 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
         }
         if (source === 'kinesis')
           problem(`${fat}.eventName`, 'only applies to DynamoDB records: set "source" to "dynamodb" or "both"');
-        filters.push({ op: FilterOp.EventName, path: -1, values: [], eventNameMask: mask });
+        if (isState)
+          problem(`${fat}.eventName`, 'a "state" metric follows every change type itself: remove this clause');
+        filters.push({ op: FilterOp.EventName, path: -1, values: [], eventNameMask: mask, changedPaths: [] });
+        continue;
+      }
+      if (clause.changed !== undefined) {
+        const list = clause.changed;
+        const changedPaths: string[][] = [];
+        if (!Array.isArray(list) || list.length === 0 || list.length > MAX_CHANGED_ATTRIBUTES)
+          problem(
+            `${fat}.changed`,
+            `must list 1 to ${MAX_CHANGED_ATTRIBUTES} attribute names, e.g. ["status"] (got ${JSON.stringify(list)})`,
+          );
+        else
+          for (let k = 0; k < list.length; k++) {
+            const name: unknown = list[k];
+            if (typeof name !== 'string' || !PATH_PATTERN.test(name))
+              problem(`${fat}.changed[${k}]`, `must be an attribute name or dotted path (got ${JSON.stringify(name)})`);
+            else changedPaths.push(name.split('.'));
+          }
+        if (Object.keys(clause).length !== 1) problem(fat, '"changed" stands alone in its clause');
+        if (source === 'kinesis')
+          problem(`${fat}.changed`, 'only applies to DynamoDB records: set "source" to "dynamodb" or "both"');
+        if (isState)
+          problem(`${fat}.changed`, 'a "state" metric already follows changes of its dimensions: remove this clause');
+        filters.push({ op: FilterOp.Changed, path: -1, values: [], eventNameMask: 0, changedPaths });
         continue;
       }
       onlyKeys(clause, fat, ['field', 'equals', 'in', 'exists']);
       const path = fieldPath(clause.field, `${fat}.field`);
       const ops = ['equals', 'in', 'exists'].filter((k) => clause[k] !== undefined);
       if (ops.length !== 1) {
-        problem(fat, 'needs exactly one of "equals", "in", "exists" (or an "eventName" list)');
+        problem(fat, 'needs exactly one of "equals", "in", "exists" (or an "eventName" or "changed" list)');
         continue;
       }
       if (ops[0] === 'equals') {
         const v = filterValue(clause.equals);
         if (!v) problem(`${fat}.equals`, 'must be a string, a finite number, a boolean or null');
-        else filters.push({ op: FilterOp.Equals, path, values: [v], eventNameMask: 0 });
+        else filters.push({ op: FilterOp.Equals, path, values: [v], eventNameMask: 0, changedPaths: [] });
       } else if (ops[0] === 'in') {
         if (!Array.isArray(clause.in) || clause.in.length === 0) {
           problem(`${fat}.in`, 'must be a non-empty list of scalars');
@@ -284,7 +341,7 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
           if (!v) problem(`${fat}.in[${k}]`, 'must be a string, a finite number, a boolean or null');
           else values.push(v);
         }
-        filters.push({ op: FilterOp.In, path, values, eventNameMask: 0 });
+        filters.push({ op: FilterOp.In, path, values, eventNameMask: 0, changedPaths: [] });
       } else {
         if (typeof clause.exists !== 'boolean') problem(`${fat}.exists`, 'must be true or false');
         filters.push({
@@ -292,6 +349,7 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
           path,
           values: [],
           eventNameMask: 0,
+          changedPaths: [],
         });
       }
     }
@@ -342,7 +400,12 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
     } else {
       for (let a = 0; a < raw.aggregates.length; a++) {
         const agg: unknown = raw.aggregates[a];
-        if (typeof agg !== 'string' || !AGGREGATES.has(agg))
+        if (isState && typeof agg === 'string' && AGGREGATES.has(agg) && !STATE_AGGREGATES.has(agg))
+          problem(
+            `${at}.aggregates[${a}]`,
+            `a "state" metric keeps count, sum and mean levels (got ${JSON.stringify(agg)})`,
+          );
+        else if (typeof agg !== 'string' || !AGGREGATES.has(agg))
           problem(
             `${at}.aggregates[${a}]`,
             `unknown aggregate ${JSON.stringify(agg)}; use count, sum, min, max, mean, distinct, p50, p90, p95 or p99`,
@@ -371,7 +434,9 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
     const retention = raw.retention;
     if (retention !== undefined && !isRecord(retention))
       problem(`${at}.retention`, 'must map window labels to durations, e.g. {"1m": "2d"}');
-    if (!Array.isArray(raw.windows) || raw.windows.length === 0) {
+    if (isState) {
+      // No windows: the level items use LEVEL_WINDOW.
+    } else if (!Array.isArray(raw.windows) || raw.windows.length === 0) {
       problem(`${at}.windows`, 'must be a non-empty list of window sizes such as ["1m", "5m", "1h"]');
     } else {
       if (raw.windows.length > MAX_WINDOWS_PER_METRIC)
@@ -414,6 +479,7 @@ export function compileConfig(input: unknown, sourceName = 'configuration'): Com
     metrics.push({
       index: metrics.length,
       name: typeof name === 'string' ? name : `metrics[${m}]`,
+      kind: isState ? 'state' : 'events',
       source,
       acceptsJson: source !== 'dynamodb',
       acceptsImage: source !== 'kinesis',

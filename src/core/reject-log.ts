@@ -85,7 +85,8 @@ export class RejectLog {
   /** Counts `name` for the metric (or `__all__`) in the bucket of its finest window holding `arrivalMs`. */
   count(recordIndex: number, metricIndex: number, name: string, arrivalMs: number): void {
     const metric = metricIndex >= 0 ? this.metrics[metricIndex] : undefined;
-    const window = metric ? metric.windows[0] : UNATTRIBUTED_STATS_WINDOW;
+    // A `state` metric has no windows: its statistics use the unattributed 1m buckets.
+    const window = metric && metric.windows.length > 0 ? metric.windows[0] : UNATTRIBUTED_STATS_WINDOW;
     const windowStartMs = Math.floor(arrivalMs / window.sizeMs) * window.sizeMs;
     const metricName = metric ? metric.name : UNATTRIBUTED;
     const key = `${metricName}\u0000${windowStartMs}`;

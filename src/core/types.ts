@@ -22,11 +22,26 @@ export interface FilterConfig {
   exists?: boolean;
   /** DynamoDB records only: the change types to count. */
   eventName?: ReadonlyArray<DynamoDbEventName>;
+  /**
+   * DynamoDB records only: holds when at least one of these attributes (dotted paths into the images)
+   * differs between the old and the new image, a missing attribute counting as a value of its own. So an
+   * INSERT or a REMOVE "changes" the attributes it has, and `SET note = ...` does not change `status`.
+   */
+  changed?: ReadonlyArray<string>;
 }
+
+/**
+ * What a metric counts. `events` (the default): events per time window. `state`: DynamoDB items currently
+ * in each group (e.g. orders per status): INSERT +1 to the new image's group, MODIFY -1/+1 only when the
+ * group changed, REMOVE -1 from the old image's group; `sum` is the sum of the value field over those
+ * items. A state metric has no windows: it keeps one level per group.
+ */
+export type MetricKind = 'events' | 'state';
 
 /** A metric as the user writes it in the config file. Durations are strings such as `30s`, `5m`, `1h`, `7d`. */
 export interface MetricConfig {
   name: string;
+  kind?: MetricKind;
   source?: MetricSource;
   filter?: ReadonlyArray<FilterConfig>;
   eventTime?: { field: string; format: TimeFormat };
@@ -34,7 +49,8 @@ export interface MetricConfig {
   value?: string;
   distinctField?: string;
   aggregates: ReadonlyArray<AggregateName>;
-  windows: ReadonlyArray<string>;
+  /** Required for `events` metrics; not allowed for `state` ones. */
+  windows?: ReadonlyArray<string>;
   allowedLateness?: string;
   futureSkew?: string;
   /** Window label (as in `windows`) -> how long its counter items live, e.g. `{ "1m": "2d", "1h": "90d" }`. */

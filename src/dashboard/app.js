@@ -363,7 +363,7 @@
     try {
       const { metrics } = await api('metrics');
       if (metrics.length === 0) throw new Error('no metrics are configured');
-      state.metrics = metrics;
+      state.metrics = metrics.filter((m) => m.kind !== 'state'); // levels.js shows "state" metrics
     } catch (err) {
       $('error').hidden = false;
       $('error').textContent = 'Could not load the metric definitions: ' + err.message;

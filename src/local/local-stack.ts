@@ -15,10 +15,12 @@ import { loadRuntimeConfig, type loadMetricDefinitions } from '../config.js';
 import { createAnalyticsHandler } from '../handlers/create-analytics-handler.js';
 import type { BatchSummary } from '../pipeline/stream-processor.js';
 import { KinesisProducer } from '../producer/kinesis-producer.js';
+import { ItemChangeWriter } from '../producer/orders-writer.js';
+import { OrderChangeGenerator } from '../samples/order-changes.js';
 import { clickstreamEvents } from '../samples/sample-events.js';
 import { clientConfig } from './aws/aws-clients.js';
 import { createLocalResources } from './aws/resources.js';
-import { startDynalite, startKinesisLocal, type LocalServer } from './aws/servers.js';
+import { javaRuntime, startEmbeddedDynamoDb, startKinesisLocal, type LocalServer } from './aws/servers.js';
 import { EventSourceMappingEmulator, type EventSourceMappingSettings, type StreamHandler } from './emulator/index.js';
 import { startLocalSqs } from './local-sqs/local-sqs-server.js';
 import { startReadServer, type ReadServer } from './read-server.js';
@@ -38,6 +40,10 @@ export interface LocalStackOptions {
   dataDir?: string;
   /** Demo clickstream events per second; 0 turns the demo producer off. */
   demoRatePerSec: number;
+  /** Demo order changes per second into the orders table (when its stream is emulated); 0: none. */
+  demoOrdersPerSec?: number;
+  /** Stop the demo orders after this many changes (default: no limit). */
+  demoOrdersLimit?: number;
   dashboardPort: number;
   logLevel: string;
   /** Every Nth invocation crashes after the handler wrote its counters (0: never). */
@@ -48,6 +54,8 @@ export interface LocalStackOptions {
 /** Totals over every batch the handlers processed; read by the status line. */
 export interface LocalStackTotals {
   produced: number;
+  /** Order changes the demo wrote into the orders table. */
+  orderChanges: number;
   batches: number;
   recordsIn: number;
   eventsCounted: number;
@@ -124,10 +132,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let sqsEndpoint = options.endpoint;
     const dataDir = options.dataDir;
     if (!options.endpoint) {
-      say('starting kinesis-local, dynalite and a local SQS on 127.0.0.1 ...');
+      const dynamoName = javaRuntime().unavailableReason ? 'dynalite' : 'DynamoDB Local (Java)';
+      say(`starting kinesis-local, ${dynamoName} and a local SQS on 127.0.0.1 ...`);
       const started = await Promise.allSettled([
         startKinesisLocal({ dataDir: dataDir && resolve(dataDir, 'kinesis') }),
-        startDynalite({ dataDir: dataDir && resolve(dataDir, 'dynamodb') }),
+        startEmbeddedDynamoDb({ dataDir: dataDir && resolve(dataDir, 'dynamodb'), note: say }),
         startLocalSqs({ dataDir: dataDir && resolve(dataDir, 'sqs') }),
       ]);
       for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
@@ -152,6 +161,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
     const totals: LocalStackTotals = {
       produced: 0,
+      orderChanges: 0,
       batches: 0,
       recordsIn: 0,
       eventsCounted: 0,
@@ -172,6 +182,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const functions = template.functions.filter((f) => f.streamEventSources.length > 0);
     const emulators: EventSourceMappingEmulator[] = [];
     let countersTable = '';
+    /** The table a DynamoDB event source reads here, if one runs: the demo writes orders into it. */
+    let ordersTable: string | undefined;
     for (const fn of functions) {
       // No S3 locally: records too large for a queue message go to a directory instead of FailureBucket.
       const env = resources.environmentFor(fn);
@@ -213,7 +225,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             : resources.tables[source.sourceLogicalId]?.streamArn;
         if (!stream) {
           say(
-            `note: ${fn.logicalId} event ${source.name} (${source.type}) not emulated: ${source.type === 'dynamodb' ? 'this DynamoDB server has no Streams (dynalite); run with --endpoint pointing at moto_server or LocalStack for that path' : 'its stream was not created'}.`,
+            `note: ${fn.logicalId} event ${source.name} (${source.type}) not emulated: ${source.type === 'dynamodb' ? 'this DynamoDB server has no Streams (dynalite, used because Java 17+ was not found); install Java 17+ for DynamoDB Local, or run with --endpoint pointing at moto_server or LocalStack' : 'its stream was not created'}.`,
           );
           continue;
         }
@@ -226,6 +238,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         });
         await emulator.start();
         emulators.push(emulator);
+        if (source.type === 'dynamodb') ordersTable ??= resources.tables[source.sourceLogicalId]?.name;
         stops.push(() => emulator.stop());
         say(
           `emulating ${fn.logicalId} <- ${source.type} ${stream} (batch ${source.batchSize}, window ${source.maximumBatchingWindowSeconds}s, ${source.startingPosition}${source.tumblingWindowSeconds ? `, tumbling ${source.tumblingWindowSeconds}s` : ''})`,
@@ -262,6 +275,33 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         await running;
       });
       say(`demo producer: ${options.demoRatePerSec} clickstream events/s into ${streamName} (--no-demo to turn off)`);
+    }
+
+    const ordersPerSec = options.demoOrdersPerSec ?? 0;
+    if (ordersPerSec > 0 && ordersTable) {
+      const abort = new AbortController();
+      const orders = new OrderChangeGenerator({ seed: Date.now() % 100_000 });
+      const writer = new ItemChangeWriter({
+        client: dynamodb,
+        tableName: ordersTable,
+        onProgress: (p) => (totals.orderChanges = p.inserts + p.modifies + p.removes),
+      });
+      const source = (function* () {
+        for (;;) yield orders.next(Date.now());
+      })();
+      const running = writer
+        .writeAll(source, { ratePerSec: ordersPerSec, signal: abort.signal, maxChanges: options.demoOrdersLimit })
+        .then((p) => {
+          if (!abort.signal.aborted) say(`\ndemo orders: done, ${p.inserts + p.modifies + p.removes} changes written`);
+        })
+        .catch((err: unknown) => say(`demo orders stopped: ${(err as Error).message}`));
+      stops.push(async () => {
+        abort.abort();
+        await running;
+      });
+      say(
+        `demo orders: ${ordersPerSec} changes/s into ${ordersTable} (new orders, status moves, note updates, deletes; --orders-rate 0 to turn off)`,
+      );
     }
 
     return {

@@ -8,7 +8,7 @@ import {
   type DynamoDBClient,
   type QueryCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import type { CompiledConfig, CompiledMetric } from '../core/metric-config.js';
+import { LEVEL_WINDOW, type CompiledConfig, type CompiledMetric } from '../core/metric-config.js';
 import { FOLDED_STAT as FOLDED } from '../core/reject-log.js';
 import { DDSketch } from '../core/sketch/ddsketch.js';
 import { HyperLogLog } from '../core/sketch/hyperloglog.js';
@@ -31,6 +31,8 @@ import {
   ROLLING_MINUTES,
   ReadArgumentError,
   type AggregateValues,
+  type LevelEntry,
+  type LevelsResult,
   type MetricSummary,
   type QuantileName,
   type RollingMinutes,
@@ -363,6 +365,40 @@ export class CounterReader {
   }
 
   /**
+   * The current levels of a `state` metric: every group's level item, read with one paginated Query on
+   * the byWindow index partition of the metric's level items (`g = <metric>#level#1970-01-01T00:00:00.000Z`).
+   * One item per group, so the cost is the number of groups, not of changes. Eventually consistent, as
+   * every GSI read: a level shows a write a moment after it is durable.
+   */
+  async levels(metric: string): Promise<LevelsResult> {
+    const m = this.metric(metric);
+    if (m.summary.kind !== 'state')
+      throw new ReadArgumentError(
+        'metric',
+        `Metric ${metric} counts events per window, not levels; use series, rolling or top.`,
+        this.summaries.filter((s) => s.kind === 'state').map((s) => s.name),
+      );
+    const levels: LevelEntry[] = [];
+    const seen = new Set<string>();
+    let total = 0;
+    await this.queryTopIndex(windowGroupKey(metric, LEVEL_WINDOW.label, 0), undefined, undefined, (item) => {
+      const pk = item[Attr.pk]?.S;
+      if (pk === undefined || seen.has(pk)) return;
+      seen.add(pk);
+      const count = numberAttr(item, Attr.count) ?? 0;
+      total += count;
+      if (count === 0) return;
+      const entry: LevelEntry = { dimensionValues: parseCounterPk(pk).dimensionValues, count };
+      const sum = numberAttr(item, Attr.sum);
+      if (m.wantsSum && sum !== undefined) entry.sum = sum;
+      if (m.wantsMean && sum !== undefined) entry.mean = sum / count;
+      levels.push(entry);
+    });
+    levels.sort((a, b) => b.count - a.count || a.dimensionValues.join('|').localeCompare(b.dimensionValues.join('|')));
+    return { metric, kind: 'state', dimensions: [...m.summary.dimensions], total, levels };
+  }
+
+  /**
    * Records not counted for `metric` (or {@link ALL_METRICS}: records no metric could read) in the stats
    * buckets overlapping [fromMs, toMs): one Query on `__stats__#<metric>` over the metric's finest window
    * (always 1m for `__all__`, as the aggregator writes it). `late` is the `too_late` reason, `folded` the
@@ -521,6 +557,7 @@ function readableMetric(config: CompiledMetric, pathTexts: ReadonlyArray<string>
   const aggregates: AggregateName[] = [...config.aggregates];
   const has = (a: AggregateName): boolean => aggregates.includes(a);
   const summary: MetricSummary = { name: config.name, dimensions: [...config.dimensionNames], aggregates, windows };
+  if (config.kind === 'state') summary.kind = 'state';
   if (config.valuePath >= 0) summary.value = pathTexts[config.valuePath];
   if (config.distinctPath >= 0) summary.distinctField = pathTexts[config.distinctPath];
   return {

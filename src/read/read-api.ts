@@ -29,7 +29,16 @@ export const DEFAULT_SERIES_WINDOWS = 60;
 export const DEFAULT_TOP_LIMIT = 10;
 export const DEFAULT_STATS_SPAN_MS = 3_600_000;
 const DIMENSION_SEPARATOR = '|';
-const ROUTES = ['/', '/api/assets/<name>', '/api/metrics', '/api/series', '/api/rolling', '/api/top', '/api/stats'];
+const ROUTES = [
+  '/',
+  '/api/assets/<name>',
+  '/api/metrics',
+  '/api/series',
+  '/api/rolling',
+  '/api/top',
+  '/api/stats',
+  '/api/levels',
+];
 
 export interface ReadApiDeps {
   reader: CounterReader;
@@ -100,6 +109,8 @@ export async function routeReadApi(
         return json(200, await top(deps.reader, query, now));
       case '/api/stats':
         return json(200, await stats(deps.reader, query, now));
+      case '/api/levels':
+        return json(200, { ...(await deps.reader.levels(metricOf(deps.reader, query).name)), nowMs: now });
       default:
         return json(404, { error: 'not_found', message: `No route ${path}.`, routes: ROUTES });
     }
@@ -131,6 +142,8 @@ async function series(reader: CounterReader, query: Query, now: number): Promise
 
 async function rolling(reader: CounterReader, query: Query, now: number): Promise<unknown> {
   const metric = metricOf(reader, query);
+  if (metric.kind === 'state')
+    throw new ReadArgumentError('metric', `Metric ${metric.name} is a level (kind "state"): read it with /api/levels.`);
   const raw = query.minutes ?? '5';
   const minutes = Number(raw) as RollingMinutes;
   if (!/^\d+$/.test(raw) || !ROLLING_MINUTES.includes(minutes)) {
@@ -184,6 +197,8 @@ function metricOf(reader: CounterReader, query: Query): MetricSummary {
 }
 
 function windowOf(metric: MetricSummary, query: Query): { label: string; sizeMs: number } {
+  if (metric.kind === 'state')
+    throw new ReadArgumentError('metric', `Metric ${metric.name} is a level (kind "state"): read it with /api/levels.`);
   if (query.window === undefined || query.window === '') return metric.windows[0];
   const window = metric.windows.find((w) => w.label === query.window);
   if (!window)

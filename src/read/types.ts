@@ -110,6 +110,8 @@ export interface WindowSummary {
 
 export interface MetricSummary {
   name: string;
+  /** `state`: levels (items per group now, read with `levels`), no windows. Absent means `events`. */
+  kind?: 'events' | 'state';
   dimensions: string[];
   aggregates: AggregateName[];
   /** Finest first. */
@@ -141,4 +143,22 @@ export class CounterItemError extends Error {
 /** DynamoDB refused or failed a read; the SDK error is the cause. */
 export class CounterReadError extends Error {
   override name = 'CounterReadError';
+}
+
+/** One group of a `state` metric: how many items are in it now, and the sum (and mean) of their values. */
+export interface LevelEntry {
+  dimensionValues: string[];
+  count: number;
+  sum?: number;
+  mean?: number;
+}
+
+/** The current levels of a `state` metric, highest count first; groups at 0 are left out. */
+export interface LevelsResult {
+  metric: string;
+  kind: 'state';
+  dimensions: string[];
+  /** Items over every group (the table's items the metric follows). */
+  total: number;
+  levels: LevelEntry[];
 }

@@ -46,6 +46,7 @@ export function ttlSecondsFor(windowStartMs: number, windowSizeMs: number, reten
 
 /** The delta of one aggregation cell. */
 export function cellItemDelta(cell: CellDelta): ItemDelta {
+  if (cell.metric.kind === 'state') return levelItemDelta(cell);
   const { metric, window } = cell;
   const pk = counterPk(metric.name, cell.dimensionValues);
   const sk = counterSk(window.label, cell.windowStartMs);
@@ -123,4 +124,45 @@ export function statsItemDelta(stats: StatsDelta): ItemDelta {
       return item;
     },
   };
+}
+
+/**
+ * The delta of one `state` metric group: its level item (sk `level#1970-01-01T00:00:00.000Z`) holds the
+ * items currently in the group (`c`) and the sum of their values (`s`), moved by this batch's -1/+1s.
+ * Cumulative and without `ttl`: a level is the sum of every change since the stream began, so per-window
+ * deltas summed at read time would need every window kept forever, and one item reads in one GetItem.
+ * Exact under redelivery like every counter item: the writer's per-shard progress in the item skips an
+ * applied batch, and a partly applied one is recomputed from its checkpoint. Counts may go negative
+ * (a REMOVE of an item created before the stream's retention), so they are not clamped. `g` puts every
+ * group of the metric in one partition of the byWindow index, read back by CounterReader#levels.
+ */
+export function levelItemDelta(cell: CellDelta): ItemDelta {
+  const { metric, window } = cell;
+  const pk = counterPk(metric.name, cell.dimensionValues);
+  const sk = counterSk(window.label, 0);
+  return {
+    pk,
+    sk,
+    firstRecord: cell.firstRecord,
+    lastRecord: cell.lastRecord,
+    merge(current) {
+      const dims: Record<string, AttributeValue> = {};
+      for (let d = 0; d < metric.dimensionNames.length; d++)
+        dims[metric.dimensionNames[d]] = S(cell.dimensionValues[d]);
+      const item: Item = {
+        [Attr.metric]: S(metric.name),
+        [Attr.dimensions]: { M: dims },
+        [Attr.windowLabel]: S(window.label),
+        [Attr.count]: N(num(current, Attr.count) + cell.count),
+        [Attr.windowGroup]: S(windowGroupKey(metric.name, window.label, 0)),
+      };
+      if (metric.needsValue) item[Attr.sum] = N(roundSum(num(current, Attr.sum) + cell.sum));
+      return item;
+    },
+  };
+}
+
+/** Sums of decimal amounts drift by 1e-13 after thousands of +x/-x moves: keep 9 significant decimals. */
+function roundSum(x: number): number {
+  return Math.round(x * 1e9) / 1e9;
 }

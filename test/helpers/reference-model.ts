@@ -70,7 +70,7 @@ export function referenceCounters(
           if (Number.isNaN(t)) continue;
         }
       }
-      const windows = metric.windows.map((w) => durationMs(w, 0)).sort((a, b) => a - b);
+      const windows = (metric.windows ?? []).map((w) => durationMs(w, 0)).sort((a, b) => a - b);
       const finest = windows[0];
       if (arrivalMs > Math.floor(t / finest) * finest + finest + durationMs(metric.allowedLateness, 300_000)) continue;
       if (t > arrivalMs + durationMs(metric.futureSkew, 60_000)) continue;

@@ -129,8 +129,8 @@ describe.skipIf(!HAS_MOTO)('DynamoDB Streams -> emulated event source -> handler
     while (Date.now() < deadline) {
       actual = new Map();
       for (const cell of (await scanCounters(clients.dynamodb, env.COUNTERS_TABLE)).values()) {
-        if (!cell.pk.startsWith('orders_by_status#') || !cell.sk.startsWith('1m#')) continue;
-        const status = cell.pk.slice('orders_by_status#'.length);
+        if (!cell.pk.startsWith('orders_entering_status#') || !cell.sk.startsWith('1m#')) continue;
+        const status = cell.pk.slice('orders_entering_status#'.length);
         const a = actual.get(status) ?? { count: 0, sum: 0 };
         a.count += cell.count;
         a.sum += cell.sum;

@@ -189,7 +189,7 @@ describe('npm start -- --no-demo (child process)', () => {
         const totals = async (): Promise<Record<string, number>> => {
           const out: Record<string, number> = {};
           for (const cell of (await scanCounters(dynamodb, runner.endpoints.counters)).values()) {
-            if (cell.pk.startsWith('orders_by_status#') && cell.sk.startsWith('1m#'))
+            if (cell.pk.startsWith('orders_entering_status#') && cell.sk.startsWith('1m#'))
               out[cell.pk] = (out[cell.pk] ?? 0) + cell.count;
           }
           return out;
@@ -199,7 +199,9 @@ describe('npm start -- --no-demo (child process)', () => {
           'orders counted per status',
           async () => {
             last = await totals();
-            return last['orders_by_status#new'] === 6 && last['orders_by_status#paid'] === 1 ? true : undefined;
+            return last['orders_entering_status#new'] === 6 && last['orders_entering_status#paid'] === 1
+              ? true
+              : undefined;
           },
           90_000,
           () => `${JSON.stringify(last)}\n${runner.output}`,

