@@ -396,22 +396,42 @@ export class Aggregator implements EventSink {
       if (stateCounted) this.eventsCounted++;
       return;
     }
-    if (this.stateMetrics.length === 0 || this.image.loaded !== image) this.loadImage(image);
+    const loaded =
+      this.stateMetrics.length === 0 || this.image.loaded !== image
+        ? this.loadImage(image, recordIndex, true)
+        : this.imageValid || this.rejectInvalidImage(image, recordIndex);
+    if (!loaded) {
+      if (stateCounted) this.eventsCounted++;
+      return;
+    }
     this.evaluateEvent(recordIndex, EVENT_NAME_BIT[eventName] ?? NOT_A_CHANGE, stateCounted);
   }
 
-  private loadImage(image: AttributeMap): void {
+  /** The image whose invalid typed JSON was last reported, so that one record is rejected once. */
+  private imageRejected: AttributeMap | undefined = undefined;
+  /** Whether the image last loaded is valid typed JSON on every path a metric reads. */
+  private imageValid = false;
+
+  /** Loads an image's fields; an invalid one is rejected `invalid_image` when `report` (returns false). */
+  private loadImage(image: AttributeMap, recordIndex: number, report: boolean): boolean {
     const fields = this.image;
-    if (!fields.load(image)) {
-      this.reject(recordIndex, RejectReason.InvalidImage, fields.errorDetail);
-      return;
-    }
+    this.imageValid = fields.load(image);
+    if (!this.imageValid) return report ? this.rejectInvalidImage(image, recordIndex) : false;
     this.curIsImage = true;
     this.curBytes = fields.bytes;
     this.curKinds = fields.kinds;
     this.curStarts = fields.starts;
     this.curEnds = fields.ends;
     this.curEscaped = fields.escaped;
+    return true;
+  }
+
+  private rejectInvalidImage(image: AttributeMap, recordIndex: number): false {
+    if (this.imageRejected !== image) {
+      this.imageRejected = image;
+      this.reject(recordIndex, RejectReason.InvalidImage, this.image.errorDetail);
+    }
+    return false;
   }
 
   /**
@@ -441,18 +461,22 @@ export class Aggregator implements EventSink {
     const oldGroup = this.stateOldGroup;
     const oldValue = this.stateOldValue;
     oldGroup.fill(-1);
+    // The old image's rejects were reported when it was new: for MODIFY an invalid one is only "not a
+    // member"; for REMOVE it is the only image, so the record is rejected.
     if (needsOld && oldImage !== undefined) {
-      this.loadImage(oldImage);
-      // The old image's rejects were reported when it was new: here it is only "not a member".
-      for (let s = 0; s < states.length; s++) oldGroup[s] = this.stateGroup(states[s], recordIndex, s, false);
+      if (this.loadImage(oldImage, recordIndex, !needsNew)) {
+        for (let s = 0; s < states.length; s++) oldGroup[s] = this.stateGroup(states[s], recordIndex, s, false);
+      } else if (!needsNew) return false;
     }
     let counted = false;
-    if (needsNew && newImage !== undefined) this.loadImage(newImage);
+    // A new image that is not typed JSON rejects the record; the item still leaves its old group, as it
+    // does for a new image whose dimension is invalid.
+    const newValid = needsNew && newImage !== undefined && this.loadImage(newImage, recordIndex, true);
     for (let s = 0; s < states.length; s++) {
       const metric = states[s];
       const og = oldGroup[s];
       const ov = oldValue[s];
-      const ng = needsNew ? this.stateGroup(metric, recordIndex, s, true) : -1;
+      const ng = newValid ? this.stateGroup(metric, recordIndex, s, true) : -1;
       const nv = ng >= 0 ? this.stateValue : 0;
       if (og === ng) {
         // Same group (or a member of none): the level stays; the sum follows a changed value.

@@ -130,6 +130,33 @@ describe('state metric: orders per status', () => {
     expect(agg.rejected().map((r) => r.reasonName)).toEqual(['invalid_dimension']);
   });
 
+  it('a new image that is not typed JSON is an invalid_image reject; the item leaves its old group once', () => {
+    // Prepare: an order whose new status is a bare string, not {"S": ...}
+    const agg = aggregator(ORDERS_BY_STATUS);
+    const untyped = { ...order('PAID', 1), status: 'PAID' } as unknown as AttributeMap;
+    const levels = new Map<string, { count: number; sum: number }>();
+    applyLevels(levels, ingest(agg, [{ eventName: 'INSERT', newImage: order('PENDING', 1) } as OrderChange]));
+    // Act
+    applyLevels(
+      levels,
+      ingest(agg, [{ eventName: 'MODIFY', oldImage: order('PENDING', 1), newImage: untyped } as OrderChange]),
+    );
+    // Assess
+    expect(nonZero(levels)).toEqual({});
+    expect(agg.rejected().map((r) => r.reasonName)).toEqual(['invalid_image']);
+  });
+
+  it('a REMOVE whose old image is not typed JSON is rejected and moves nothing', () => {
+    // Prepare
+    const agg = aggregator(ORDERS_BY_STATUS);
+    const untyped = { ...order('PENDING', 1), amount: 5 } as unknown as AttributeMap;
+    // Act
+    const cells = ingest(agg, [{ eventName: 'REMOVE', oldImage: untyped } as OrderChange]);
+    // Assess
+    expect(cells.filter((c) => c.count !== 0)).toEqual([]);
+    expect(agg.rejected().map((r) => r.reasonName)).toEqual(['invalid_image']);
+  });
+
   it('levels over any split into batches equal the live orders of the generator (property)', () => {
     fc.assert(
       fc.property(
