@@ -28,6 +28,8 @@ export interface RuntimeConfig extends ReadRuntimeConfig {
   readonly maxDecompressedBytes: number;
   readonly writeConcurrency: number;
   readonly deadlineMarginMs: number;
+  /** WINDOW_FLUSH: carry deltas in tumbling-window state and write once per window (template WindowFlush). */
+  readonly windowFlush?: boolean;
 }
 
 /** Reads a metric definitions file (JSON or YAML) and compiles it; errors name the file and the field. */
@@ -86,6 +88,14 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, pro
   return n;
 }
 
+function booleanFlag(env: NodeJS.ProcessEnv, name: string, problems: ConfigProblem[]): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  problems.push({ path: name, message: `must be "true" or "false" (got ${JSON.stringify(raw)})` });
+  return false;
+}
+
 function countersTableOf(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): string {
   const countersTable = env.COUNTERS_TABLE ?? '';
   if (!/^[A-Za-z0-9_.-]{3,255}$/.test(countersTable)) {
@@ -131,7 +141,8 @@ export function loadReadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Rea
 /**
  * Environment: COUNTERS_TABLE (required), FAILURE_QUEUE_URL (the failure destination; without it rejected
  * records are only logged), STREAMTALLY_CONFIG_FILE (JSON/YAML metric definitions; default: the bundled
- * streamtally.config.json), MAX_DECOMPRESSED_BYTES, WRITE_CONCURRENCY, DEADLINE_MARGIN_MS.
+ * streamtally.config.json), MAX_DECOMPRESSED_BYTES, WRITE_CONCURRENCY, DEADLINE_MARGIN_MS, WINDOW_FLUSH
+ * (`true` / `false`, default false).
  */
 export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
   const problems: ConfigProblem[] = [];
@@ -146,11 +157,13 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
   const maxDecompressedBytes = positiveInt(env, 'MAX_DECOMPRESSED_BYTES', DEFAULT_MAX_DECOMPRESSED_BYTES, problems);
   const writeConcurrency = positiveInt(env, 'WRITE_CONCURRENCY', DEFAULT_WRITE_CONCURRENCY, problems);
   const deadlineMarginMs = positiveInt(env, 'DEADLINE_MARGIN_MS', DEFAULT_DEADLINE_MARGIN_MS, problems);
+  const windowFlush = booleanFlag(env, 'WINDOW_FLUSH', problems);
   const metrics = metricsOf(env, problems);
   if (problems.length > 0 || !metrics) throw new ConfigError(problems, 'configuration');
   return Object.freeze({
     countersTable,
     failureQueueUrl,
+    windowFlush,
     metrics: metrics.compiled,
     metricsSource: metrics.source,
     maxDecompressedBytes,

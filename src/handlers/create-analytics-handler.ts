@@ -47,6 +47,7 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
       : undefined,
     maxDecompressedBytes: config.maxDecompressedBytes,
     onBatch: deps.onBatch,
+    windowFlush: config.windowFlush,
   });
   let warnedNoLane = false;
 

@@ -17,6 +17,13 @@ import { deltaKey, type CounterWriter, type WriteResult } from '../sink/counter-
 import type { FailureDestination, RejectedRecordMessage, SendResult } from '../sink/failure-destination.js';
 import { cellItemDelta, statsItemDelta, type ItemDelta } from '../sink/item-delta.js';
 import { padSequence } from '../sink/layout.js';
+import {
+  FLUSH_CARRIED_ABOVE_BYTES,
+  MAX_CARRIED_BYTES,
+  WindowDeltas,
+  WindowFlushError,
+  WindowStateFullError,
+} from './window-state.js';
 
 type StreamRecord = KinesisStreamRecord | DynamoDBRecord;
 
@@ -61,6 +68,10 @@ export interface ProcessorOptions {
   maxDecompressedBytes: number;
   /** Called with each batch's summary once its writes settled (the local runner's status line uses it). */
   onBatch?: (summary: BatchSummary) => void;
+  /** Window flush mode: in tumbling-window invocations, carry deltas in `state` and write at the window's end. */
+  windowFlush?: boolean;
+  /** Window-state sizes (defaults: FLUSH_CARRIED_ABOVE_BYTES, MAX_CARRIED_BYTES); tests scale them down. */
+  windowStateLimits?: { flushAboveBytes: number; maxBytes: number };
 }
 
 const NO_SEND: SendResult = { sent: 0, failed: 0, firstFailedRecord: -1, errors: [] };
@@ -74,6 +85,8 @@ export class StreamProcessor {
   private readonly writer: CounterWriter;
   private readonly failureDestination: FailureDestination | undefined;
   private readonly onBatch: ((summary: BatchSummary) => void) | undefined;
+  private readonly windowFlush: boolean;
+  private readonly windowLimits: { flushAboveBytes: number; maxBytes: number };
   /** The batch in progress; the next one starts after it (see `process`). */
   private tail: Promise<void> = Promise.resolve();
   /** Rejects of the last batch when no failure destination is configured. */
@@ -86,6 +99,11 @@ export class StreamProcessor {
     this.writer = options.writer;
     this.failureDestination = options.failureDestination;
     this.onBatch = options.onBatch;
+    this.windowFlush = options.windowFlush === true;
+    this.windowLimits = options.windowStateLimits ?? {
+      flushAboveBytes: FLUSH_CARRIED_ABOVE_BYTES,
+      maxBytes: MAX_CARRIED_BYTES,
+    };
   }
 
   /**
@@ -94,7 +112,11 @@ export class StreamProcessor {
    * aggregator's pooled sketches until its writes finish, and the next batch's `begin()` resets them.
    */
   process(event: StreamEvent, deadlineMs: number): Promise<{ response: StreamResponse; summary: BatchSummary }> {
-    const run = this.tail.then(() => this.processNow(event, deadlineMs));
+    const run = this.tail.then(() =>
+      this.windowFlush && event.window && event.shardId
+        ? this.processWindowFlush(event, deadlineMs)
+        : this.processNow(event, deadlineMs),
+    );
     this.tail = run.then(
       () => undefined,
       () => undefined,
@@ -167,6 +189,128 @@ export class StreamProcessor {
     if (event.window) response.state = nextWindowState(event.state, summary);
     this.onBatch?.(summary);
     return { response, summary };
+  }
+
+  /**
+   * Window flush mode (see window-state.ts for why it is exact): flush the carried deltas when the window
+   * ends or the carried state is full, then carry this batch's deltas, or, in the final invocation, write
+   * them through the per-batch path. Anything not durable throws, so Lambda retries with the same state.
+   */
+  private async processWindowFlush(
+    event: StreamEvent,
+    deadlineMs: number,
+  ): Promise<{ response: StreamResponse; summary: BatchSummary }> {
+    const lane = event.shardId as string;
+    const records = event.Records ?? [];
+    const final = event.isFinalInvokeForWindow === true;
+    let carried = WindowDeltas.fromState(event.state, this.config);
+    const incomingBytes = carried.isEmpty ? 0 : carried.toJson().bytes;
+    let flush: WriteResult | undefined;
+    if (!carried.isEmpty && (final || incomingBytes > this.windowLimits.flushAboveBytes)) {
+      const { deltas, positionOf } = carried.toItemDeltas();
+      flush = await this.writer.write({
+        deltas,
+        lane,
+        positionOf,
+        recordCount: 2,
+        recompute: () => {
+          // Cannot happen: every write of these items is either this same flush or of other positions.
+          throw new WindowFlushError(
+            `an item holds a position inside the carried window state (${carried.first}..${carried.last}) of ${lane}`,
+          );
+        },
+        deadlineMs,
+      });
+      if (flush.firstFailedRecord >= 0)
+        throw new WindowFlushError(
+          `flushing ${deltas.length} carried counter items of ${lane} left ${flush.failed} not durable; Lambda retries with the same state`,
+          { cause: flush.errors[0] },
+        );
+      carried = new WindowDeltas(this.config);
+    }
+
+    let out: { response: StreamResponse; summary: BatchSummary };
+    if (final || records.length === 0) {
+      // The per-batch path: positions of this batch are above everything carried.
+      out = await this.processNow({ ...event, window: undefined, state: undefined }, deadlineMs);
+      if (out.response.batchItemFailures.length > 0)
+        throw new WindowFlushError(
+          `the final invocation of ${lane}'s window could not make its own records durable; Lambda retries it`,
+          { cause: out.summary.writes.errors[0] ?? out.summary.failureDestination.errors[0] },
+        );
+    } else {
+      out = await this.carryBatch(event, carried, deadlineMs);
+    }
+    if (flush) {
+      const w = out.summary.writes;
+      w.written += flush.written;
+      w.alreadyApplied += flush.alreadyApplied;
+      w.retries += flush.retries;
+      w.conflicts += flush.conflicts;
+    }
+    const totals = nextWindowState(event.state, out.summary);
+    out.response.state = carried.isEmpty ? totals : { ...totals, carried: carried.toJson().json };
+    out.summary.windowFinal = final;
+    return out;
+  }
+
+  /** Merges this batch's deltas into `carried` (no counter writes); its rejects still go out now. */
+  private async carryBatch(
+    event: StreamEvent,
+    carried: WindowDeltas,
+    deadlineMs: number,
+  ): Promise<{ response: StreamResponse; summary: BatchSummary }> {
+    const records = event.Records;
+    const aggregator = this.aggregator;
+    this.decodeInto(aggregator, records);
+    const firstSeq = sequenceNumberOf(records[0]) ?? '0';
+    const lastSeq = sequenceNumberOf(records[records.length - 1]) ?? String(records.length - 1);
+    carried.addBatch(aggregator.cells(), aggregator.statistics(), firstSeq, lastSeq);
+    const bytes = carried.toJson().bytes;
+    if (bytes > this.windowLimits.maxBytes)
+      throw new WindowStateFullError(
+        `${records.length} records of ${event.shardId} would make the window state ${bytes} bytes (limit ${this.windowLimits.maxBytes}); failing so that Lambda bisects the batch`,
+      );
+    const messages = this.rejectMessages(records, aggregator);
+    const sent =
+      this.failureDestination && messages.length > 0
+        ? await this.failureDestination.send(messages, deadlineMs)
+        : NO_SEND;
+    if (sent.firstFailedRecord >= 0)
+      throw new WindowFlushError(`rejected records of ${event.shardId} did not reach the failure destination`, {
+        cause: sent.errors[0],
+      });
+    this.lastUndeliveredRejects = this.failureDestination ? [] : messages;
+    const rejectedByReason: Record<string, number> = {};
+    const rejects = aggregator.rejected();
+    for (let i = 0; i < rejects.length; i++)
+      rejectedByReason[rejects[i].reasonName] = (rejectedByReason[rejects[i].reasonName] ?? 0) + 1;
+    const summary: BatchSummary = {
+      source: 'kinesis' in records[0] ? 'kinesis' : 'dynamodb',
+      lane: event.shardId,
+      recordsIn: records.length,
+      eventsIn: aggregator.eventsIn,
+      eventsCounted: aggregator.eventsCounted,
+      rejected: rejects.length,
+      rejectedByReason,
+      late: (rejectedByReason.too_late ?? 0) + (rejectedByReason.too_early ?? 0),
+      counterItems: carried.itemCount,
+      writes: {
+        written: 0,
+        alreadyApplied: 0,
+        partlyApplied: 0,
+        conflicts: 0,
+        retries: 0,
+        failed: 0,
+        firstFailedRecord: -1,
+        errors: [],
+      },
+      failureDestination: sent,
+      checkpoint: undefined,
+      windowFinal: false,
+    };
+    this.onBatch?.(summary);
+    return { response: { batchItemFailures: [] }, summary };
   }
 
   private decodeInto(aggregator: Aggregator, records: ReadonlyArray<StreamRecord>): void {
