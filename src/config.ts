@@ -30,6 +30,12 @@ export interface RuntimeConfig extends ReadRuntimeConfig {
   readonly deadlineMarginMs: number;
   /** WINDOW_FLUSH: carry deltas in tumbling-window state and write once per window (template WindowFlush). */
   readonly windowFlush?: boolean;
+  /**
+   * WINDOW_FLUSH_CARRY_SECONDS / WINDOW_FLUSH_SLACK_SECONDS: a window size's deltas are written once its
+   * oldest carried record is max(carry, size - slack) seconds older than the newest; unset: at the window's end.
+   */
+  readonly windowFlushCarrySeconds?: number;
+  readonly windowFlushSlackSeconds?: number;
 }
 
 /** Reads a metric definitions file (JSON or YAML) and compiles it; errors name the file and the field. */
@@ -86,6 +92,11 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, pro
     return fallback;
   }
   return n;
+}
+
+function optionalPositiveInt(env: NodeJS.ProcessEnv, name: string, problems: ConfigProblem[]): number | undefined {
+  if (env[name] === undefined || env[name] === '') return undefined;
+  return positiveInt(env, name, 0, problems) || undefined;
 }
 
 function booleanFlag(env: NodeJS.ProcessEnv, name: string, problems: ConfigProblem[]): boolean {
@@ -158,6 +169,8 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
   const writeConcurrency = positiveInt(env, 'WRITE_CONCURRENCY', DEFAULT_WRITE_CONCURRENCY, problems);
   const deadlineMarginMs = positiveInt(env, 'DEADLINE_MARGIN_MS', DEFAULT_DEADLINE_MARGIN_MS, problems);
   const windowFlush = booleanFlag(env, 'WINDOW_FLUSH', problems);
+  const windowFlushCarrySeconds = optionalPositiveInt(env, 'WINDOW_FLUSH_CARRY_SECONDS', problems);
+  const windowFlushSlackSeconds = optionalPositiveInt(env, 'WINDOW_FLUSH_SLACK_SECONDS', problems);
   const metrics = metricsOf(env, problems);
   if (problems.length > 0 || !metrics) throw new ConfigError(problems, 'configuration');
   return Object.freeze({

@@ -48,6 +48,13 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
     maxDecompressedBytes: config.maxDecompressedBytes,
     onBatch: deps.onBatch,
     windowFlush: config.windowFlush,
+    windowStateLimits:
+      config.windowFlushCarrySeconds === undefined
+        ? undefined
+        : {
+            carryMs: config.windowFlushCarrySeconds * 1000,
+            slackMs: (config.windowFlushSlackSeconds ?? 0) * 1000,
+          },
   });
   let warnedNoLane = false;
 

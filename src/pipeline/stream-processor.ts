@@ -70,8 +70,25 @@ export interface ProcessorOptions {
   onBatch?: (summary: BatchSummary) => void;
   /** Window flush mode: in tumbling-window invocations, carry deltas in `state` and write at the window's end. */
   windowFlush?: boolean;
-  /** Window-state sizes (defaults: FLUSH_CARRIED_ABOVE_BYTES, MAX_CARRIED_BYTES); tests scale them down. */
-  windowStateLimits?: { flushAboveBytes: number; maxBytes: number };
+  /**
+   * Window flush timing and sizes: a window size's deltas are written once its oldest carried record is
+   * `max(carryMs, size - slackMs)` older than the newest (default: only at the window's end); the state
+   * is flushed whole above `flushAboveBytes` and never returned above `maxBytes` (tests scale these down).
+   */
+  windowStateLimits?: Partial<WindowStateLimits>;
+}
+
+export interface WindowStateLimits {
+  flushAboveBytes: number;
+  maxBytes: number;
+  carryMs: number;
+  slackMs: number;
+}
+
+/** A record's arrival time (Kinesis approximateArrivalTimestamp, DynamoDB ApproximateCreationDateTime), ms. */
+function arrivalMsOf(record: StreamRecord): number {
+  if ('kinesis' in record) return record.kinesis.approximateArrivalTimestamp * 1000;
+  return (record.dynamodb?.ApproximateCreationDateTime ?? 0) * 1000;
 }
 
 const NO_SEND: SendResult = { sent: 0, failed: 0, firstFailedRecord: -1, errors: [] };
@@ -86,7 +103,7 @@ export class StreamProcessor {
   private readonly failureDestination: FailureDestination | undefined;
   private readonly onBatch: ((summary: BatchSummary) => void) | undefined;
   private readonly windowFlush: boolean;
-  private readonly windowLimits: { flushAboveBytes: number; maxBytes: number };
+  private readonly windowLimits: WindowStateLimits;
   /** The batch in progress; the next one starts after it (see `process`). */
   private tail: Promise<void> = Promise.resolve();
   /** Rejects of the last batch when no failure destination is configured. */
@@ -100,9 +117,12 @@ export class StreamProcessor {
     this.failureDestination = options.failureDestination;
     this.onBatch = options.onBatch;
     this.windowFlush = options.windowFlush === true;
-    this.windowLimits = options.windowStateLimits ?? {
+    this.windowLimits = {
       flushAboveBytes: FLUSH_CARRIED_ABOVE_BYTES,
       maxBytes: MAX_CARRIED_BYTES,
+      carryMs: Number.POSITIVE_INFINITY,
+      slackMs: 0,
+      ...options.windowStateLimits,
     };
   }
 
@@ -203,30 +223,46 @@ export class StreamProcessor {
     const lane = event.shardId as string;
     const records = event.Records ?? [];
     const final = event.isFinalInvokeForWindow === true;
-    let carried = WindowDeltas.fromState(event.state, this.config);
-    const incomingBytes = carried.isEmpty ? 0 : carried.toJson().bytes;
+    const carried = WindowDeltas.fromState(event.state, this.config);
+    // What to flush is decided on the incoming state alone (see window-state.ts), before this batch.
+    const sizes =
+      final || carried.toJson().bytes > this.windowLimits.flushAboveBytes
+        ? carried.sizes()
+        : carried.dueSizes(this.windowLimits.carryMs, this.windowLimits.slackMs);
     let flush: WriteResult | undefined;
-    if (!carried.isEmpty && (final || incomingBytes > this.windowLimits.flushAboveBytes)) {
-      const { deltas, positionOf } = carried.toItemDeltas();
-      flush = await this.writer.write({
-        deltas,
-        lane,
-        positionOf,
-        recordCount: 2,
-        recompute: () => {
-          // Cannot happen: every write of these items is either this same flush or of other positions.
-          throw new WindowFlushError(
-            `an item holds a position inside the carried window state (${carried.first}..${carried.last}) of ${lane}`,
-          );
-        },
-        deadlineMs,
-      });
+    if (sizes.length > 0) {
+      const parts = carried.toItemDeltas(sizes);
+      const results = await Promise.all(
+        parts.map((part) =>
+          this.writer.write({
+            deltas: part.deltas,
+            lane,
+            positionOf: part.positionOf,
+            recordCount: 2,
+            recompute: () => {
+              // Cannot happen: every other write of these items has positions outside this flush's.
+              throw new WindowFlushError(`an item holds a position inside the carried window state of ${lane}`);
+            },
+            deadlineMs,
+          }),
+        ),
+      );
+      flush = results[0];
+      for (let i = 1; i < results.length; i++) {
+        flush.written += results[i].written;
+        flush.alreadyApplied += results[i].alreadyApplied;
+        flush.retries += results[i].retries;
+        flush.conflicts += results[i].conflicts;
+        flush.failed += results[i].failed;
+        flush.errors.push(...results[i].errors);
+        if (results[i].firstFailedRecord >= 0) flush.firstFailedRecord = results[i].firstFailedRecord;
+      }
       if (flush.firstFailedRecord >= 0)
         throw new WindowFlushError(
-          `flushing ${deltas.length} carried counter items of ${lane} left ${flush.failed} not durable; Lambda retries with the same state`,
+          `flushing carried counter items of ${lane} left ${flush.failed} not durable; Lambda retries with the same state`,
           { cause: flush.errors[0] },
         );
-      carried = new WindowDeltas(this.config);
+      carried.remove(sizes);
     }
 
     let out: { response: StreamResponse; summary: BatchSummary };
@@ -263,9 +299,12 @@ export class StreamProcessor {
     const records = event.Records;
     const aggregator = this.aggregator;
     this.decodeInto(aggregator, records);
-    const firstSeq = sequenceNumberOf(records[0]) ?? '0';
-    const lastSeq = sequenceNumberOf(records[records.length - 1]) ?? String(records.length - 1);
-    carried.addBatch(aggregator.cells(), aggregator.statistics(), firstSeq, lastSeq);
+    carried.addBatch(aggregator.cells(), aggregator.statistics(), {
+      firstSequence: sequenceNumberOf(records[0]) ?? '0',
+      lastSequence: sequenceNumberOf(records[records.length - 1]) ?? String(records.length - 1),
+      firstArrivalMs: arrivalMsOf(records[0]),
+      lastArrivalMs: arrivalMsOf(records[records.length - 1]),
+    });
     const bytes = carried.toJson().bytes;
     if (bytes > this.windowLimits.maxBytes)
       throw new WindowStateFullError(

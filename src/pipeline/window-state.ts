@@ -71,11 +71,15 @@ type CarriedCell = [
 /** [metric, window label, window size ms, ttl seconds, window start ms, counts by reason] */
 type CarriedStats = [string, string, number, number, number, Record<string, number>];
 
+/** Per window size (ms, as a string key): the first sequence number and arrival carried since its last flush. */
+type CarriedSince = Record<string, [string, number]>;
+
 interface CarriedJson {
   v: number;
-  /** Lowest and highest sequence number (unpadded) of the records these deltas cover. */
-  first: string;
+  /** Highest sequence number (unpadded) and latest arrival (ms) of the records these deltas cover. */
   last: string;
+  lastArrivalMs: number;
+  since: CarriedSince;
   cells: CarriedCell[];
   stats: CarriedStats[];
 }
@@ -109,8 +113,10 @@ export class WindowDeltas {
   private readonly config: CompiledConfig;
   private readonly cells = new Map<string, Cell>();
   private readonly stats = new Map<string, Stats>();
-  first: string | undefined;
+  /** Per window size: first sequence number and arrival of the records carried for it. */
+  private readonly since = new Map<number, [string, number]>();
   last: string | undefined;
+  lastArrivalMs = 0;
 
   constructor(config: CompiledConfig) {
     this.config = config;
@@ -138,8 +144,9 @@ export class WindowDeltas {
       throw new WindowStateError(
         `window state.carried is not format ${WINDOW_STATE_VERSION} of streamtally's window flush mode (got ${JSON.stringify(raw).slice(0, 120)})`,
       );
-    out.first = raw.first;
     out.last = raw.last;
+    out.lastArrivalMs = raw.lastArrivalMs;
+    for (const [size, value] of Object.entries(raw.since ?? {})) out.since.set(Number(size), value);
     for (const c of raw.cells) {
       const metric = config.metrics.find((m) => m.name === c[0]);
       const window = metric?.windows.find((w) => w.label === c[1]);
@@ -172,13 +179,47 @@ export class WindowDeltas {
   addBatch(
     cells: Iterable<CellDelta>,
     stats: ReadonlyArray<StatsDelta>,
-    firstSequence: string,
-    lastSequence: string,
+    batch: { firstSequence: string; lastSequence: string; firstArrivalMs: number; lastArrivalMs: number },
   ): void {
-    for (const cell of cells) this.addCell(cell);
-    for (const s of stats) this.addStats(s);
-    if (this.first === undefined || padSequence(firstSequence) < padSequence(this.first)) this.first = firstSequence;
-    if (this.last === undefined || padSequence(lastSequence) > padSequence(this.last)) this.last = lastSequence;
+    const mark = (sizeMs: number): void => {
+      if (!this.since.has(sizeMs)) this.since.set(sizeMs, [batch.firstSequence, batch.firstArrivalMs]);
+    };
+    for (const cell of cells) {
+      this.addCell(cell);
+      mark(cell.window.sizeMs);
+    }
+    for (const s of stats) {
+      this.addStats(s);
+      mark(s.window.sizeMs);
+    }
+    if (this.last === undefined || padSequence(batch.lastSequence) > padSequence(this.last))
+      this.last = batch.lastSequence;
+    if (batch.lastArrivalMs > this.lastArrivalMs) this.lastArrivalMs = batch.lastArrivalMs;
+  }
+
+  /** Window sizes carried (each flushes on its own). */
+  sizes(): number[] {
+    return [...this.since.keys()];
+  }
+
+  /**
+   * Window sizes whose oldest carried record is `max(carryMs, size - slackMs)` older than the newest one:
+   * the finest windows flush every `carryMs`, a coarse one no more often than its own size allows.
+   * Depends on the carried state only, so every retry of an invocation decides the same.
+   */
+  dueSizes(carryMs: number, slackMs: number): number[] {
+    const due: number[] = [];
+    for (const [sizeMs, [, sinceArrivalMs]] of this.since)
+      if (this.lastArrivalMs - sinceArrivalMs >= Math.max(carryMs, sizeMs - slackMs)) due.push(sizeMs);
+    return due;
+  }
+
+  /** Drops what was carried for `sizes` (after it was written). */
+  remove(sizes: ReadonlyArray<number>): void {
+    const drop = new Set(sizes);
+    for (const [key, c] of this.cells) if (drop.has(c.window.sizeMs)) this.cells.delete(key);
+    for (const [key, st] of this.stats) if (drop.has(st.window.sizeMs)) this.stats.delete(key);
+    for (const size of sizes) this.since.delete(size);
   }
 
   private addCell(cell: Omit<CellDelta, 'firstRecord' | 'lastRecord'>): void {
@@ -257,21 +298,39 @@ export class WindowDeltas {
     const stats: CarriedStats[] = [];
     for (const s of this.stats.values())
       stats.push([s.metricName, s.window.label, s.window.sizeMs, s.window.ttlSeconds, s.windowStartMs, s.counts]);
-    const json: CarriedJson = { v: WINDOW_STATE_VERSION, first: this.first ?? '', last: this.last ?? '', cells, stats };
+    const since: CarriedSince = {};
+    for (const [size, value] of this.since) since[String(size)] = value;
+    const json: CarriedJson = {
+      v: WINDOW_STATE_VERSION,
+      last: this.last ?? '',
+      lastArrivalMs: this.lastArrivalMs,
+      since,
+      cells,
+      stats,
+    };
     return { json, bytes: Buffer.byteLength(JSON.stringify(json)) };
   }
 
   /**
-   * The item deltas of everything carried, all stamped with the state's highest position: a record index
-   * space of two (0 = first, 1 = last sequence number), so the writer skips an item that holds `last`.
+   * The item deltas carried for `sizes`, each stamped with the positions (first carried for its size,
+   * last of the state): a record index space of two (0 = first, 1 = last), so the writer skips an item
+   * that already holds `last` (this same flush, retried) and writes any other.
    */
-  toItemDeltas(): { deltas: ItemDelta[]; positionOf: (recordIndex: number) => string } {
-    const deltas: ItemDelta[] = [];
-    for (const c of this.cells.values()) deltas.push(cellItemDelta({ ...c, firstRecord: 0, lastRecord: 1 }));
-    for (const s of this.stats.values()) deltas.push(statsItemDelta({ ...s, firstRecord: 0, lastRecord: 1 }));
-    const first = padSequence(this.first ?? '');
+  toItemDeltas(
+    sizes: ReadonlyArray<number>,
+  ): Array<{ deltas: ItemDelta[]; positionOf: (recordIndex: number) => string }> {
     const last = padSequence(this.last ?? '');
-    return { deltas, positionOf: (i) => (i === 0 ? first : last) };
+    const out: Array<{ deltas: ItemDelta[]; positionOf: (recordIndex: number) => string }> = [];
+    for (const size of sizes) {
+      const first = padSequence(this.since.get(size)?.[0] ?? '');
+      const deltas: ItemDelta[] = [];
+      for (const c of this.cells.values())
+        if (c.window.sizeMs === size) deltas.push(cellItemDelta({ ...c, firstRecord: 0, lastRecord: 1 }));
+      for (const st of this.stats.values())
+        if (st.window.sizeMs === size) deltas.push(statsItemDelta({ ...st, firstRecord: 0, lastRecord: 1 }));
+      out.push({ deltas, positionOf: (i) => (i === 0 ? first : last) });
+    }
+    return out;
   }
 }
 

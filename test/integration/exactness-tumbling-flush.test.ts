@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { compileConfig } from '../../src/core/metric-config.js';
 import type { StreamtallyConfig } from '../../src/core/types.js';
-import { StreamProcessor, type StreamEvent } from '../../src/pipeline/stream-processor.js';
+import { StreamProcessor, type StreamEvent, type WindowStateLimits } from '../../src/pipeline/stream-processor.js';
 import { WindowStateFullError } from '../../src/pipeline/window-state.js';
 import { CounterWriter } from '../../src/sink/counter-writer.js';
 import { mulberry32 as rng } from '../../src/samples/prng.js';
@@ -100,10 +100,11 @@ interface Rig {
   faults: FaultInjector;
   processor: StreamProcessor;
   itemCount(): Promise<number>;
+  windowLabels(): Promise<Set<string>>;
   assertExact(events: ModelEvent[]): Promise<void>;
 }
 
-async function rig(limits?: { flushAboveBytes: number; maxBytes: number }): Promise<Rig> {
+async function rig(limits?: Partial<WindowStateLimits>): Promise<Rig> {
   const table = `flush-${++tableCounter}`;
   const client = localDynamoClient(server.endpoint, 1);
   await createCountersTable(client, table);
@@ -121,6 +122,8 @@ async function rig(limits?: { flushAboveBytes: number; maxBytes: number }): Prom
     faults,
     processor,
     itemCount: async () => (await scanCounters(client, table)).size,
+    windowLabels: async () =>
+      new Set([...(await scanCounters(client, table)).keys()].map((k) => k.split('\u0000')[1]?.split('#')[0] ?? k)),
     async assertExact(events) {
       expect(diffCounters(await scanCounters(client, table), referenceCounters(CONFIG, events))).toEqual([]);
     },
@@ -314,10 +317,36 @@ describe('window flush mode: exact under tumbling-window delivery (dynalite, rea
     await r.assertExact(shards.flatMap((s) => s.events));
   });
 
+  it('each window size flushes on its own schedule (1m every ~10 s, 5m only at the end), with a failed flush between', async () => {
+    // Prepare: records 100 ms apart; 1m deltas carried 10 s at most, 5m ones max(10 s, 5m - 55 s).
+    const r = await rig({ carryMs: 10_000, slackMs: 55_000 });
+    const shard = makeShard(0, 600, 51);
+    const lambda = new WindowDriver(r.processor, shard.id);
+    const batches = chunks(shard.records, 40); // 4 s of records per invocation
+    // Act
+    for (let b = 0; b < batches.length; b++) {
+      if (b === 6)
+        r.faults.add({ command: 'PutItemCommand', when: 'after', errorName: 'InjectedFailure', skip: 2, times: 10 });
+      await lambda.deliver(batches[b]);
+      r.faults.clear();
+    }
+    const labelsBeforeFinal = await r.windowLabels();
+    await lambda.close();
+    // Assess
+    expect([...labelsBeforeFinal].sort()).toEqual(['1m']); // the 1m items were written during the window
+    expect(lambda.failures).toBeGreaterThan(0);
+    await r.assertExact(shard.events);
+  });
+
   it('random schedules (failed flushes, lost responses, bisection, duplicates, early flushes) never drift', async () => {
     for (let seed = 1; seed <= 3; seed++) {
       const random = rng(seed * 7919);
-      const r = await rig({ flushAboveBytes: 30_000, maxBytes: 80_000 });
+      const r = await rig({
+        flushAboveBytes: 30_000,
+        maxBytes: 80_000,
+        carryMs: 3_000 + seed * 2_000,
+        slackMs: 30_000,
+      });
       const s = makeShard(0, 500, 100 + seed, 150);
       const lambda = new WindowDriver(r.processor, s.id);
       let from = 0;

@@ -54,6 +54,11 @@ describe.skipIf(!hasSamTranslator)('SAM translation (scripts/sam-translate.py)',
       const p = cfn.Parameters?.[(value as { Ref: string }).Ref];
       if (p) return p.Type === 'Number' ? Number(p.Default) : p.Default;
     }
+    if (value && typeof value === 'object' && 'Fn::If' in value) {
+      const [condition, then, otherwise] = (value as { 'Fn::If': [string, unknown, unknown] })['Fn::If'];
+      const [left, right] = cfn.Conditions[condition]['Fn::Equals'].map(param);
+      return param(String(left) === String(right) ? then : otherwise);
+    }
     if (value && typeof value === 'object' && 'Fn::FindInMap' in value) {
       const [map, top, second] = (value as { 'Fn::FindInMap': unknown[] })['Fn::FindInMap'].map(param);
       return cfn.Mappings?.[String(map)]?.[String(top)]?.[String(second)];
@@ -109,9 +114,7 @@ describe.skipIf(!hasSamTranslator)('SAM translation (scripts/sam-translate.py)',
     }
     expect(dynamodb?.TumblingWindowInSeconds).toBe(60);
     // Only with WindowFlush true (default false) does the Kinesis source get a tumbling window.
-    expect(kinesis?.TumblingWindowInSeconds).toEqual({
-      'Fn::If': ['UseWindowFlush', { Ref: 'FlushIntervalSeconds' }, { Ref: 'AWS::NoValue' }],
-    });
+    expect(kinesis?.TumblingWindowInSeconds).toEqual({ 'Fn::If': ['UseWindowFlush', 900, { Ref: 'AWS::NoValue' }] });
     expect(cfn.Parameters.WindowFlush.Default).toBe('false');
     // ParallelizationFactor is a parameter that only allows 1 (in-order per shard).
     expect(cfn.Parameters.ParallelizationFactor.AllowedValues).toEqual([1]);

@@ -14,7 +14,15 @@ import { loadTemplate, type StreamEventSourceSpec } from '../../../../src/local/
 const TEMPLATE_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../template.yaml');
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const raw: Record<string, any> = parse(readFileSync(TEMPLATE_PATH, 'utf8'), { logLevel: 'silent' });
-const freshness: Record<string, { BatchSize: number; BatchingWindowSeconds: number }> = raw.Mappings.Freshness;
+const freshness: Record<
+  string,
+  {
+    BatchSize: number;
+    BatchingWindowSeconds: number;
+    WindowFlushBatchingSeconds: number;
+    WindowFlushCarrySeconds: number;
+  }
+> = raw.Mappings.Freshness;
 
 function sourcesOf(overrides: Record<string, string | number>): {
   kinesis: StreamEventSourceSpec;
@@ -42,6 +50,8 @@ describe('FlushIntervalSeconds', () => {
       expect(entry.BatchingWindowSeconds, interval).toBeLessThanOrEqual(300); // MaximumBatchingWindowInSeconds maximum
       // "At most this old": a batch never waits longer than the interval for more records.
       expect(entry.BatchingWindowSeconds, interval).toBeLessThanOrEqual(Number(interval));
+      // Window flush: carried until the interval less one batching window, then written at the next batch.
+      expect(entry.WindowFlushCarrySeconds + entry.WindowFlushBatchingSeconds, interval).toBe(Number(interval));
     }
   });
 
@@ -57,14 +67,16 @@ describe('FlushIntervalSeconds', () => {
     expect(env.WINDOW_FLUSH).toBe('false');
   });
 
-  it('with WindowFlush, gives the Kinesis source a tumbling window of the interval and the function the flag', () => {
+  it('with WindowFlush, gives the Kinesis source a 900 s tumbling window and the function its carry times', () => {
     // Act
-    const { kinesis, dynamodb, env } = sourcesOf({ FlushIntervalSeconds: 900, WindowFlush: 'true' });
+    const { kinesis, dynamodb, env } = sourcesOf({ FlushIntervalSeconds: 60, WindowFlush: 'true' });
     // Assess
-    expect(kinesis.tumblingWindowSeconds).toBe(900);
-    expect(kinesis.maximumBatchingWindowSeconds).toBe(freshness['900'].BatchingWindowSeconds);
+    expect(kinesis.tumblingWindowSeconds).toBe(900); // Lambda's maximum TumblingWindowInSeconds
+    expect(kinesis.maximumBatchingWindowSeconds).toBe(freshness['60'].WindowFlushBatchingSeconds);
     expect(dynamodb.tumblingWindowSeconds).toBe(60); // DynamoDB Streams keeps its shard-naming window
     expect(env.WINDOW_FLUSH).toBe('true');
+    expect(env.WINDOW_FLUSH_CARRY_SECONDS).toBe(String(freshness['60'].WindowFlushCarrySeconds));
+    expect(env.WINDOW_FLUSH_SLACK_SECONDS).toBe(String(freshness['60'].WindowFlushBatchingSeconds));
   });
 
   it('rejects an interval outside the mapping, naming the parameter', () => {
