@@ -177,6 +177,8 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     countersTable,
     failureQueueUrl,
     windowFlush,
+    windowFlushCarrySeconds,
+    windowFlushSlackSeconds,
     metrics: metrics.compiled,
     metricsSource: metrics.source,
     maxDecompressedBytes,

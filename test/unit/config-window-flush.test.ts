@@ -25,3 +25,17 @@ describe('WINDOW_FLUSH', () => {
     ]);
   });
 });
+
+describe('WINDOW_FLUSH_CARRY_SECONDS / WINDOW_FLUSH_SLACK_SECONDS', () => {
+  it('are read as positive integers, unset by default', () => {
+    expect(loadRuntimeConfig(BASE).windowFlushCarrySeconds).toBeUndefined();
+    const config = loadRuntimeConfig({ ...BASE, WINDOW_FLUSH_CARRY_SECONDS: '50', WINDOW_FLUSH_SLACK_SECONDS: '10' });
+    expect([config.windowFlushCarrySeconds, config.windowFlushSlackSeconds]).toEqual([50, 10]);
+  });
+
+  it('name the variable when a value is not a positive integer', () => {
+    expect(() => loadRuntimeConfig({ ...BASE, WINDOW_FLUSH_CARRY_SECONDS: 'soon' })).toThrow(
+      /WINDOW_FLUSH_CARRY_SECONDS/,
+    );
+  });
+});
