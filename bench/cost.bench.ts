@@ -29,6 +29,8 @@ import type { Item } from '../src/sink/item-delta.js';
 import { itemSizeBytes, readUnits, writeUnits } from '../src/sink/item-size.js';
 import { Attr } from '../src/sink/layout.js';
 import { createRng, generateClickEvent, type ClickEvent } from '../src/samples/sample-events.js';
+import { buildBatch } from './batch.js';
+import { compileBenchConfig } from './bench-config.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -66,6 +68,9 @@ export interface FreshnessSetting {
   batchSize: number;
   batchingWindowSeconds: number;
   tumblingWindowSeconds: number | undefined;
+  /** Window flush: WINDOW_FLUSH_CARRY_SECONDS and WINDOW_FLUSH_SLACK_SECONDS of the function. */
+  carrySeconds: number | undefined;
+  slackSeconds: number | undefined;
 }
 
 /** Every freshness setting as template.yaml resolves it (through the local template reader). */
@@ -93,6 +98,8 @@ export function freshnessSettings(): { settings: FreshnessSetting[]; memorySizeM
         batchSize: source.batchSize,
         batchingWindowSeconds: source.maximumBatchingWindowSeconds,
         tumblingWindowSeconds: source.tumblingWindowSeconds,
+        carrySeconds: windowFlush ? Number(fn.environment.WINDOW_FLUSH_CARRY_SECONDS) : undefined,
+        slackSeconds: windowFlush ? Number(fn.environment.WINDOW_FLUSH_SLACK_SECONDS) : undefined,
       });
     }
   }
@@ -198,6 +205,10 @@ class SettingRun {
       failureDestination: undefined,
       maxDecompressedBytes: 1 << 20,
       windowFlush: setting.windowFlush,
+      windowStateLimits:
+        setting.carrySeconds === undefined
+          ? undefined
+          : { carryMs: setting.carrySeconds * 1000, slackMs: (setting.slackSeconds ?? 0) * 1000 },
     });
     this.lanes = Array.from({ length: shards }, (_, i) => ({
       id: `shardId-${String(i).padStart(12, '0')}`,
@@ -359,6 +370,26 @@ export async function calibrateCpu(handler: {
     sdkMsPerWrite,
     peerParseMsPerRecord,
     source: `handler benchmark, ${handler.records}-record batch: streamtally ${handler.streamtallyCpuMs.toFixed(0)} ms CPU for ${handler.streamtallyWrites} writes, of it ${handler.inProcessCpuMs.toFixed(0)} ms in the processor`,
+  });
+}
+
+/** The calibration from a handler benchmark report (median timed streamtally batch, the conventional one). */
+export async function calibrateFromHandler(report: {
+  invocations: ReadonlyArray<{ handler: string; batch: number; cpuMs: number; writes: number; records: number }>;
+}): Promise<CpuCalibration> {
+  const timed = report.invocations.filter((r) => r.handler === 'streamtally' && r.batch > 0);
+  const conventional = report.invocations.filter((r) => r.handler === 'conventional');
+  const median = <T>(xs: T[], key: (x: T) => number): T => [...xs].sort((a, b) => key(a) - key(b))[xs.length >> 1];
+  const s = median(timed, (r) => r.cpuMs);
+  const c = median(conventional, (r) => r.cpuMs);
+  const inProcess = await inProcessCpuMs(compileBenchConfig(), buildBatch(s.records).records);
+  return calibrateCpu({
+    streamtallyCpuMs: s.cpuMs,
+    streamtallyWrites: s.writes,
+    conventionalCpuMs: c.cpuMs,
+    conventionalWrites: c.writes,
+    records: s.records,
+    inProcessCpuMs: inProcess.cpuMs,
   });
 }
 

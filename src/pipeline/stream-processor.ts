@@ -85,6 +85,11 @@ export interface WindowStateLimits {
   slackMs: number;
 }
 
+/** Size of the carried deltas as Lambda counts state (UTF-8 of the JSON); their sketches are already base64. */
+function carriedBytes(state: Record<string, unknown> | undefined): number {
+  return state?.carried === undefined ? 0 : Buffer.byteLength(JSON.stringify(state.carried));
+}
+
 /** A record's arrival time (Kinesis approximateArrivalTimestamp, DynamoDB ApproximateCreationDateTime), ms. */
 function arrivalMsOf(record: StreamRecord): number {
   if ('kinesis' in record) return record.kinesis.approximateArrivalTimestamp * 1000;
@@ -226,7 +231,7 @@ export class StreamProcessor {
     const carried = WindowDeltas.fromState(event.state, this.config);
     // What to flush is decided on the incoming state alone (see window-state.ts), before this batch.
     const sizes =
-      final || carried.toJson().bytes > this.windowLimits.flushAboveBytes
+      final || carriedBytes(event.state) > this.windowLimits.flushAboveBytes
         ? carried.sizes()
         : carried.dueSizes(this.windowLimits.carryMs, this.windowLimits.slackMs);
     let flush: WriteResult | undefined;
@@ -265,7 +270,7 @@ export class StreamProcessor {
       carried.remove(sizes);
     }
 
-    let out: { response: StreamResponse; summary: BatchSummary };
+    let out: { response: StreamResponse; summary: BatchSummary; carriedJson?: unknown };
     if (final || records.length === 0) {
       // The per-batch path: positions of this batch are above everything carried.
       out = await this.processNow({ ...event, window: undefined, state: undefined }, deadlineMs);
@@ -285,9 +290,9 @@ export class StreamProcessor {
       w.conflicts += flush.conflicts;
     }
     const totals = nextWindowState(event.state, out.summary);
-    out.response.state = carried.isEmpty ? totals : { ...totals, carried: carried.toJson().json };
+    out.response.state = carried.isEmpty ? totals : { ...totals, carried: out.carriedJson ?? carried.toJson().json };
     out.summary.windowFinal = final;
-    return out;
+    return { response: out.response, summary: out.summary };
   }
 
   /** Merges this batch's deltas into `carried` (no counter writes); its rejects still go out now. */
@@ -295,7 +300,7 @@ export class StreamProcessor {
     event: StreamEvent,
     carried: WindowDeltas,
     deadlineMs: number,
-  ): Promise<{ response: StreamResponse; summary: BatchSummary }> {
+  ): Promise<{ response: StreamResponse; summary: BatchSummary; carriedJson: unknown }> {
     const records = event.Records;
     const aggregator = this.aggregator;
     this.decodeInto(aggregator, records);
@@ -305,7 +310,7 @@ export class StreamProcessor {
       firstArrivalMs: arrivalMsOf(records[0]),
       lastArrivalMs: arrivalMsOf(records[records.length - 1]),
     });
-    const bytes = carried.toJson().bytes;
+    const { json, bytes } = carried.toJson();
     if (bytes > this.windowLimits.maxBytes)
       throw new WindowStateFullError(
         `${records.length} records of ${event.shardId} would make the window state ${bytes} bytes (limit ${this.windowLimits.maxBytes}); failing so that Lambda bisects the batch`,
@@ -349,7 +354,7 @@ export class StreamProcessor {
       windowFinal: false,
     };
     this.onBatch?.(summary);
-    return { response: { batchItemFailures: [] }, summary };
+    return { response: { batchItemFailures: [] }, summary, carriedJson: json };
   }
 
   private decodeInto(aggregator: Aggregator, records: ReadonlyArray<StreamRecord>): void {
