@@ -46,6 +46,12 @@ async function main(): Promise<void> {
     else if (!args.has('--cost-only'))
       console.log(`## Handler: one 10,000-record batch through the Lambda handler\n\n${formatHandlerTable(handler)}\n`);
 
+    const sizes = await import('./item-size.bench.js');
+    const sizeRows = sizes.runItemSizeBenchmark();
+    if (json) for (const line of sizes.itemSizeJsonLines(sizeRows)) console.log(line);
+    else
+      console.log(`## Counter item sizes (DynamoDB's rules), demo config\n\n${sizes.formatItemSizeTable(sizeRows)}\n`);
+
     log('cost benchmark (simulated event source batching, demo config, every freshness setting)...');
     const cost = await import('./cost.bench.js');
     const calibration = await cost.calibrateFromHandler(handler);
