@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the core benchmark, then the handler benchmark against dynalite.
  *   --json       one JSON object per line instead of tables
- *   --core-only  skip the handler benchmark
+ *   --core-only  skip the handler and cost benchmarks
+ *   --cost-only  the cost benchmark only (with the handler benchmark it calibrates Lambda CPU from)
  * Re-executes node with --expose-gc (for allocation and heap checks) and a 256 MB young generation, so
  * that no scavenge runs inside an allocation window; a window that saw one is reported as unmeasured.
  */
@@ -30,18 +31,36 @@ async function main(): Promise<void> {
       }),
     );
 
-  log('core benchmark (decode + aggregate one Kinesis batch)...');
-  const core = runCoreBenchmark(log);
-  if (json) for (const line of coreJsonLines(core)) console.log(line);
-  else console.log(`## Core: decode + aggregate\n\n${formatCoreTable(core)}\n`);
+  if (!args.has('--cost-only')) {
+    log('core benchmark (decode + aggregate one Kinesis batch)...');
+    const core = runCoreBenchmark(log);
+    if (json) for (const line of coreJsonLines(core)) console.log(line);
+    else console.log(`## Core: decode + aggregate\n\n${formatCoreTable(core)}\n`);
+  }
 
   if (!args.has('--core-only')) {
     log('handler benchmark (createAnalyticsHandler against dynalite)...');
     const { runHandlerBenchmark, formatHandlerTable, handlerJsonLines } = await import('./handler.bench.js');
     const handler = await runHandlerBenchmark(log);
     if (json) for (const line of handlerJsonLines(handler)) console.log(line);
-    else
+    else if (!args.has('--cost-only'))
       console.log(`## Handler: one 10,000-record batch through the Lambda handler\n\n${formatHandlerTable(handler)}\n`);
+
+    const sizes = await import('./item-size.bench.js');
+    const sizeRows = sizes.runItemSizeBenchmark();
+    if (json) for (const line of sizes.itemSizeJsonLines(sizeRows)) console.log(line);
+    else
+      console.log(`## Counter item sizes (DynamoDB's rules), demo config\n\n${sizes.formatItemSizeTable(sizeRows)}\n`);
+
+    log('cost benchmark (simulated event source batching, demo config, every freshness setting)...');
+    const cost = await import('./cost.bench.js');
+    const calibration = await cost.calibrateFromHandler(handler);
+    const report = await cost.runCostBenchmark(calibration, log);
+    if (json) for (const line of cost.costJsonLines(report)) console.log(line);
+    else
+      console.log(
+        `## Cost per event: demo config, clickstream, every freshness setting\n\n${cost.formatCostTable(report)}\n`,
+      );
   }
 }
 

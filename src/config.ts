@@ -48,6 +48,14 @@ export interface RuntimeConfig extends ReadRuntimeConfig {
   readonly maxBatchDecompressedBytes?: number;
   readonly writeConcurrency: number;
   readonly deadlineMarginMs: number;
+  /** WINDOW_FLUSH: carry deltas in tumbling-window state and write once per window (template WindowFlush). */
+  readonly windowFlush?: boolean;
+  /**
+   * WINDOW_FLUSH_CARRY_SECONDS / WINDOW_FLUSH_SLACK_SECONDS: a window size's deltas are written once its
+   * oldest carried record is max(carry, size - slack) seconds older than the newest; unset: at the window's end.
+   */
+  readonly windowFlushCarrySeconds?: number;
+  readonly windowFlushSlackSeconds?: number;
 }
 
 /** Reads a metric definitions file (JSON or YAML) and compiles it; errors name the file and the field. */
@@ -117,6 +125,22 @@ function positiveInt(
   return n;
 }
 
+/** Lambda's largest TumblingWindowInSeconds (a quota): no carry or slack time of a window can exceed it. */
+const MAX_TUMBLING_WINDOW_SECONDS = 900;
+
+function optionalPositiveInt(env: NodeJS.ProcessEnv, name: string, problems: ConfigProblem[]): number | undefined {
+  if (env[name] === undefined || env[name] === '') return undefined;
+  return positiveInt(env, name, 0, problems, MAX_TUMBLING_WINDOW_SECONDS) || undefined;
+}
+
+function booleanFlag(env: NodeJS.ProcessEnv, name: string, problems: ConfigProblem[]): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  problems.push({ path: name, message: `must be "true" or "false" (got ${JSON.stringify(raw)})` });
+  return false;
+}
+
 function countersTableOf(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): string {
   const countersTable = env.COUNTERS_TABLE ?? '';
   if (!/^[A-Za-z0-9_.-]{3,255}$/.test(countersTable)) {
@@ -163,7 +187,8 @@ export function loadReadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Rea
  * Environment: COUNTERS_TABLE (required), FAILURE_QUEUE_URL (the failure destination; without it rejected
  * records are only logged), FAILURE_BUCKET (S3, for rejected records too large for a queue message) or
  * FAILURE_DIRECTORY (the same, locally), STREAMTALLY_CONFIG_FILE (JSON/YAML metric definitions; default: the bundled
- * streamtally.config.json), MAX_DECOMPRESSED_BYTES, MAX_BATCH_DECOMPRESSED_BYTES, WRITE_CONCURRENCY, DEADLINE_MARGIN_MS.
+ * streamtally.config.json), MAX_DECOMPRESSED_BYTES, MAX_BATCH_DECOMPRESSED_BYTES, WRITE_CONCURRENCY, DEADLINE_MARGIN_MS,
+ * WINDOW_FLUSH (`true` / `false`, default false), WINDOW_FLUSH_CARRY_SECONDS, WINDOW_FLUSH_SLACK_SECONDS.
  */
 export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
   const problems: ConfigProblem[] = [];
@@ -215,6 +240,9 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     problems,
     MAX_DEADLINE_MARGIN_MS,
   );
+  const windowFlush = booleanFlag(env, 'WINDOW_FLUSH', problems);
+  const windowFlushCarrySeconds = optionalPositiveInt(env, 'WINDOW_FLUSH_CARRY_SECONDS', problems);
+  const windowFlushSlackSeconds = optionalPositiveInt(env, 'WINDOW_FLUSH_SLACK_SECONDS', problems);
   const metrics = metricsOf(env, problems);
   if (problems.length > 0 || !metrics) throw new ConfigError(problems, 'configuration');
   return Object.freeze({
@@ -222,6 +250,9 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     failureQueueUrl,
     failureBucket,
     failureDirectory,
+    windowFlush,
+    windowFlushCarrySeconds,
+    windowFlushSlackSeconds,
     metrics: metrics.compiled,
     metricsSource: metrics.source,
     maxDecompressedBytes,

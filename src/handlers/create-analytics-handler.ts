@@ -60,6 +60,14 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
     maxDecompressedBytes: config.maxDecompressedBytes,
     maxBatchDecompressedBytes: config.maxBatchDecompressedBytes,
     onBatch: deps.onBatch,
+    windowFlush: config.windowFlush,
+    windowStateLimits:
+      config.windowFlushCarrySeconds === undefined
+        ? undefined
+        : {
+            carryMs: config.windowFlushCarrySeconds * 1000,
+            slackMs: (config.windowFlushSlackSeconds ?? 0) * 1000,
+          },
   });
   let warnedNoLane = false;
 

@@ -18,6 +18,13 @@ import type { FailureDestination, RejectedRecordMessage, SendResult } from '../s
 import { cellItemDelta, statsItemDelta, type ItemDelta } from '../sink/item-delta.js';
 import { foldCells, type FoldDecision, type GroupAdmission } from '../sink/group-admission.js';
 import { padSequence } from '../sink/layout.js';
+import {
+  FLUSH_CARRIED_ABOVE_BYTES,
+  MAX_CARRIED_BYTES,
+  WindowDeltas,
+  WindowFlushError,
+  WindowStateFullError,
+} from './window-state.js';
 
 type StreamRecord = KinesisStreamRecord | DynamoDBRecord;
 
@@ -66,6 +73,32 @@ export interface ProcessorOptions {
   maxBatchDecompressedBytes?: number;
   /** Called with each batch's summary once its writes settled (the local runner's status line uses it). */
   onBatch?: (summary: BatchSummary) => void;
+  /** Window flush mode: in tumbling-window invocations, carry deltas in `state` and write at the window's end. */
+  windowFlush?: boolean;
+  /**
+   * Window flush timing and sizes: a window size's deltas are written once its oldest carried record is
+   * `max(carryMs, size - slackMs)` older than the newest (default: only at the window's end); the state
+   * is flushed whole above `flushAboveBytes` and never returned above `maxBytes` (tests scale these down).
+   */
+  windowStateLimits?: Partial<WindowStateLimits>;
+}
+
+export interface WindowStateLimits {
+  flushAboveBytes: number;
+  maxBytes: number;
+  carryMs: number;
+  slackMs: number;
+}
+
+/** Size of the carried deltas as Lambda counts state (UTF-8 of the JSON); their sketches are already base64. */
+function carriedBytes(state: Record<string, unknown> | undefined): number {
+  return state?.carried === undefined ? 0 : Buffer.byteLength(JSON.stringify(state.carried));
+}
+
+/** A record's arrival time (Kinesis approximateArrivalTimestamp, DynamoDB ApproximateCreationDateTime), ms. */
+function arrivalMsOf(record: StreamRecord): number {
+  if ('kinesis' in record) return record.kinesis.approximateArrivalTimestamp * 1000;
+  return (record.dynamodb?.ApproximateCreationDateTime ?? 0) * 1000;
 }
 
 const NO_SEND: SendResult = { sent: 0, failed: 0, firstFailedRecord: -1, errors: [] };
@@ -80,6 +113,8 @@ export class StreamProcessor {
   private readonly admission: GroupAdmission | undefined;
   private readonly failureDestination: FailureDestination | undefined;
   private readonly onBatch: ((summary: BatchSummary) => void) | undefined;
+  private readonly windowFlush: boolean;
+  private readonly windowLimits: WindowStateLimits;
   /** The batch in progress; the next one starts after it (see `process`). */
   private tail: Promise<void> = Promise.resolve();
   /** Rejects of the last batch when no failure destination is configured. */
@@ -96,6 +131,14 @@ export class StreamProcessor {
     this.writer = options.writer;
     this.failureDestination = options.failureDestination;
     this.onBatch = options.onBatch;
+    this.windowFlush = options.windowFlush === true;
+    this.windowLimits = {
+      flushAboveBytes: FLUSH_CARRIED_ABOVE_BYTES,
+      maxBytes: MAX_CARRIED_BYTES,
+      carryMs: Number.POSITIVE_INFINITY,
+      slackMs: 0,
+      ...options.windowStateLimits,
+    };
   }
 
   /**
@@ -108,7 +151,11 @@ export class StreamProcessor {
     deadlineMs: number,
     returnByMs = Number.POSITIVE_INFINITY,
   ): Promise<{ response: StreamResponse; summary: BatchSummary }> {
-    const run = this.tail.then(() => this.processNow(event, deadlineMs, returnByMs));
+    const run = this.tail.then(() =>
+      this.windowFlush && event.window && event.shardId
+        ? this.processWindowFlush(event, deadlineMs)
+        : this.processNow(event, deadlineMs, returnByMs),
+    );
     this.tail = run.then(
       () => undefined,
       () => undefined,
@@ -241,6 +288,157 @@ export class StreamProcessor {
     if (event.window) response.state = nextWindowState(event.state, summary);
     this.onBatch?.(summary);
     return { response, summary };
+  }
+
+  /**
+   * Window flush mode (see window-state.ts for why it is exact): flush the carried deltas when the window
+   * ends or the carried state is full, then carry this batch's deltas, or, in the final invocation, write
+   * them through the per-batch path. Anything not durable throws, so Lambda retries with the same state.
+   */
+  private async processWindowFlush(
+    event: StreamEvent,
+    deadlineMs: number,
+  ): Promise<{ response: StreamResponse; summary: BatchSummary }> {
+    const lane = event.shardId as string;
+    const records = event.Records ?? [];
+    const final = event.isFinalInvokeForWindow === true;
+    const carried = WindowDeltas.fromState(event.state, this.config);
+    // What to flush is decided on the incoming state alone (see window-state.ts), before this batch.
+    const sizes =
+      final || carriedBytes(event.state) > this.windowLimits.flushAboveBytes
+        ? carried.sizes()
+        : carried.dueSizes(this.windowLimits.carryMs, this.windowLimits.slackMs);
+    let flush: WriteResult | undefined;
+    if (sizes.length > 0) {
+      const parts = carried.toItemDeltas(sizes);
+      const results = await Promise.all(
+        parts.map((part) =>
+          this.writer.write({
+            deltas: part.deltas,
+            lane,
+            positionOf: part.positionOf,
+            recordCount: 2,
+            recompute: () => {
+              // Cannot happen: every other write of these items has positions outside this flush's.
+              throw new WindowFlushError(`an item holds a position inside the carried window state of ${lane}`);
+            },
+            deadlineMs,
+          }),
+        ),
+      );
+      flush = results[0];
+      for (let i = 1; i < results.length; i++) {
+        flush.written += results[i].written;
+        flush.alreadyApplied += results[i].alreadyApplied;
+        flush.retries += results[i].retries;
+        flush.conflicts += results[i].conflicts;
+        flush.failed += results[i].failed;
+        flush.errors.push(...results[i].errors);
+        if (results[i].firstFailedRecord >= 0) flush.firstFailedRecord = results[i].firstFailedRecord;
+      }
+      if (flush.firstFailedRecord >= 0)
+        throw new WindowFlushError(
+          `flushing carried counter items of ${lane} left ${flush.failed} not durable; Lambda retries with the same state`,
+          { cause: flush.errors[0] },
+        );
+      carried.remove(sizes);
+    }
+
+    let out: { response: StreamResponse; summary: BatchSummary; carriedJson?: unknown };
+    if (final || records.length === 0) {
+      // The per-batch path: positions of this batch are above everything carried.
+      out = await this.processNow(
+        { ...event, window: undefined, state: undefined },
+        deadlineMs,
+        Number.POSITIVE_INFINITY,
+      );
+      if (out.response.batchItemFailures.length > 0)
+        throw new WindowFlushError(
+          `the final invocation of ${lane}'s window could not make its own records durable; Lambda retries it`,
+          { cause: out.summary.writes.errors[0] ?? out.summary.failureDestination.errors[0] },
+        );
+    } else {
+      out = await this.carryBatch(event, carried, deadlineMs);
+    }
+    if (flush) {
+      const w = out.summary.writes;
+      w.written += flush.written;
+      w.alreadyApplied += flush.alreadyApplied;
+      w.retries += flush.retries;
+      w.conflicts += flush.conflicts;
+    }
+    const totals = nextWindowState(event.state, out.summary);
+    out.response.state = carried.isEmpty ? totals : { ...totals, carried: out.carriedJson ?? carried.toJson().json };
+    out.summary.windowFinal = final;
+    return { response: out.response, summary: out.summary };
+  }
+
+  /** Merges this batch's deltas into `carried` (no counter writes); its rejects still go out now. */
+  private async carryBatch(
+    event: StreamEvent,
+    carried: WindowDeltas,
+    deadlineMs: number,
+  ): Promise<{ response: StreamResponse; summary: BatchSummary; carriedJson: unknown }> {
+    const records = event.Records;
+    const aggregator = this.aggregator;
+    this.decodeInto(aggregator, records);
+    // A record past the batch's decompression budget was not decoded: carrying the rest would lose it,
+    // so the invocation fails and Lambda retries (bisecting) with the same state.
+    if (this.lastStoppedAt >= 0)
+      throw new WindowStateFullError(
+        `record ${this.lastStoppedAt} of ${records.length} (${event.shardId}) is past the batch's decompression budget; failing so that Lambda bisects the batch`,
+      );
+    carried.addBatch(aggregator.cells(), aggregator.statistics(), {
+      firstSequence: sequenceNumberOf(records[0]) ?? '0',
+      lastSequence: sequenceNumberOf(records[records.length - 1]) ?? String(records.length - 1),
+      firstArrivalMs: arrivalMsOf(records[0]),
+      lastArrivalMs: arrivalMsOf(records[records.length - 1]),
+    });
+    const { json, bytes } = carried.toJson();
+    if (bytes > this.windowLimits.maxBytes)
+      throw new WindowStateFullError(
+        `${records.length} records of ${event.shardId} would make the window state ${bytes} bytes (limit ${this.windowLimits.maxBytes}); failing so that Lambda bisects the batch`,
+      );
+    const messages = this.rejectMessages(records, aggregator, event.shardId);
+    const sent =
+      this.failureDestination && messages.length > 0
+        ? await this.failureDestination.send(messages, deadlineMs)
+        : NO_SEND;
+    if (sent.firstFailedRecord >= 0)
+      throw new WindowFlushError(`rejected records of ${event.shardId} did not reach the failure destination`, {
+        cause: sent.errors[0],
+      });
+    this.lastUndeliveredRejects = this.failureDestination ? [] : messages;
+    const rejectedByReason: Record<string, number> = {};
+    const rejects = aggregator.rejected();
+    for (let i = 0; i < rejects.length; i++)
+      rejectedByReason[rejects[i].reasonName] = (rejectedByReason[rejects[i].reasonName] ?? 0) + 1;
+    const summary: BatchSummary = {
+      source: 'kinesis' in records[0] ? 'kinesis' : 'dynamodb',
+      lane: event.shardId,
+      recordsIn: records.length,
+      eventsIn: aggregator.eventsIn,
+      eventsCounted: aggregator.eventsCounted,
+      rejected: rejects.length,
+      rejectedByReason,
+      late: (rejectedByReason.too_late ?? 0) + (rejectedByReason.too_early ?? 0),
+      counterItems: carried.itemCount,
+      writes: {
+        written: 0,
+        alreadyApplied: 0,
+        partlyApplied: 0,
+        conflicts: 0,
+        retries: 0,
+        failed: 0,
+        firstFailedRecord: -1,
+        errors: [],
+      },
+      failureDestination: sent,
+      checkpoint: undefined,
+      windowFinal: false,
+    };
+    this.onBatch?.(summary);
+    return { response: { batchItemFailures: [] }, summary, carriedJson: json };
   }
 
   /** Index of the first record the last decodeInto did not start (decompression budget), or -1. */

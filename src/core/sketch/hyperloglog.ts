@@ -10,10 +10,18 @@ export const HLL_DEFAULT_PRECISION = 12;
 
 /** First byte of every serialized HyperLogLog ('H'), so a DDSketch blob is rejected by name. */
 export const HLL_KIND_BYTE = 0x48;
-export const HLL_FORMAT_VERSION = 1;
+/**
+ * Version 1: dense (6 bits per register) or sparse. Version 2 adds the 4-bit dense encoding and is only
+ * written when that encoding is used, so items a version-1 reader can read keep version 1 (rolling deploys).
+ */
+export const HLL_FORMAT_VERSION = 2;
+const HLL_FORMAT_VERSION_V1 = 1;
 const HEADER_BYTES = 4;
 const ENCODING_DENSE = 0;
 const ENCODING_SPARSE = 1;
+/** Two registers per byte while every register is below 16: 2,052 bytes at p = 12 instead of 3,076. */
+const ENCODING_DENSE4 = 2;
+const DENSE4_MAX_RANK = 15;
 
 // alpha_inf of Ertl's estimator: 1 / (2 ln 2).
 const ALPHA_INF = 1 / (2 * Math.LN2);
@@ -170,15 +178,20 @@ export class HyperLogLog {
   }
 
   /**
-   * Compact bytes: `'H'`, format version, p, encoding, then either the registers packed 6 bits each
-   * (3 * 2^p / 4 bytes; 3,072 at p = 12) or, when that is smaller, a sparse list of non-zero registers
-   * (varint count, then per register a varint index gap and a value byte). Deterministic: equal
-   * registers give equal bytes.
+   * Compact bytes: `'H'`, format version, p, encoding, then the smallest of: the registers packed 4 bits
+   * each while all are below 16 (2^p / 2 bytes; 2,048 at p = 12; format version 2), packed 6 bits each
+   * (3 * 2^p / 4 bytes; 3,072 at p = 12), or a sparse list of non-zero registers (varint count, then per
+   * register a varint index gap and a value byte). Deterministic: equal registers give equal bytes.
    */
   serialize(): Uint8Array {
     const regs = this.registers;
     const m = this.registerCount;
-    const denseSize = HEADER_BYTES + (m * 3) / 4;
+    let maxRegister = 0;
+    for (let i = 0; i < m; i++) if (regs[i] > maxRegister) maxRegister = regs[i];
+    // Up to ~1,000 x m distinct values every register stays below 16 (a rank of 16 needs 2^15 hashes in
+    // one register), so the 4-bit form is the dense form in practice; the 6-bit one stays for the rest.
+    const dense4 = maxRegister <= DENSE4_MAX_RANK;
+    const denseSize = HEADER_BYTES + (dense4 ? m / 2 : (m * 3) / 4);
     let nonZero = 0;
     let sparseBody = 0;
     let prev = 0;
@@ -192,9 +205,9 @@ export class HyperLogLog {
     const sparse = sparseSize < denseSize;
     const out = new Uint8Array(sparse ? sparseSize : denseSize);
     out[0] = HLL_KIND_BYTE;
-    out[1] = HLL_FORMAT_VERSION;
+    out[1] = !sparse && dense4 ? HLL_FORMAT_VERSION : HLL_FORMAT_VERSION_V1;
     out[2] = this.precision;
-    out[3] = sparse ? ENCODING_SPARSE : ENCODING_DENSE;
+    out[3] = sparse ? ENCODING_SPARSE : dense4 ? ENCODING_DENSE4 : ENCODING_DENSE;
     let pos = HEADER_BYTES;
     if (sparse) {
       pos = writeVarint(out, pos, nonZero);
@@ -205,6 +218,8 @@ export class HyperLogLog {
         out[pos++] = regs[i];
         prev = i;
       }
+    } else if (dense4) {
+      for (let i = 0; i < m; i += 2) out[pos++] = regs[i] | (regs[i + 1] << 4);
     } else {
       for (let i = 0; i < m; i += 4) {
         const w = regs[i] | (regs[i + 1] << 6) | (regs[i + 2] << 12) | (regs[i + 3] << 18);
@@ -239,8 +254,11 @@ function readHeader(reader: ByteReader): number {
   const kind = reader.byte('kind');
   if (kind !== HLL_KIND_BYTE) reader.fail(`kind byte 0x${kind.toString(16)} is not a HyperLogLog ('H')`);
   const version = reader.byte('version');
-  if (version !== HLL_FORMAT_VERSION)
-    reader.fail(`unsupported format version ${version} (this build reads ${HLL_FORMAT_VERSION})`);
+  if (version !== HLL_FORMAT_VERSION && version !== HLL_FORMAT_VERSION_V1)
+    reader.fail(`unsupported format version ${version} (this build reads 1 and ${HLL_FORMAT_VERSION})`);
+  const encoding = reader.bytes[reader.pos + 1];
+  if (version === HLL_FORMAT_VERSION_V1 && encoding === ENCODING_DENSE4)
+    reader.fail('the 4-bit dense encoding needs format version 2');
   const precision = reader.byte('precision');
   if (precision < HLL_MIN_PRECISION || precision > HLL_MAX_PRECISION)
     reader.fail(`precision ${precision} out of range`);
@@ -263,6 +281,20 @@ function readBody(reader: ByteReader, precision: number, target: Uint8Array | nu
         const r = (w >>> (6 * j)) & 63;
         if (r > maxRank) reader.fail(`register ${i + j} holds ${r}, above the maximum ${maxRank}`);
         if (target !== null && r > target[i + j]) target[i + j] = r;
+      }
+    }
+    reader.pos = pos;
+  } else if (encoding === ENCODING_DENSE4) {
+    if (bytes.length - reader.pos !== m / 2) reader.fail(`4-bit dense body must be ${m / 2} bytes`);
+    let pos = reader.pos;
+    for (let i = 0; i < m; i += 2) {
+      const b = bytes[pos++];
+      const lo = b & 15;
+      const hi = b >>> 4;
+      if (lo > maxRank || hi > maxRank) reader.fail(`register ${i} or ${i + 1} above the maximum ${maxRank}`);
+      if (target !== null) {
+        if (lo > target[i]) target[i] = lo;
+        if (hi > target[i + 1]) target[i + 1] = hi;
       }
     }
     reader.pos = pos;

@@ -220,6 +220,7 @@ describe('HyperLogLog serialization', () => {
     const before = target.copyRegisters();
     const good = new HyperLogLog(12);
     addIds(good, 'g', 0, 100_000);
+    good.addHash(0, 1); // register 0 at rank 52 (> 15): the 6-bit dense encoding, whose registers can exceed 53
     const bytes = good.serialize();
 
     const badKind = bytes.slice();

@@ -30,9 +30,26 @@ const defaultOf = (name: string): unknown => {
   const p = params[name];
   return p.Type === 'Number' ? Number(p.Default) : p.Default;
 };
-/** A raw property value: a parameter name (from `!Ref Param`) becomes that parameter's default. */
-const expectedValue = (value: unknown): unknown =>
-  typeof value === 'string' && value in params ? defaultOf(value) : value;
+/**
+ * A raw property value: a parameter name (from `!Ref Param`) becomes that parameter's default, and a
+ * `!FindInMap [Map, !Ref Param, Key]` (read untagged as a list) becomes the mapping's entry for it.
+ */
+const expectedValue = (value: unknown): unknown => {
+  if (Array.isArray(value) && value.length === 3 && typeof value[0] === 'string' && value[0] in (raw.Mappings ?? {}))
+    return raw.Mappings[value[0]][String(expectedValue(value[1]))][String(value[2])];
+  // `!If [Cond, a, b]` where Cond is `!Equals [!Ref Param, literal]`.
+  if (
+    Array.isArray(value) &&
+    value.length === 3 &&
+    typeof value[0] === 'string' &&
+    value[0] in (raw.Conditions ?? {})
+  ) {
+    const [left, right] = raw.Conditions[value[0]] as [unknown, unknown];
+    const chosen = String(expectedValue(left)) === String(expectedValue(right)) ? value[1] : value[2];
+    return chosen === 'AWS::NoValue' ? undefined : expectedValue(chosen);
+  }
+  return typeof value === 'string' && value in params ? defaultOf(value) : value;
+};
 const stage = String(defaultOf('Stage'));
 
 describe('loadTemplate on the real template.yaml', () => {

@@ -1,0 +1,648 @@
+/**
+ * Cost benchmark: writes, write units and dollars per million events for the demo config
+ * (bench/demo-config.json, the Kinesis metrics of streamtally.config.json at 422d27f, pinned so later
+ * config changes do not move these figures) fed by the clickstream generator, at 20, 100 and 1,000
+ * events/s over 1 and 4 shards, for every freshness setting of template.yaml (FlushIntervalSeconds, and
+ * WindowFlush for the intervals a tumbling window serves).
+ *
+ * How: the event source mapping's batching is simulated deterministically (records arrive at the rate,
+ * a batch closes at BatchSize records, 6 MB, or the batching window; with a tumbling window it also
+ * closes at the window's end, followed by the final invocation), and each batch runs through the real
+ * StreamProcessor (decode, aggregate, window state) into an in-memory table that merges every delta with
+ * the sink's own code and sizes each item by DynamoDB's rules (src/sink/item-size.ts). Minutes of traffic
+ * take seconds; nothing waits for real time.
+ *
+ * Side by side, the peers a user would build on the same events and batches: a coalesced `UpdateItem ADD`
+ * per item per batch (count and sum only, not exact under retries), Powertools idempotency per record plus
+ * an `ADD` per record per metric window (exact per record: 2 extra write units per record), and one `ADD`
+ * per record per metric window (neither).
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { KinesisStreamRecord } from 'aws-lambda';
+import { compileConfig, type CompiledConfig } from '../src/core/metric-config.js';
+import { loadTemplate } from '../src/local/template/template.js';
+import { StreamProcessor, type StreamEvent } from '../src/pipeline/stream-processor.js';
+import type { CounterWriter, WriteInput, WriteResult } from '../src/sink/counter-writer.js';
+import type { Item } from '../src/sink/item-delta.js';
+import { itemSizeBytes, readUnits, writeUnits } from '../src/sink/item-size.js';
+import { Attr } from '../src/sink/layout.js';
+import { createRng, generateClickEvent, type ClickEvent } from '../src/samples/sample-events.js';
+import { buildBatch } from './batch.js';
+import { compileBenchConfig } from './bench-config.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+/** Prices in us-east-1 as listed on aws.amazon.com/dynamodb/pricing and /lambda/pricing, checked on this date. */
+export const PRICES = {
+  asOf: '2026-12-01',
+  region: 'us-east-1',
+  /** DynamoDB on-demand, per million write request units. */
+  dynamoDbWriteUsdPerMillionWru: 0.625,
+  /** DynamoDB on-demand, per million read request units (a strongly consistent read of up to 4 KB is one). */
+  dynamoDbReadUsdPerMillionRru: 0.125,
+  /** Lambda on arm64 (the template's architecture), first pricing tier, per GB-second. */
+  lambdaArmUsdPerGbSecond: 0.0000133334,
+  /** Lambda requests, per million invocations. */
+  lambdaUsdPerMillionRequests: 0.2,
+} as const;
+
+export const COST_RATES = [20, 100, 1_000] as const;
+export const COST_SHARDS = [1, 4] as const;
+/** Simulated traffic per case: 15 minutes, so that a 900 s window closes once and 1m/5m items reach steady state. */
+export const SIMULATED_SECONDS = 900;
+/** Aligned to 15 minutes, so tumbling windows of 60, 300 and 900 s start with the traffic. */
+const START_MS = Date.UTC(2026, 2, 2, 10, 0, 0);
+/** Producers are this late at most: event time = arrival minus up to 2 s. */
+const MAX_PRODUCER_DELAY_MS = 2_000;
+/** Lambda's payload limit for an invocation of a stream event source mapping. */
+const MAX_BATCH_BYTES = 6 * 1024 * 1024;
+/** A small Powertools idempotency record (key hash, status, expiry, in-progress expiry) is under 1 KB. */
+const IDEMPOTENCY_WRITES_PER_RECORD = 2;
+
+export interface FreshnessSetting {
+  name: string;
+  flushIntervalSeconds: number;
+  windowFlush: boolean;
+  batchSize: number;
+  batchingWindowSeconds: number;
+  tumblingWindowSeconds: number | undefined;
+  /** Window flush: WINDOW_FLUSH_CARRY_SECONDS and WINDOW_FLUSH_SLACK_SECONDS of the function. */
+  carrySeconds: number | undefined;
+  slackSeconds: number | undefined;
+}
+
+/** Every freshness setting as template.yaml resolves it (through the local template reader). */
+export function freshnessSettings(): { settings: FreshnessSetting[]; memorySizeMb: number } {
+  const path = join(HERE, '../template.yaml');
+  const base = loadTemplate(path);
+  const intervals = (base.parameters.FlushIntervalSeconds.allowedValues ?? []).map(Number);
+  const settings: FreshnessSetting[] = [];
+  let memorySizeMb = 1024;
+  for (const windowFlush of [false, true]) {
+    for (const interval of intervals) {
+      if (windowFlush && interval < 60) continue; // a tumbling window buys nothing over a batching window this short
+      const t = loadTemplate(path, {
+        parameterOverrides: { FlushIntervalSeconds: interval, WindowFlush: String(windowFlush) },
+      });
+      const fn = t.functions.find((f) => f.logicalId === 'AnalyticsFunction');
+      const source = fn?.streamEventSources.find((s) => s.type === 'kinesis');
+      if (!fn || !source) throw new Error('template.yaml: AnalyticsFunction with a Kinesis source expected');
+      memorySizeMb = fn.memorySizeMb;
+      if (!windowFlush && interval > source.maximumBatchingWindowSeconds) continue; // same as the 300 s setting
+      settings.push({
+        name: `${interval} s${windowFlush ? ' window flush' : ''}`,
+        flushIntervalSeconds: interval,
+        windowFlush,
+        batchSize: source.batchSize,
+        batchingWindowSeconds: source.maximumBatchingWindowSeconds,
+        tumblingWindowSeconds: source.tumblingWindowSeconds,
+        carrySeconds: windowFlush ? Number(fn.environment.WINDOW_FLUSH_CARRY_SECONDS) : undefined,
+        slackSeconds: windowFlush ? Number(fn.environment.WINDOW_FLUSH_SLACK_SECONDS) : undefined,
+      });
+    }
+  }
+  return { settings, memorySizeMb };
+}
+
+export function demoConfig(): CompiledConfig {
+  return compileConfig(JSON.parse(readFileSync(join(HERE, 'demo-config.json'), 'utf8')), 'bench/demo-config.json');
+}
+
+/** What the in-memory table saw: the writes the real writer would make, sized by DynamoDB's rules. */
+class SimulatedTable {
+  readonly items = new Map<string, Item>();
+  writes = 0;
+  tableWru = 0;
+  gsiWru = 0;
+  rru = 0;
+  maxItemBytes = 0;
+  maxItemWru = 0;
+
+  write(input: WriteInput): Promise<WriteResult> {
+    const progressAttr = input.lane === undefined ? undefined : Attr.progressPrefix + input.lane;
+    for (const d of input.deltas) {
+      const key = d.pk + '\u0000' + d.sk;
+      const current = this.items.get(key);
+      const before = current ? itemSizeBytes(current) : 0;
+      this.rru += readUnits(before); // BatchGetItem, strongly consistent; a missing item costs a unit too
+      // The same item the real writer puts (counter-writer.ts writeOne): merge, keys, version, progress.
+      const item = d.merge(current);
+      item[Attr.pk] = { S: d.pk };
+      item[Attr.sk] = { S: d.sk };
+      item[Attr.version] = { N: String(current ? Number(current[Attr.version].N) + 1 : 1) };
+      if (current)
+        for (const name of Object.keys(current)) if (name.startsWith(Attr.progressPrefix)) item[name] = current[name];
+      if (progressAttr) item[progressAttr] = { S: input.positionOf(d.lastRecord) };
+      const after = itemSizeBytes(item);
+      this.writes++;
+      const wru = writeUnits(Math.max(before, after));
+      this.tableWru += wru;
+      if (after > this.maxItemBytes) this.maxItemBytes = after;
+      if (wru > this.maxItemWru) this.maxItemWru = wru;
+      // GSI byWindow (keys g, c; projects d, s): a changed key is a delete plus a put in the index.
+      if (item[Attr.windowGroup]) {
+        const index = indexEntryBytes(item);
+        const keyChanged = !current || current[Attr.count]?.N !== item[Attr.count]?.N;
+        this.gsiWru += (current && keyChanged ? 2 : 1) * writeUnits(index);
+      }
+      this.items.set(key, item);
+    }
+    return Promise.resolve({
+      written: input.deltas.length,
+      alreadyApplied: 0,
+      partlyApplied: 0,
+      conflicts: 0,
+      retries: 0,
+      failed: 0,
+      firstFailedRecord: -1,
+      errors: [],
+    });
+  }
+}
+
+function indexEntryBytes(item: Item): number {
+  const entry: Item = {};
+  for (const name of [Attr.pk, Attr.sk, Attr.windowGroup, Attr.count, Attr.dimensions, Attr.sum])
+    if (item[name]) entry[name] = item[name];
+  return itemSizeBytes(entry);
+}
+
+interface ShardLane {
+  id: string;
+  records: KinesisStreamRecord[];
+  firstArrivalMs: number;
+  bytes: number;
+  /** Tumbling window (start ms) the buffer and the carried state belong to; -1 before the first record. */
+  windowStartMs: number;
+  state: Record<string, unknown>;
+  /** Oldest arrival whose counts are not yet in the table (window flush mode). */
+  oldestUnwrittenMs: number;
+  seq: number;
+}
+
+/** One setting at one rate and shard count: the ESM's batching, simulated, into one processor and table. */
+class SettingRun {
+  readonly table = new SimulatedTable();
+  readonly processor: StreamProcessor;
+  readonly lanes: ShardLane[];
+  invocations = 0;
+  cpuMicros = 0;
+  maxAgeMs = 0;
+  /** Counter items (not `__stats__`) per batch, summed: the coalesced ADD peer writes exactly these. */
+  coalescedItems = 0;
+  events = 0;
+
+  constructor(
+    readonly setting: FreshnessSetting,
+    config: CompiledConfig,
+    shards: number,
+  ) {
+    this.processor = new StreamProcessor({
+      config,
+      writer: this.table as unknown as CounterWriter,
+      failureDestination: undefined,
+      maxDecompressedBytes: 1 << 20,
+      windowFlush: setting.windowFlush,
+      windowStateLimits:
+        setting.carrySeconds === undefined
+          ? undefined
+          : { carryMs: setting.carrySeconds * 1000, slackMs: (setting.slackSeconds ?? 0) * 1000 },
+    });
+    this.lanes = Array.from({ length: shards }, (_, i) => ({
+      id: `shardId-${String(i).padStart(12, '0')}`,
+      records: [],
+      firstArrivalMs: 0,
+      bytes: 0,
+      windowStartMs: -1,
+      state: {},
+      oldestUnwrittenMs: Number.POSITIVE_INFINITY,
+      seq: 0,
+    }));
+  }
+
+  private windowOf(ms: number): number {
+    const size = (this.setting.tumblingWindowSeconds ?? 0) * 1000;
+    return size > 0 ? Math.floor(ms / size) * size : 0;
+  }
+
+  /** Time passes on `lane` up to `nowMs`: a finished tumbling window ends, a batch whose window ran out closes. */
+  private async advance(lane: ShardLane, nowMs: number): Promise<void> {
+    const windowMs = this.setting.batchingWindowSeconds * 1000;
+    const tumblingMs = (this.setting.tumblingWindowSeconds ?? 0) * 1000;
+    if (tumblingMs > 0 && lane.windowStartMs >= 0 && nowMs >= lane.windowStartMs + tumblingMs) {
+      const endMs = lane.windowStartMs + tumblingMs;
+      if (lane.records.length > 0) await this.invoke(lane, Math.min(lane.firstArrivalMs + windowMs, endMs), false);
+      await this.invoke(lane, endMs, true);
+      lane.windowStartMs = -1;
+      return;
+    }
+    if (lane.records.length > 0 && nowMs >= lane.firstArrivalMs + windowMs)
+      await this.invoke(lane, lane.firstArrivalMs + windowMs, false);
+  }
+
+  async offer(shard: number, data: string, bytes: number, arrivalMs: number): Promise<void> {
+    const lane = this.lanes[shard];
+    await this.advance(lane, arrivalMs);
+    if (lane.bytes + bytes > MAX_BATCH_BYTES) await this.invoke(lane, arrivalMs, false);
+    if (lane.records.length === 0) lane.firstArrivalMs = arrivalMs;
+    if (lane.windowStartMs < 0 && this.setting.tumblingWindowSeconds) lane.windowStartMs = this.windowOf(arrivalMs);
+    const seq = '4959' + lane.id.slice(-4) + String(++lane.seq).padStart(48, '0');
+    lane.records.push({
+      kinesis: {
+        kinesisSchemaVersion: '1.0',
+        partitionKey: 'pk',
+        sequenceNumber: seq,
+        data,
+        approximateArrivalTimestamp: arrivalMs / 1000,
+      },
+      eventSource: 'aws:kinesis',
+      eventVersion: '1.0',
+      eventID: `${lane.id}:${seq}`,
+      eventName: 'aws:kinesis:record',
+      invokeIdentityArn: 'arn:aws:iam::123456789012:role/streamtally-bench',
+      awsRegion: 'us-east-1',
+      eventSourceARN: 'arn:aws:kinesis:us-east-1:123456789012:stream/streamtally-bench',
+    });
+    lane.bytes += bytes;
+    this.events++;
+    if (lane.records.length >= this.setting.batchSize) await this.invoke(lane, arrivalMs, false);
+  }
+
+  async finish(endMs: number): Promise<void> {
+    const farFuture = endMs + 3_600_000;
+    for (const lane of this.lanes) {
+      await this.advance(lane, farFuture);
+      if (lane.records.length > 0) await this.invoke(lane, farFuture, false);
+    }
+  }
+
+  private async invoke(lane: ShardLane, atMs: number, final: boolean): Promise<void> {
+    const records = lane.records;
+    lane.records = [];
+    lane.bytes = 0;
+    const event: StreamEvent = { Records: records };
+    if (this.setting.tumblingWindowSeconds) {
+      const sizeMs = this.setting.tumblingWindowSeconds * 1000;
+      event.window = {
+        start: new Date(lane.windowStartMs).toISOString(),
+        end: new Date(lane.windowStartMs + sizeMs).toISOString(),
+      };
+      event.state = lane.state;
+      event.shardId = lane.id;
+      event.isFinalInvokeForWindow = final;
+      event.isWindowTerminatedEarly = false;
+    }
+    const writesBefore = this.table.writes;
+    const cpu = process.cpuUsage();
+    const { response, summary } = await this.processor.process(event, Number.MAX_SAFE_INTEGER);
+    const used = process.cpuUsage(cpu);
+    this.cpuMicros += used.user + used.system;
+    this.invocations++;
+    if (response.batchItemFailures.length > 0) throw new Error(`simulated batch failed: ${summary.writes.errors[0]}`);
+    if (!this.setting.windowFlush) {
+      this.coalescedItems += summary.counterItems;
+      if (records.length > 0) this.maxAgeMs = Math.max(this.maxAgeMs, atMs - lane.firstArrivalMs);
+      return;
+    }
+    // Window flush: JSON round trip, as Lambda stores the state between invocations.
+    lane.state = JSON.parse(JSON.stringify(response.state ?? {})) as Record<string, unknown>;
+    const wrote = this.table.writes > writesBefore;
+    if (wrote && Number.isFinite(lane.oldestUnwrittenMs))
+      this.maxAgeMs = Math.max(this.maxAgeMs, atMs - lane.oldestUnwrittenMs);
+    if (final) lane.oldestUnwrittenMs = Number.POSITIVE_INFINITY;
+    else if (wrote) lane.oldestUnwrittenMs = records.length > 0 ? arrivalOf(records[0]) : Number.POSITIVE_INFINITY;
+    else if (records.length > 0 && !Number.isFinite(lane.oldestUnwrittenMs))
+      lane.oldestUnwrittenMs = arrivalOf(records[0]);
+  }
+}
+
+function arrivalOf(record: KinesisStreamRecord): number {
+  return record.kinesis.approximateArrivalTimestamp * 1000;
+}
+
+/** FNV-1a of the partition key, modulo the shard count: Kinesis hashes partition keys (MD5) the same way in spirit. */
+function shardOf(partitionKey: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < partitionKey.length; i++) h = Math.imul(h ^ partitionKey.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % shards;
+}
+
+/** Metric windows one event updates in the demo config: what a per-record `ADD` handler writes for it. */
+function metricWindowsOf(event: ClickEvent, config: CompiledConfig): number {
+  let n = 0;
+  for (const m of config.metrics) {
+    if (m.name === 'page_views' && event.type !== 'page_view') continue;
+    if (m.name === 'purchases' && event.type !== 'purchase') continue;
+    n += m.windows.length; // distinct_users: every clickstream event has user.id
+  }
+  return n;
+}
+
+export interface CpuCalibration {
+  /** Handler CPU per counter write outside the core (SDK marshalling, HTTP), ms. */
+  sdkMsPerWrite: number;
+  /** The per-record peer's CPU per record outside its writes (JSON.parse, key building), ms. */
+  peerParseMsPerRecord: number;
+  source: string;
+}
+
+/**
+ * Handler CPU outside the core, from the handler benchmark's real invocations against dynalite: the
+ * streamtally handler's CPU per batch less this process's StreamProcessor CPU on the same batch, per write;
+ * and the per-record handler's CPU less its writes at that rate, per record.
+ */
+export async function calibrateCpu(handler: {
+  streamtallyCpuMs: number;
+  streamtallyWrites: number;
+  conventionalCpuMs: number;
+  conventionalWrites: number;
+  records: number;
+  inProcessCpuMs: number;
+}): Promise<CpuCalibration> {
+  const sdkMsPerWrite = Math.max(0, (handler.streamtallyCpuMs - handler.inProcessCpuMs) / handler.streamtallyWrites);
+  const peerParseMsPerRecord = Math.max(
+    0,
+    (handler.conventionalCpuMs - handler.conventionalWrites * sdkMsPerWrite) / handler.records,
+  );
+  return Promise.resolve({
+    sdkMsPerWrite,
+    peerParseMsPerRecord,
+    source: `handler benchmark, ${handler.records}-record batch: streamtally ${handler.streamtallyCpuMs.toFixed(0)} ms CPU for ${handler.streamtallyWrites} writes, of it ${handler.inProcessCpuMs.toFixed(0)} ms in the processor`,
+  });
+}
+
+/** The calibration from a handler benchmark report (median timed streamtally batch, the conventional one). */
+export async function calibrateFromHandler(report: {
+  invocations: ReadonlyArray<{ handler: string; batch: number; cpuMs: number; writes: number; records: number }>;
+}): Promise<CpuCalibration> {
+  const timed = report.invocations.filter((r) => r.handler === 'streamtally' && r.batch > 0);
+  const conventional = report.invocations.filter((r) => r.handler === 'conventional');
+  const median = <T>(xs: T[], key: (x: T) => number): T => [...xs].sort((a, b) => key(a) - key(b))[xs.length >> 1];
+  const s = median(timed, (r) => r.cpuMs);
+  const c = median(conventional, (r) => r.cpuMs);
+  const inProcess = await inProcessCpuMs(compileBenchConfig(), buildBatch(s.records).records);
+  return calibrateCpu({
+    streamtallyCpuMs: s.cpuMs,
+    streamtallyWrites: s.writes,
+    conventionalCpuMs: c.cpuMs,
+    conventionalWrites: c.writes,
+    records: s.records,
+    inProcessCpuMs: inProcess.cpuMs,
+  });
+}
+
+/** CPU of StreamProcessor on `records` with the in-memory table (no SDK): median of `rounds` after a warm-up. */
+export async function inProcessCpuMs(
+  config: CompiledConfig,
+  records: KinesisStreamRecord[],
+  rounds = 5,
+): Promise<{ cpuMs: number; writes: number }> {
+  const samples: number[] = [];
+  let writes = 0;
+  for (let i = 0; i <= rounds; i++) {
+    const table = new SimulatedTable();
+    const processor = new StreamProcessor({
+      config,
+      writer: table as unknown as CounterWriter,
+      failureDestination: undefined,
+      maxDecompressedBytes: 1 << 20,
+    });
+    const cpu = process.cpuUsage();
+    await processor.process({ Records: records }, Number.MAX_SAFE_INTEGER);
+    const used = process.cpuUsage(cpu);
+    if (i > 0) samples.push((used.user + used.system) / 1000);
+    writes = table.writes;
+  }
+  samples.sort((a, b) => a - b);
+  return { cpuMs: samples[samples.length >> 1], writes };
+}
+
+export interface CostRow {
+  rate: number;
+  shards: number;
+  handler: string;
+  setting: string;
+  exact: boolean;
+  events: number;
+  invocations: number;
+  writesPerEvent: number;
+  writeUnitsPerEvent: number;
+  gsiWriteUnitsPerEvent: number;
+  readUnitsPerEvent: number;
+  maxItemBytes: number | null;
+  maxItemWriteUnits: number | null;
+  cpuMsPerEvent: number;
+  dynamoDbUsdPerMillion: number;
+  lambdaUsdPerMillion: number;
+  usdPerMillion: number;
+  /** Oldest a count can be before it is in the table, simulated (s). */
+  freshnessSeconds: number;
+}
+
+export interface CostReport {
+  prices: typeof PRICES;
+  memorySizeMb: number;
+  simulatedSeconds: number;
+  calibration: CpuCalibration;
+  rows: CostRow[];
+}
+
+function dollars(
+  events: number,
+  wru: number,
+  rru: number,
+  cpuMs: number,
+  invocations: number,
+  memoryGb: number,
+): { dynamo: number; lambda: number } {
+  const perMillion = 1e6 / events;
+  const dynamo =
+    ((wru * PRICES.dynamoDbWriteUsdPerMillionWru + rru * PRICES.dynamoDbReadUsdPerMillionRru) / 1e6) * perMillion;
+  const lambda =
+    ((cpuMs / 1000) * memoryGb * PRICES.lambdaArmUsdPerGbSecond +
+      (invocations * PRICES.lambdaUsdPerMillionRequests) / 1e6) *
+    perMillion;
+  return { dynamo, lambda };
+}
+
+export async function runCostBenchmark(
+  calibration: CpuCalibration,
+  log: (line: string) => void = () => {},
+  rates: ReadonlyArray<number> = COST_RATES,
+  shardCounts: ReadonlyArray<number> = COST_SHARDS,
+): Promise<CostReport> {
+  const config = demoConfig();
+  const { settings, memorySizeMb } = freshnessSettings();
+  const memoryGb = memorySizeMb / 1024;
+  const rows: CostRow[] = [];
+  for (const rate of rates) {
+    log(
+      `  ${rate} events/s for ${SIMULATED_SECONDS} s through ${settings.length} settings x ${shardCounts.join(', ')} shards...`,
+    );
+    const runs = shardCounts.map((shards) => ({
+      shards,
+      runs: settings.map((s) => new SettingRun(s, config, shards)),
+    }));
+    const rng = createRng(20_261_201 + rate);
+    const stepMs = 1000 / rate;
+    const total = rate * SIMULATED_SECONDS;
+    let perRecordWrites = 0;
+    for (let k = 0; k < total; k++) {
+      const arrivalMs = Math.floor(START_MS + k * stepMs);
+      const event = generateClickEvent(rng, arrivalMs - Math.floor(rng() * MAX_PRODUCER_DELAY_MS));
+      const json = Buffer.from(JSON.stringify(event));
+      const data = json.toString('base64');
+      perRecordWrites += metricWindowsOf(event, config);
+      for (const group of runs) {
+        const shard = shardOf(event.user.id, group.shards);
+        for (const run of group.runs) await run.offer(shard, data, json.length, arrivalMs);
+      }
+    }
+    const endMs = START_MS + SIMULATED_SECONDS * 1000;
+    for (const group of runs) {
+      for (const run of group.runs) {
+        await run.finish(endMs);
+        const t = run.table;
+        const cpuMs = run.cpuMicros / 1000 + t.writes * calibration.sdkMsPerWrite;
+        const wru = t.tableWru + t.gsiWru;
+        const cost = dollars(run.events, wru, t.rru, cpuMs, run.invocations, memoryGb);
+        rows.push({
+          rate,
+          shards: group.shards,
+          handler: 'streamtally',
+          setting: run.setting.name,
+          exact: true,
+          events: run.events,
+          invocations: run.invocations,
+          writesPerEvent: t.writes / run.events,
+          writeUnitsPerEvent: wru / run.events,
+          gsiWriteUnitsPerEvent: t.gsiWru / run.events,
+          readUnitsPerEvent: t.rru / run.events,
+          maxItemBytes: t.maxItemBytes,
+          maxItemWriteUnits: t.maxItemWru,
+          cpuMsPerEvent: cpuMs / run.events,
+          dynamoDbUsdPerMillion: cost.dynamo,
+          lambdaUsdPerMillion: cost.lambda,
+          usdPerMillion: cost.dynamo + cost.lambda,
+          freshnessSeconds: run.maxAgeMs / 1000,
+        });
+        if (!run.setting.windowFlush) {
+          // The coalesced ADD peer on the same batches: one small UpdateItem per counter item per batch.
+          const writes = run.coalescedItems;
+          const peerCpu = run.events * calibration.peerParseMsPerRecord + writes * calibration.sdkMsPerWrite;
+          const c = dollars(run.events, writes, 0, peerCpu, run.invocations, memoryGb);
+          rows.push({
+            ...rows[rows.length - 1],
+            handler: 'coalesced ADD per item per batch',
+            exact: false,
+            writesPerEvent: writes / run.events,
+            writeUnitsPerEvent: writes / run.events,
+            gsiWriteUnitsPerEvent: 0,
+            readUnitsPerEvent: 0,
+            maxItemBytes: null,
+            maxItemWriteUnits: null,
+            cpuMsPerEvent: peerCpu / run.events,
+            dynamoDbUsdPerMillion: c.dynamo,
+            lambdaUsdPerMillion: c.lambda,
+            usdPerMillion: c.dynamo + c.lambda,
+          });
+        }
+      }
+      // Per-record peers do not depend on the batching: one row each per rate and shard count.
+      const fastest = group.runs[0];
+      for (const [handler, writes, exact] of [
+        [
+          'Powertools idempotency + ADD per record per window',
+          perRecordWrites + IDEMPOTENCY_WRITES_PER_RECORD * total,
+          true,
+        ],
+        ['ADD per record per metric window', perRecordWrites, false],
+      ] as const) {
+        const peerCpu = total * calibration.peerParseMsPerRecord + writes * calibration.sdkMsPerWrite;
+        const c = dollars(total, writes, 0, peerCpu, fastest.invocations, memoryGb);
+        rows.push({
+          rate,
+          shards: group.shards,
+          handler,
+          setting: fastest.setting.name,
+          exact,
+          events: total,
+          invocations: fastest.invocations,
+          writesPerEvent: writes / total,
+          writeUnitsPerEvent: writes / total,
+          gsiWriteUnitsPerEvent: 0,
+          readUnitsPerEvent: 0,
+          maxItemBytes: null,
+          maxItemWriteUnits: null,
+          cpuMsPerEvent: peerCpu / total,
+          dynamoDbUsdPerMillion: c.dynamo,
+          lambdaUsdPerMillion: c.lambda,
+          usdPerMillion: c.dynamo + c.lambda,
+          freshnessSeconds: fastest.maxAgeMs / 1000,
+        });
+      }
+    }
+  }
+  return { prices: PRICES, memorySizeMb, simulatedSeconds: SIMULATED_SECONDS, calibration, rows };
+}
+
+export function formatCostTable(report: CostReport): string {
+  const head = [
+    'events/s',
+    'shards',
+    'handler',
+    'freshness setting',
+    'exact',
+    'writes/event',
+    'WRU/event',
+    'of it GSI',
+    'RRU/event',
+    'max item B',
+    '$/M events',
+    'of it Lambda',
+    'max age s',
+  ];
+  const rows = report.rows.map((r) => [
+    String(r.rate),
+    String(r.shards),
+    r.handler,
+    r.setting,
+    r.exact ? 'yes' : 'no',
+    r.writesPerEvent.toFixed(4),
+    r.writeUnitsPerEvent.toFixed(4),
+    r.gsiWriteUnitsPerEvent.toFixed(4),
+    r.readUnitsPerEvent.toFixed(4),
+    r.maxItemBytes === null ? '-' : String(r.maxItemBytes),
+    r.usdPerMillion.toFixed(4),
+    r.lambdaUsdPerMillion.toFixed(4),
+    r.freshnessSeconds.toFixed(0),
+  ]);
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
+  const line = (cells: string[]): string =>
+    cells.map((cell, c) => (c === 2 || c === 3 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  const p = report.prices;
+  return [
+    line(head),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.map(line),
+    '',
+    `Prices (${p.region}, as of ${p.asOf}): DynamoDB on demand $${p.dynamoDbWriteUsdPerMillionWru} per million WRU, $${p.dynamoDbReadUsdPerMillionRru} per million RRU; Lambda arm64 $${p.lambdaArmUsdPerGbSecond} per GB-s at ${report.memorySizeMb} MB, $${p.lambdaUsdPerMillionRequests} per million requests.`,
+    `${report.simulatedSeconds} s of clickstream per case; WRU include the byWindow GSI (a changed count is a delete and a put in the index); RRU are the writer's strongly consistent BatchGetItem.`,
+    `Lambda CPU = measured StreamProcessor CPU + writes x ${report.calibration.sdkMsPerWrite.toFixed(4)} ms (${report.calibration.source}); peers: ${report.calibration.peerParseMsPerRecord.toFixed(4)} ms per record + the same per write.`,
+  ].join('\n');
+}
+
+export function costJsonLines(report: CostReport): string[] {
+  return [
+    JSON.stringify({
+      section: 'cost-setup',
+      prices: report.prices,
+      memorySizeMb: report.memorySizeMb,
+      simulatedSeconds: report.simulatedSeconds,
+      calibration: report.calibration,
+    }),
+    ...report.rows.map((r) => JSON.stringify({ section: 'cost', ...r })),
+  ];
+}
