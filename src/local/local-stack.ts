@@ -203,10 +203,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const handler = options.chaosEvery > 0 ? withChaos(lambdaHandler, options.chaosEvery) : lambdaHandler;
       for (const source of fn.streamEventSources) {
         const onFailure = source.onFailureLogicalId ? resources.queues[source.onFailureLogicalId]?.url : undefined;
+        // An existing stream named by ARN (ExistingKinesisStreamArn / ExistingTableStreamArn) is read as it is
+        // from the endpoint: the template creates nothing for it.
         const stream =
           source.type === 'kinesis'
-            ? resources.streams[source.sourceLogicalId]?.name
-            : resources.tables[source.sourceLogicalId]?.streamArn;
+            ? (resources.streams[source.sourceLogicalId]?.name ??
+              source.sourceArn?.slice(source.sourceArn.indexOf('/') + 1))
+            : (resources.tables[source.sourceLogicalId]?.streamArn ?? source.sourceArn);
         if (!stream) {
           say(
             `note: ${fn.logicalId} event ${source.name} (${source.type}) not emulated: ${source.type === 'dynamodb' ? 'this DynamoDB server has no Streams (dynalite); run with --endpoint pointing at moto_server or LocalStack for that path' : 'its stream was not created'}.`,
