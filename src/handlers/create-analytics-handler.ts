@@ -8,6 +8,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { RuntimeConfig } from '../config.js';
@@ -26,6 +28,8 @@ export interface AnalyticsDependencies {
   sqs: SQSClient;
   logger?: Logger;
   metrics?: Metrics;
+  /** X-Ray (Tracing: Active); off outside Lambda. Capture the SDK clients with it where they are created. */
+  tracer?: Tracer;
   /** Each batch's summary, after its writes settled (the local runner's status line). */
   onBatch?: (summary: BatchSummary) => void;
 }
@@ -35,6 +39,7 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
   const { config } = deps;
   const logger = deps.logger ?? new Logger({ serviceName: 'streamtally' });
   const metrics = deps.metrics ?? new Metrics({ namespace: 'streamtally', serviceName: 'streamtally' });
+  const tracer = deps.tracer ?? new Tracer({ serviceName: 'streamtally' });
   const processor = new StreamProcessor({
     config: config.metrics,
     writer: new CounterWriter({
@@ -70,6 +75,7 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
   };
 
   return middy(processBatch)
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics));
 }
@@ -101,5 +107,7 @@ function report(logger: Logger, metrics: Metrics, s: BatchSummary): void {
   metrics.addMetric('Late', MetricUnit.Count, s.late);
   metrics.addMetric('CounterWrites', MetricUnit.Count, s.writes.written);
   metrics.addMetric('DuplicateDeliveriesSkipped', MetricUnit.Count, s.writes.alreadyApplied);
+  // Not durable: the NotDurableAlarm (a rollback trigger of the deployment) watches this one.
   metrics.addMetric('WriteFailures', MetricUnit.Count, s.writes.failed + s.failureDestination.failed);
+  metrics.addMetric('WriteConflicts', MetricUnit.Count, s.writes.conflicts);
 }
