@@ -21,6 +21,8 @@ import { startDynalite, startKinesisLocal, type LocalServer } from './aws/server
 import { EventSourceMappingEmulator, type EventSourceMappingSettings, type StreamHandler } from './emulator/index.js';
 import { startLocalSqs } from './local-sqs/local-sqs-server.js';
 import { startReadServer, type ReadServer } from './read-server.js';
+import { JwtVerifier } from './auth/jwt-verifier.js';
+import { startLocalIssuer, type LocalIssuer } from './auth/local-issuer.js';
 import type { LocalTemplate, StreamEventSourceSpec } from './template/template.js';
 
 /** The analytics handler module of this repository; other entry points in a template are imported as they are. */
@@ -41,6 +43,8 @@ export interface LocalStackOptions {
   logLevel: string;
   /** Every Nth invocation crashes after the handler wrote its counters (0: never). */
   chaosEvery: number;
+  /** Start a local OIDC issuer and require its tokens on the read API, as the deployed JWT authorizer does. */
+  auth?: boolean;
   say: (message: string) => void;
 }
 
@@ -61,6 +65,8 @@ export interface LocalStack {
   readonly countersTable: string;
   readonly failureQueueUrl: string | undefined;
   readonly readServer: ReadServer;
+  /** With `auth`: the local OIDC issuer the dashboard signs in with. */
+  readonly issuer: LocalIssuer | undefined;
   readonly emulators: ReadonlyArray<EventSourceMappingEmulator>;
   readonly totals: Readonly<LocalStackTotals>;
   /** Stops the producer, the emulators, the read server and the servers, in that order. */
@@ -232,11 +238,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }
     }
 
+    let issuer: LocalIssuer | undefined;
+    if (options.auth) {
+      const started = await startLocalIssuer();
+      issuer = started;
+      stops.push(() => started.stop());
+      say(`local OIDC issuer (sign-in) on ${started.issuer}, client ${started.clientId}`);
+    }
     const readServer = await startReadServer({
       client: dynamodb,
       tableName: countersTable,
       metrics: options.metrics.compiled,
       port: options.dashboardPort,
+      auth: issuer && {
+        verifier: new JwtVerifier({ issuer: issuer.issuer, audience: [issuer.clientId] }),
+        settings: { mode: 'JWT', issuer: issuer.issuer, clientId: issuer.clientId, scopes: 'openid' },
+      },
     });
     stops.push(() => readServer.stop());
 
@@ -269,6 +286,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       countersTable,
       failureQueueUrl: Object.values(resources.queues)[0]?.url,
       readServer,
+      issuer,
       emulators,
       totals,
       stop: stopAll,
