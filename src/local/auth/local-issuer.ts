@@ -19,6 +19,11 @@ export interface LocalIssuer {
   /** Issuer URL (`iss`), e.g. http://127.0.0.1:PORT */
   readonly issuer: string;
   readonly clientId: string;
+  /**
+   * An access token as the sign-in would issue it (for curl, and tests); a negative `expiresInSeconds`
+   * gives an expired one.
+   */
+  mintAccessToken(options?: { expiresInSeconds?: number }): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -51,5 +56,15 @@ export async function startLocalIssuer(options: { port?: number; clientId?: stri
   );
   await server.start(options.port ?? 0, LOOPBACK);
   const issuer = String(server.issuer.url).replace(/\/$/, '');
-  return { issuer, clientId, stop: () => server.stop() };
+  return {
+    issuer,
+    clientId,
+    mintAccessToken: ({ expiresInSeconds = 3600 } = {}) =>
+      server.issuer.buildToken({
+        expiresIn: expiresInSeconds,
+        scopesOrTransform: (_header, payload) =>
+          Object.assign(payload, { sub: 'johndoe', client_id: clientId, scope: 'openid' }),
+      }),
+    stop: () => server.stop(),
+  };
 }
