@@ -55,7 +55,9 @@ export async function startLocalIssuer(options: { port?: number; clientId?: stri
     },
   );
   await server.start(options.port ?? 0, LOOPBACK);
-  const issuer = String(server.issuer.url).replace(/\/$/, '');
+  // The mock names itself http://localhost:PORT; `localhost` may resolve to ::1, where nothing listens.
+  const issuer = `http://${LOOPBACK}:${server.address().port}`;
+  server.issuer.url = issuer;
   return {
     issuer,
     clientId,

@@ -446,9 +446,7 @@ describe('parseTemplate on synthetic templates', () => {
         ].join('\n'),
       );
     expect(() =>
-      parseTemplate(
-        fn('        K: {Type: Kinesis, Properties: {Stream: my-stream, StartingPosition: LATEST}}'),
-      ),
+      parseTemplate(fn('        K: {Type: Kinesis, Properties: {Stream: my-stream, StartingPosition: LATEST}}')),
     ).toThrow(/Events\.K\.Properties\.Stream: expected !Ref or !GetAtt/);
     expect(() => parseTemplate(fn('        K: {Type: Kinesis, Properties: {Stream: !GetAtt S.Arn}}'))).toThrow(
       /StartingPosition must be/,
