@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { extname, isAbsolute, resolve } from 'node:path';
 import { constants as bufferConstants } from 'node:buffer';
 import { parse as parseYaml, parseDocument } from 'yaml';
+import { GetParameterCommand, type GetParameterCommandOutput } from '@aws-sdk/client-ssm';
 import { ConfigError, type ConfigProblem } from './core/errors.js';
 import { compileConfig, type CompiledConfig } from './core/metric-config.js';
 import type { StreamtallyConfig } from './core/types.js';
@@ -108,6 +109,65 @@ export function loadMetricDefinitions(
   return { compiled: compileConfig(parsed, file), source: file, definitions: parsed as StreamtallyConfig };
 }
 
+// ------------------------------------------------------------------------------------------------
+// Metric definitions from SSM Parameter Store (a deploy changes them without a rebuild)
+// ------------------------------------------------------------------------------------------------
+
+export type LoadedMetricDefinitions = ReturnType<typeof loadMetricDefinitions>;
+
+/** The one SSM call this needs; an SSMClient (real, or captured by the tracer) satisfies it. */
+export interface ParameterReader {
+  send(command: GetParameterCommand): Promise<GetParameterCommandOutput>;
+}
+
+/**
+ * Reads the metric definitions from the SSM parameter named by STREAMTALLY_CONFIG_SSM_PARAMETER (JSON or
+ * YAML text) and compiles them with the same validation, and the same messages, as the bundled file.
+ * Resolves to undefined when the variable is empty: the caller then falls back to STREAMTALLY_CONFIG_FILE
+ * or the bundled streamtally.config.json. Called once per cold start, before {@link loadRuntimeConfig}.
+ * @example
+ * const remote = await loadRemoteMetricDefinitions(process.env, () => new SSMClient({}));
+ * const config = loadRuntimeConfig(process.env, remote);
+ */
+export async function loadRemoteMetricDefinitions(
+  env: NodeJS.ProcessEnv,
+  client: () => ParameterReader,
+): Promise<LoadedMetricDefinitions | undefined> {
+  const name = env.STREAMTALLY_CONFIG_SSM_PARAMETER;
+  if (!name) return undefined;
+  const source = `ssm:${name}`;
+  let text: string | undefined;
+  try {
+    const out = await client().send(new GetParameterCommand({ Name: name }));
+    text = out.Parameter?.Value;
+  } catch (err) {
+    const why = (err as { name?: string }).name === 'ParameterNotFound' ? 'does not exist' : (err as Error).message;
+    throw new ConfigError(
+      [
+        {
+          path: 'STREAMTALLY_CONFIG_SSM_PARAMETER',
+          message: `cannot read SSM parameter ${name}: ${why}; create it (template.yaml does, from MetricDefinitions) or clear the variable to use the bundled definitions`,
+        },
+      ],
+      'environment',
+      { cause: err },
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text ?? ''); // YAML is a superset of JSON: either form reads here.
+  } catch (err) {
+    throw new ConfigError(
+      [{ path: source, message: `is not valid JSON or YAML: ${(err as Error).message}` }],
+      'metric definitions',
+      {
+        cause: err,
+      },
+    );
+  }
+  return { compiled: compileConfig(parsed, source), source, definitions: parsed as StreamtallyConfig };
+}
+
 function positiveInt(
   env: NodeJS.ProcessEnv,
   name: string,
@@ -157,7 +217,9 @@ function countersTableOf(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): str
 function metricsOf(
   env: NodeJS.ProcessEnv,
   problems: ConfigProblem[],
+  remote?: LoadedMetricDefinitions,
 ): { compiled: CompiledConfig; source: string } | undefined {
+  if (remote) return remote;
   try {
     return loadMetricDefinitions(env.STREAMTALLY_CONFIG_FILE || undefined);
   } catch (err) {
@@ -175,10 +237,13 @@ function metricsOf(
  * The read API's configuration: COUNTERS_TABLE (required) and STREAMTALLY_CONFIG_FILE, read exactly as
  * {@link loadRuntimeConfig} reads them, so the dashboard lists the metrics the analytics function counts.
  */
-export function loadReadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): ReadRuntimeConfig {
+export function loadReadRuntimeConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  remote?: LoadedMetricDefinitions,
+): ReadRuntimeConfig {
   const problems: ConfigProblem[] = [];
   const countersTable = countersTableOf(env, problems);
-  const metrics = metricsOf(env, problems);
+  const metrics = metricsOf(env, problems, remote);
   if (problems.length > 0 || !metrics) throw new ConfigError(problems, 'configuration');
   return Object.freeze({ countersTable, metrics: metrics.compiled, metricsSource: metrics.source });
 }
@@ -190,7 +255,10 @@ export function loadReadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Rea
  * streamtally.config.json), MAX_DECOMPRESSED_BYTES, MAX_BATCH_DECOMPRESSED_BYTES, WRITE_CONCURRENCY, DEADLINE_MARGIN_MS,
  * WINDOW_FLUSH (`true` / `false`, default false), WINDOW_FLUSH_CARRY_SECONDS, WINDOW_FLUSH_SLACK_SECONDS.
  */
-export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+export function loadRuntimeConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  remote?: LoadedMetricDefinitions,
+): RuntimeConfig {
   const problems: ConfigProblem[] = [];
   const countersTable = countersTableOf(env, problems);
   const failureQueueUrl = env.FAILURE_QUEUE_URL || undefined;
@@ -243,7 +311,7 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
   const windowFlush = booleanFlag(env, 'WINDOW_FLUSH', problems);
   const windowFlushCarrySeconds = optionalPositiveInt(env, 'WINDOW_FLUSH_CARRY_SECONDS', problems);
   const windowFlushSlackSeconds = optionalPositiveInt(env, 'WINDOW_FLUSH_SLACK_SECONDS', problems);
-  const metrics = metricsOf(env, problems);
+  const metrics = metricsOf(env, problems, remote);
   if (problems.length > 0 || !metrics) throw new ConfigError(problems, 'configuration');
   return Object.freeze({
     countersTable,

@@ -63,6 +63,11 @@ const SPEC = {
       description:
         'every Nth invocation crashes after the handler wrote its counters (response lost), to watch retries and bisection keep counters exact',
     },
+    auth: {
+      type: 'boolean',
+      description:
+        'require sign-in on the dashboard and read API: starts a local OIDC issuer on 127.0.0.1 and checks its JWTs as the deployed API Gateway authorizer does',
+    },
     'log-level': {
       type: 'string',
       valueName: 'LEVEL',
@@ -70,7 +75,12 @@ const SPEC = {
     },
   },
   notes: ['Ctrl-C stops everything. Exit codes: 0 clean stop, 1 a start-up error, 2 bad arguments.'],
-  examples: ['npm start', 'npm start -- --no-demo --port 8080', 'npm start -- --endpoint http://127.0.0.1:4566'],
+  examples: [
+    'npm start',
+    'npm start -- --auth',
+    'npm start -- --no-demo --port 8080',
+    'npm start -- --endpoint http://127.0.0.1:4566',
+  ],
 } as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
 function say(message: string): void {
@@ -153,6 +163,7 @@ async function main(): Promise<void> {
     dashboardPort: port,
     logLevel,
     chaosEvery,
+    auth: values.auth === true,
     say,
   });
   running.stack = stack;

@@ -43,7 +43,10 @@
   async function api(route, params) {
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== null) query.set(k, String(v));
-    const res = await fetch('api/' + route + '?' + query.toString(), { cache: 'no-store' });
+    // Sign-in hook (auth.js): the fetch adds the token; on 401 it shows the sign-in prompt, and nothing renders.
+    const send = window.streamtallyAuth ? window.streamtallyAuth.fetch : fetch;
+    const res = await send('api/' + route + '?' + query.toString(), { cache: 'no-store' });
+    if (res.status === 401) throw new Error('sign-in required');
     const body = await res.json();
     if (!res.ok) throw new Error(body.message || 'HTTP ' + res.status);
     return body;

@@ -18,6 +18,12 @@ export const DASHBOARD_FILES: ReadonlyArray<{ name: string; contentType: string;
   { name: 'index.html', contentType: 'text/html; charset=utf-8', file: () => join(here(), 'index.html') },
   { name: 'app.js', contentType: 'text/javascript; charset=utf-8', file: () => join(here(), 'app.js') },
   { name: 'levels.js', contentType: 'text/javascript; charset=utf-8', file: () => join(here(), 'levels.js') },
+  { name: 'auth.js', contentType: 'text/javascript; charset=utf-8', file: () => join(here(), 'auth.js') },
+  {
+    name: 'oauth4webapi.js',
+    contentType: 'text/javascript; charset=utf-8',
+    file: () => join(dirname(createRequire(import.meta.url).resolve('oauth4webapi')), 'index.js'),
+  },
   { name: 'style.css', contentType: 'text/css; charset=utf-8', file: () => join(here(), 'style.css') },
   {
     name: 'uPlot.iife.min.js',

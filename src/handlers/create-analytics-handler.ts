@@ -9,6 +9,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { RuntimeConfig } from '../config.js';
@@ -31,6 +33,8 @@ export interface AnalyticsDependencies {
   s3?: S3Client;
   logger?: Logger;
   metrics?: Metrics;
+  /** X-Ray (Tracing: Active); off outside Lambda. Capture the SDK clients with it where they are created. */
+  tracer?: Tracer;
   /** Each batch's summary, after its writes settled (the local runner's status line). */
   onBatch?: (summary: BatchSummary) => void;
 }
@@ -46,6 +50,7 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
   const { config } = deps;
   const logger = deps.logger ?? new Logger({ serviceName: 'streamtally' });
   const metrics = deps.metrics ?? new Metrics({ namespace: 'streamtally', serviceName: 'streamtally' });
+  const tracer = deps.tracer ?? new Tracer({ serviceName: 'streamtally' });
   const processor = new StreamProcessor({
     config: config.metrics,
     writer: new CounterWriter({
@@ -96,6 +101,7 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
   };
 
   return middy(processBatch)
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics));
 }
@@ -135,5 +141,7 @@ function report(logger: Logger, metrics: Metrics, s: BatchSummary): void {
   metrics.addMetric('Late', MetricUnit.Count, s.late);
   metrics.addMetric('CounterWrites', MetricUnit.Count, s.writes.written);
   metrics.addMetric('DuplicateDeliveriesSkipped', MetricUnit.Count, s.writes.alreadyApplied);
+  // Not durable: the NotDurableAlarm (a rollback trigger of the deployment) watches this one.
   metrics.addMetric('WriteFailures', MetricUnit.Count, s.writes.failed + s.failureDestination.failed);
+  metrics.addMetric('WriteConflicts', MetricUnit.Count, s.writes.conflicts);
 }

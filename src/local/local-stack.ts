@@ -24,6 +24,8 @@ import { javaRuntime, startEmbeddedDynamoDb, startKinesisLocal, type LocalServer
 import { EventSourceMappingEmulator, type EventSourceMappingSettings, type StreamHandler } from './emulator/index.js';
 import { startLocalSqs } from './local-sqs/local-sqs-server.js';
 import { startReadServer, type ReadServer } from './read-server.js';
+import { JwtVerifier } from './auth/jwt-verifier.js';
+import { startLocalIssuer, type LocalIssuer } from './auth/local-issuer.js';
 import type { LocalTemplate, StreamEventSourceSpec } from './template/template.js';
 
 /** The analytics handler module of this repository; other entry points in a template are imported as they are. */
@@ -48,6 +50,8 @@ export interface LocalStackOptions {
   logLevel: string;
   /** Every Nth invocation crashes after the handler wrote its counters (0: never). */
   chaosEvery: number;
+  /** Start a local OIDC issuer and require its tokens on the read API, as the deployed JWT authorizer does. */
+  auth?: boolean;
   say: (message: string) => void;
 }
 
@@ -70,6 +74,8 @@ export interface LocalStack {
   readonly countersTable: string;
   readonly failureQueueUrl: string | undefined;
   readonly readServer: ReadServer;
+  /** With `auth`: the local OIDC issuer the dashboard signs in with. */
+  readonly issuer: LocalIssuer | undefined;
   readonly emulators: ReadonlyArray<EventSourceMappingEmulator>;
   readonly totals: Readonly<LocalStackTotals>;
   /** Stops the producer, the emulators, the read server and the servers, in that order. */
@@ -219,10 +225,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const handler = options.chaosEvery > 0 ? withChaos(lambdaHandler, options.chaosEvery) : lambdaHandler;
       for (const source of fn.streamEventSources) {
         const onFailure = source.onFailureLogicalId ? resources.queues[source.onFailureLogicalId]?.url : undefined;
+        // An existing stream named by ARN (ExistingKinesisStreamArn / ExistingTableStreamArn) is read as it is
+        // from the endpoint: the template creates nothing for it.
         const stream =
           source.type === 'kinesis'
-            ? resources.streams[source.sourceLogicalId]?.name
-            : resources.tables[source.sourceLogicalId]?.streamArn;
+            ? (resources.streams[source.sourceLogicalId]?.name ??
+              source.sourceArn?.slice(source.sourceArn.indexOf('/') + 1))
+            : (resources.tables[source.sourceLogicalId]?.streamArn ?? source.sourceArn);
         if (!stream) {
           say(
             `note: ${fn.logicalId} event ${source.name} (${source.type}) not emulated: ${source.type === 'dynamodb' ? 'this DynamoDB server has no Streams (dynalite, used because Java 17+ was not found); install Java 17+ for DynamoDB Local, or run with --endpoint pointing at moto_server or LocalStack' : 'its stream was not created'}.`,
@@ -246,11 +255,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }
     }
 
+    let issuer: LocalIssuer | undefined;
+    if (options.auth) {
+      const started = await startLocalIssuer();
+      issuer = started;
+      stops.push(() => started.stop());
+      say(`local OIDC issuer (sign-in) on ${started.issuer}, client ${started.clientId}`);
+    }
     const readServer = await startReadServer({
       client: dynamodb,
       tableName: countersTable,
       metrics: options.metrics.compiled,
       port: options.dashboardPort,
+      auth: issuer && {
+        verifier: new JwtVerifier({ issuer: issuer.issuer, audience: [issuer.clientId] }),
+        settings: { mode: 'JWT', issuer: issuer.issuer, clientId: issuer.clientId, scopes: 'openid' },
+      },
     });
     stops.push(() => readServer.stop());
 
@@ -310,6 +330,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       countersTable,
       failureQueueUrl: Object.values(resources.queues)[0]?.url,
       readServer,
+      issuer,
       emulators,
       totals,
       stop: stopAll,

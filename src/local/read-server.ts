@@ -2,7 +2,9 @@
  * The read API and dashboard on a local HTTP server (127.0.0.1 only). Each request is turned into an
  * API Gateway HTTP API (2.0) event and answered by the same Middy handler the Lambda runs, so local and
  * deployed routes cannot drift; only the dashboard files come from disk (edit, reload) instead of the
- * embedded copy.
+ * embedded copy. With `auth`, requests to every route but the public ones (isPublicPath) first pass the
+ * JWT check API Gateway's authorizer does when deployed (./auth/jwt-verifier.ts); a refusal answers 401
+ * as API Gateway does, and the read handler never runs.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -12,7 +14,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CompiledConfig } from '../core/metric-config.js';
 import { loadReadRuntimeConfig } from '../config.js';
-import { createReadApiHandler } from '../read/read-api.js';
+import { createReadApiHandler, isPublicPath, type ReadApiAuthSettings } from '../read/read-api.js';
+import { JwtRejectedError, type JwtVerifier } from './auth/jwt-verifier.js';
 import { CounterReader } from '../read/counter-reader.js';
 import { createAwsClients } from './aws/aws-clients.js';
 import { LOOPBACK, listenOnLoopback } from './aws/servers.js';
@@ -31,6 +34,8 @@ export interface ReadServerOptions {
   port?: number;
   clock?: () => number;
   logger?: Logger;
+  /** Require a token (`npm start -- --auth`); default: open, as `npm start` is. */
+  auth?: { verifier: JwtVerifier; settings: ReadApiAuthSettings };
 }
 
 export interface ReadServer {
@@ -120,7 +125,11 @@ export async function startReadServer(options: ReadServerOptions): Promise<ReadS
     tableName: options.tableName,
     metrics: options.metrics ?? loadReadRuntimeConfig({ COUNTERS_TABLE: options.tableName, ...process.env }).metrics,
   });
-  const handler = createReadApiHandler({ reader, assets: diskAssets(), clock: options.clock, logger }, logger);
+  const handler = createReadApiHandler(
+    { reader, assets: diskAssets(), clock: options.clock, logger, auth: options.auth?.settings },
+    logger,
+  );
+  const auth = options.auth;
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if ((req.url ?? '').length > MAX_URL_LENGTH) {
@@ -128,6 +137,20 @@ export async function startReadServer(options: ReadServerOptions): Promise<ReadS
       return;
     }
     const requestId = randomUUID();
+    if (auth && !isPublicPath(new URL(req.url ?? '/', `http://${LOOPBACK}`).pathname)) {
+      try {
+        await auth.verifier.verify(req.headers.authorization);
+      } catch (err) {
+        if (!(err instanceof JwtRejectedError)) throw err;
+        // API Gateway's answer to a refused token: 401, {"message":"Unauthorized"}, and a WWW-Authenticate.
+        res.writeHead(401, {
+          'content-type': 'application/json',
+          'www-authenticate': `Bearer error="invalid_token", error_description="${err.message.replace(/"/g, "'")}"`,
+        });
+        res.end(JSON.stringify({ message: 'Unauthorized' }));
+        return;
+      }
+    }
     const result = await handler(toEvent(req, requestId, Date.now()), lambdaContext(requestId));
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);

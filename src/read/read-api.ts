@@ -8,6 +8,10 @@
  *   GET /api/rolling?metric=&dims=&minutes=1|5|15|60
  *   GET /api/top?metric=&window=&start=&limit=&dimension=
  *   GET /api/stats?metric=&from=&to=
+ *   GET /api/auth-config      how the dashboard signs in: { mode, issuer, clientId, scopes } (public values)
+ *
+ * Authentication is not done here: deployed, API Gateway's JWT authorizer guards every route except the
+ * {@link isPublicPath} ones (template.yaml); locally, src/local/read-server.ts runs the same check first.
  *
  * Times are epoch milliseconds or ISO-8601. `dims` lists the metric's dimension values in its declared
  * order, separated by `|`; a literal `|`, `#` or `%` in a value is written `%7C`, `%23`, `%25` (URL-encoded
@@ -38,7 +42,26 @@ const ROUTES = [
   '/api/top',
   '/api/stats',
   '/api/levels',
+  '/api/auth-config',
 ];
+
+/**
+ * The routes that need no token: the page, its static files and the sign-in settings, none of which holds
+ * counter data (a browser sends no bearer token when it navigates to the page). template.yaml declares
+ * exactly these with AuthorizationType NONE.
+ */
+export function isPublicPath(path: string): boolean {
+  return path === '/' || path === '/index.html' || path === '/api/auth-config' || path.startsWith('/api/assets/');
+}
+
+/** How the dashboard signs in; all public values (a public client has no secret). */
+export interface ReadApiAuthSettings {
+  /** `JWT`: data routes need a bearer token from `issuer`; `NONE`: open. */
+  readonly mode: 'JWT' | 'NONE';
+  readonly issuer?: string;
+  readonly clientId?: string;
+  readonly scopes?: string;
+}
 
 export interface ReadApiDeps {
   reader: CounterReader;
@@ -47,6 +70,8 @@ export interface ReadApiDeps {
   /** Injected so tests and the dashboard's "now" agree; defaults to Date.now. */
   clock?: () => number;
   logger?: Logger;
+  /** Served at /api/auth-config; default `{ mode: 'NONE' }`. */
+  auth?: ReadApiAuthSettings;
 }
 
 export type ReadApiHandler = middy.MiddyfiedHandler<
@@ -99,6 +124,8 @@ export async function routeReadApi(
     if (path === '/' || path === '/index.html') return asset(deps, 'index.html');
     if (path.startsWith('/api/assets/')) return asset(deps, path.slice('/api/assets/'.length));
     switch (path) {
+      case '/api/auth-config':
+        return json(200, deps.auth ?? { mode: 'NONE' });
       case '/api/metrics':
         return json(200, { metrics: deps.reader.metrics(), nowMs: now });
       case '/api/series':

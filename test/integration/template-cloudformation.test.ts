@@ -14,10 +14,11 @@ import {
   DescribeStacksCommand,
   ListStackResourcesCommand,
 } from '@aws-sdk/client-cloudformation';
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeStreamSummaryCommand, KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { loadRuntimeConfig } from '../../src/config.js';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { loadRemoteMetricDefinitions, loadRuntimeConfig } from '../../src/config.js';
 import { createAnalyticsHandler } from '../../src/handlers/create-analytics-handler.js';
 import type { StreamResponse } from '../../src/pipeline/stream-processor.js';
 import { clientConfig } from '../../src/local/aws/aws-clients.js';
@@ -28,7 +29,7 @@ import { lambdaContext } from '../helpers/kinesis-batch.js';
 import { waitFor } from '../helpers/runner.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const PLAIN_RESOURCES = ['EventsStream', 'OrdersTable', 'CountersTable', 'FailureQueue'];
+const PLAIN_RESOURCES = ['EventsStream', 'OrdersTable', 'CountersTable', 'FailureQueue', 'MetricDefinitionsParameter'];
 const HAS_MOTO = motoAvailable();
 if (!HAS_MOTO)
   console.warn('[skip] CloudFormation deploy into moto: moto_server is not on PATH (pip install "moto[server]")');
@@ -92,9 +93,13 @@ describe.skipIf(!HAS_MOTO)('template.yaml plain resources as a CloudFormation st
       (
         (await cloudformation.send(new ListStackResourcesCommand({ StackName: 'streamtally-test' })))
           .StackResourceSummaries ?? []
-      ).map((r) => [r.LogicalResourceId, r.PhysicalResourceId as string]),
+      )
+        // moto lists a resource whose Condition is false with an empty logical id; it creates nothing for it.
+        .filter((r) => r.LogicalResourceId)
+        .map((r) => [r.LogicalResourceId, r.PhysicalResourceId as string]),
     );
-    expect(Object.keys(physical).sort()).toEqual([...PLAIN_RESOURCES].sort());
+    // MetricDefinitionsParameter exists only with MetricDefinitions (see the next case).
+    expect(Object.keys(physical).sort()).toEqual(['CountersTable', 'EventsStream', 'FailureQueue', 'OrdersTable']);
 
     // The resources carry the template's settings.
     const stream = (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: 'streamtally-cfn-events' })))
@@ -124,5 +129,82 @@ describe.skipIf(!HAS_MOTO)('template.yaml plain resources as a CloudFormation st
     );
     expect((received.Messages ?? []).length).toBeGreaterThan(0);
     expect(JSON.parse(received.Messages![0].Body as string).reasons.length).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('with existing stream ARNs and MetricDefinitions: no demo stream or table, and the handler counts with the SSM definitions', async () => {
+    // Prepare
+    const cfg = clientConfig({ endpoint: moto.endpoint });
+    const cloudformation = new CloudFormationClient(cfg);
+    const dynamodb = new DynamoDBClient(cfg);
+    const kinesis = new KinesisClient(cfg);
+    const ssm = new SSMClient(cfg);
+    const definitions = { metrics: [{ name: 'byo_events', aggregates: ['count'], windows: ['1m'] }] };
+    // Act
+    await cloudformation.send(
+      new CreateStackCommand({
+        StackName: 'streamtally-byo',
+        TemplateBody: JSON.stringify(plainCloudFormation()),
+        Parameters: [
+          { ParameterKey: 'Stage', ParameterValue: 'byo' },
+          {
+            ParameterKey: 'ExistingKinesisStreamArn',
+            ParameterValue: 'arn:aws:kinesis:us-east-1:123456789012:stream/clicks',
+          },
+          {
+            ParameterKey: 'ExistingTableStreamArn',
+            ParameterValue: 'arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000',
+          },
+          { ParameterKey: 'MetricDefinitions', ParameterValue: JSON.stringify(definitions) },
+        ],
+      }),
+    );
+    const status = await waitFor(
+      'the stack to finish',
+      async () => {
+        const stack = (await cloudformation.send(new DescribeStacksCommand({ StackName: 'streamtally-byo' })))
+          .Stacks?.[0];
+        return stack?.StackStatus?.endsWith('_COMPLETE') || stack?.StackStatus?.endsWith('_FAILED')
+          ? stack.StackStatus
+          : undefined;
+      },
+      60_000,
+    );
+    // Assess
+    expect(status).toBe('CREATE_COMPLETE');
+    const physical = Object.fromEntries(
+      (
+        (await cloudformation.send(new ListStackResourcesCommand({ StackName: 'streamtally-byo' })))
+          .StackResourceSummaries ?? []
+      )
+        // moto lists a resource whose Condition is false with an empty logical id; it creates nothing for it.
+        .filter((r) => r.LogicalResourceId)
+        .map((r) => [r.LogicalResourceId, r.PhysicalResourceId as string]),
+    );
+    expect(Object.keys(physical).sort()).toEqual(['CountersTable', 'FailureQueue', 'MetricDefinitionsParameter']);
+    const streams = await kinesis.send(new ListStreamsCommand({}));
+    expect(streams.StreamNames ?? []).not.toContain('streamtally-byo-events');
+    const tables = await dynamodb.send(new ListTablesCommand({}));
+    expect(tables.TableNames ?? []).not.toContain('streamtally-byo-orders');
+
+    // Both functions' loader reads the definitions from the stack's parameter (as template.yaml wires it).
+    const env = {
+      COUNTERS_TABLE: physical.CountersTable,
+      FAILURE_QUEUE_URL: physical.FailureQueue,
+      STREAMTALLY_CONFIG_SSM_PARAMETER: '/streamtally/byo/metric-definitions',
+    };
+    const remote = await loadRemoteMetricDefinitions(env, () => ssm);
+    const config = loadRuntimeConfig(env, remote);
+    expect(config.metrics.metrics.map((m) => m.name)).toEqual(['byo_events']);
+    const handler = createAnalyticsHandler({
+      config,
+      dynamodb,
+      sqs: new SQSClient(cfg),
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics: new Metrics({ namespace: 'test' }),
+    });
+    const event = JSON.parse(readFileSync(resolve(ROOT, 'events/kinesis-poison.json'), 'utf8'));
+    expect(await handler(event, lambdaContext(30_000) as never)).toEqual({ batchItemFailures: [] });
+    const cells = await scanCounters(dynamodb, env.COUNTERS_TABLE);
+    expect([...cells.keys()].some((k) => k.startsWith('byo_events'))).toBe(true);
   }, 120_000);
 });

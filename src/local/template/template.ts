@@ -99,8 +99,13 @@ export interface StreamEventSourceSpec {
   /** The event's key under `Events`. */
   readonly name: string;
   readonly type: 'kinesis' | 'dynamodb';
-  /** Logical id of the stream (Kinesis) or of the table whose stream is read (DynamoDB). */
+  /**
+   * Logical id of the stream (Kinesis) or of the table whose stream is read (DynamoDB); '' when the
+   * template points the event at an existing stream by ARN (e.g. the ExistingKinesisStreamArn parameter).
+   */
   readonly sourceLogicalId: string;
+  /** The stream ARN when the event names one directly instead of a resource of the template. */
+  readonly sourceArn: string | undefined;
   readonly enabled: boolean;
   readonly startingPosition: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
   readonly startingPositionTimestamp: number | undefined;
@@ -123,9 +128,12 @@ export interface StreamEventSourceSpec {
 }
 
 export interface HttpEventSpec {
+  /** The event's key under `Events`, or the logical id of an AWS::ApiGatewayV2::Route. */
   readonly name: string;
   readonly method: string;
   readonly path: string;
+  /** `JWT`, `NONE`, ... for AWS::ApiGatewayV2::Route (resolved with the parameters); undefined for SAM events. */
+  readonly authorization?: string;
 }
 
 export interface FunctionSpec {
@@ -581,10 +589,12 @@ function readStreamEventSource(
       : undefined;
   const filters = isRecord(p.FilterCriteria) && Array.isArray(p.FilterCriteria.Filters) ? p.FilterCriteria.Filters : [];
   const tumbling = num(p.TumblingWindowInSeconds, `${where}.TumblingWindowInSeconds`);
+  const arn = typeof p.Stream === 'string' && p.Stream.startsWith('arn:') ? p.Stream : undefined;
   return Object.freeze({
     name,
     type,
-    sourceLogicalId: targetOf(p.Stream, `${where}.Stream`),
+    sourceLogicalId: arn === undefined ? targetOf(p.Stream, `${where}.Stream`) : '',
+    sourceArn: arn,
     enabled: bool(p.Enabled, true),
     startingPosition,
     startingPositionTimestamp: num(p.StartingPositionTimestamp, `${where}.StartingPositionTimestamp`),
@@ -604,11 +614,61 @@ function readStreamEventSource(
   });
 }
 
+/** `!Ref Fn`, `!Ref Fn.Alias`, `!GetAtt Fn.Arn`, or `!Sub '...${Fn.Alias}...'`: the function's logical id. */
+function functionOf(uri: unknown): string | undefined {
+  if (!isRecord(uri)) return undefined;
+  if (typeof uri.Ref === 'string') return uri.Ref.split('.')[0];
+  if (Array.isArray(uri['Fn::GetAtt'])) return String(uri['Fn::GetAtt'][0]);
+  const sub = uri['Fn::Sub'];
+  const text = typeof sub === 'string' ? sub : Array.isArray(sub) ? String(sub[0]) : '';
+  return /\$\{([A-Za-z0-9]+)(?:\.(?:Alias|Arn))?\}\/invocations/.exec(text)?.[1];
+}
+
+/**
+ * HTTP API routes declared as plain AWS::ApiGatewayV2::Route resources, by the function their
+ * integration invokes (`Target: !Sub integrations/${Integration}`, `IntegrationUri: !Ref Fn.Alias`).
+ */
+function readApiRoutes(resources: Record<string, unknown>, resolver: Resolver): Map<string, HttpEventSpec[]> {
+  const byFunction = new Map<string, HttpEventSpec[]>();
+  for (const [logicalId, resource] of Object.entries(resources)) {
+    if (!isRecord(resource) || resource.Type !== 'AWS::ApiGatewayV2::Route' || !isRecord(resource.Properties)) continue;
+    if (typeof resource.Condition === 'string' && !resolver.condition(resource.Condition)) continue;
+    const props = resource.Properties;
+    const target = isRecord(props.Target) ? props.Target['Fn::Sub'] : undefined;
+    const integrationId =
+      typeof target === 'string' ? /^integrations\/\$\{([A-Za-z0-9]+)\}$/.exec(target)?.[1] : undefined;
+    const integration = integrationId ? resources[integrationId] : undefined;
+    const fn =
+      isRecord(integration) && isRecord(integration.Properties)
+        ? functionOf(integration.Properties.IntegrationUri)
+        : undefined;
+    if (!fn) continue;
+    const routeKey = String(resolver.value(props.RouteKey, `Resources.${logicalId}.Properties.RouteKey`));
+    const space = routeKey.indexOf(' ');
+    const authorization = resolver.value(
+      props.AuthorizationType ?? 'NONE',
+      `Resources.${logicalId}.Properties.AuthorizationType`,
+    );
+    const list = byFunction.get(fn) ?? [];
+    list.push(
+      Object.freeze({
+        name: logicalId,
+        method: space < 0 ? 'ANY' : routeKey.slice(0, space).toUpperCase(),
+        path: space < 0 ? routeKey : routeKey.slice(space + 1),
+        authorization: String(authorization),
+      }),
+    );
+    byFunction.set(fn, list);
+  }
+  return byFunction;
+}
+
 function readFunction(
   logicalId: string,
   props: Record<string, TemplateValue>,
   metadata: Record<string, unknown>,
   baseDir: string,
+  routes: ReadonlyArray<HttpEventSpec> = [],
 ): FunctionSpec {
   const where = `Resources.${logicalId}.Properties`;
   const handler = String(props.Handler ?? '');
@@ -634,7 +694,7 @@ function readFunction(
   }
 
   const streamEventSources: StreamEventSourceSpec[] = [];
-  const httpEvents: HttpEventSpec[] = [];
+  const httpEvents: HttpEventSpec[] = [...routes];
   const events = isRecord(props.Events) ? props.Events : {};
   for (const [name, event] of Object.entries(events)) {
     if (!isRecord(event)) continue;
@@ -689,6 +749,7 @@ export function parseTemplate(text: string, options: TemplateOptions & { path?: 
   const queues: QueueSpec[] = [];
   const functions: FunctionSpec[] = [];
   const names = new Map<string, string>();
+  const routes = readApiRoutes(resources, resolver);
 
   const nameOf = (logicalId: string, suffix: string): string => {
     const name = resolver.physicalName(logicalId) ?? `${pseudo['AWS::StackName']}-${suffix}`;
@@ -810,7 +871,7 @@ export function parseTemplate(text: string, options: TemplateOptions & { path?: 
       }
       case 'AWS::Serverless::Function': {
         const metadata = isRecord(resource.Metadata) ? resource.Metadata : {};
-        functions.push(readFunction(logicalId, props(resource.Type), metadata, baseDir));
+        functions.push(readFunction(logicalId, props(resource.Type), metadata, baseDir, routes.get(logicalId)));
         break;
       }
       default:

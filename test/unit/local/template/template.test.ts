@@ -28,6 +28,7 @@ const raw: Raw = parse(readFileSync(TEMPLATE_PATH, 'utf8'), { logLevel: 'silent'
 const params: Raw = raw.Parameters;
 const defaultOf = (name: string): unknown => {
   const p = params[name];
+  if (p.Type === 'CommaDelimitedList') return String(p.Default).split(',');
   return p.Type === 'Number' ? Number(p.Default) : p.Default;
 };
 /**
@@ -179,7 +180,10 @@ describe('loadTemplate on the real template.yaml', () => {
       const e = events[source.name];
       const p = e.Properties;
       expect(source.type).toBe(String(e.Type).toLowerCase());
-      expect(source.sourceLogicalId).toBe(String(p.Stream).split('.')[0]);
+      // `!If [CreateX, !GetAtt X.Arn, !Ref ExistingArn]` reads here as a plain list: its second item.
+      const stream = Array.isArray(p.Stream) ? p.Stream[1] : p.Stream;
+      expect(source.sourceLogicalId).toBe(String(stream).split('.')[0]);
+      expect(source.sourceArn).toBeUndefined();
       const pairs: Array<[keyof StreamEventSourceSpec, string]> = [
         ['batchSize', 'BatchSize'],
         ['maximumBatchingWindowSeconds', 'MaximumBatchingWindowInSeconds'],
@@ -221,7 +225,15 @@ describe('loadTemplate on the real template.yaml', () => {
   it('reads the read API function with its HTTP routes and no stream sources', () => {
     const api = template.functions.find((f) => f.logicalId === 'ReadApiFunction');
     expect(api?.streamEventSources).toEqual([]);
-    expect(api?.httpEvents.map((e) => `${e.method} ${e.path}`).sort()).toEqual(['GET /', 'GET /api/{proxy+}']);
+    // The routes are AWS::ApiGatewayV2::Route resources whose integration invokes the function's alias.
+    const routeIds = Object.keys(raw.Resources).filter((id) => raw.Resources[id].Type === 'AWS::ApiGatewayV2::Route');
+    expect(api?.httpEvents.map((e) => e.name).sort()).toEqual(routeIds.sort());
+    expect(Object.fromEntries(api?.httpEvents.map((e) => [`${e.method} ${e.path}`, e.authorization]) ?? [])).toEqual({
+      'GET /': 'NONE',
+      'GET /api/assets/{proxy+}': 'NONE',
+      'GET /api/auth-config': 'NONE',
+      'GET /api/{proxy+}': 'JWT',
+    });
     expect(api?.environment.COUNTERS_TABLE).toEqual({ ref: 'CountersTable' });
   });
 });
@@ -236,6 +248,32 @@ describe('parameter overrides', () => {
   it('drops ShardCount in ON_DEMAND mode through !If / AWS::NoValue', () => {
     const template = loadTemplate(TEMPLATE_PATH, { parameterOverrides: { StreamMode: 'ON_DEMAND' } });
     expect(template.streams[0]).toMatchObject({ streamMode: 'ON_DEMAND', shardCount: undefined });
+  });
+
+  it('with ReadApiAuth=NONE, the data route needs no token', () => {
+    const template = loadTemplate(TEMPLATE_PATH, { parameterOverrides: { ReadApiAuth: 'NONE' } });
+    const api = template.functions.find((f) => f.logicalId === 'ReadApiFunction');
+    expect(api?.httpEvents.find((e) => e.path === '/api/{proxy+}')?.authorization).toBe('NONE');
+  });
+
+  it('creates no demo stream or table for existing stream ARNs, and reads those ARNs instead', () => {
+    // Prepare
+    const kinesisArn = 'arn:aws:kinesis:us-east-1:111122223333:stream/clicks';
+    const tableStreamArn = 'arn:aws:dynamodb:us-east-1:111122223333:table/orders/stream/2026-01-01T00:00:00.000';
+    // Act
+    const template = loadTemplate(TEMPLATE_PATH, {
+      parameterOverrides: { ExistingKinesisStreamArn: kinesisArn, ExistingTableStreamArn: tableStreamArn },
+    });
+    // Assess
+    expect(template.streams).toEqual([]);
+    expect(template.tables.map((t) => t.logicalId)).toEqual(['CountersTable']);
+    const analytics = template.functions.find((f) => f.logicalId === 'AnalyticsFunction');
+    expect(
+      analytics?.streamEventSources.map((s) => ({ type: s.type, id: s.sourceLogicalId, arn: s.sourceArn })),
+    ).toEqual([
+      { type: 'kinesis', id: '', arn: kinesisArn },
+      { type: 'dynamodb', id: '', arn: tableStreamArn },
+    ]);
   });
 
   it('rejects values outside AllowedValues and undeclared parameters', () => {
@@ -425,9 +463,7 @@ describe('parseTemplate on synthetic templates', () => {
         ].join('\n'),
       );
     expect(() =>
-      parseTemplate(
-        fn('        K: {Type: Kinesis, Properties: {Stream: arn:aws:kinesis:x, StartingPosition: LATEST}}'),
-      ),
+      parseTemplate(fn('        K: {Type: Kinesis, Properties: {Stream: my-stream, StartingPosition: LATEST}}')),
     ).toThrow(/Events\.K\.Properties\.Stream: expected !Ref or !GetAtt/);
     expect(() => parseTemplate(fn('        K: {Type: Kinesis, Properties: {Stream: !GetAtt S.Arn}}'))).toThrow(
       /StartingPosition must be/,
