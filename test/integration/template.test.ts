@@ -158,7 +158,6 @@ describe.skipIf(!hasSamTranslator)('SAM translation (scripts/sam-translate.py)',
     }
     return value;
   };
-  const arnOf = (logicalId: string, attribute = 'Arn'): Json => ({ 'Fn::GetAtt': [logicalId, attribute] });
   const typed = (type: string): Array<[string, Json]> => ofType(resources, type);
 
   beforeAll(() => {

@@ -48,6 +48,7 @@ describe('layer rules', () => {
     ['src/handlers/x.ts', '../pipeline/stream-processor.js'],
     ['src/local/x.ts', '../handlers/create-analytics-handler.js'],
     ['src/cli/x.ts', '../local/local-stack.js'],
+    ['bench/x.ts', '../src/local/template/template.js'],
   ];
   it.each(allowed)('%s may import %s', async (file, specifier) => {
     expect(await restricted(file, `import { x } from '${specifier}';\nexport const y = x;\n`)).toEqual([]);
