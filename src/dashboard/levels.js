@@ -12,7 +12,9 @@
   if (!section) return;
 
   async function api(route, params) {
-    const res = await fetch('api/' + route + '?' + new URLSearchParams(params || {}).toString(), { cache: 'no-store' });
+    // Through the sign-in hook (auth.js) when it is there, like app.js: the token rides along, a 401 prompts.
+    const send = window.streamtallyAuth ? window.streamtallyAuth.fetch : fetch;
+    const res = await send('api/' + route + '?' + new URLSearchParams(params || {}).toString(), { cache: 'no-store' });
     const body = await res.json();
     if (!res.ok) throw new Error(body.message || 'HTTP ' + res.status);
     return body;

@@ -174,6 +174,8 @@ describe.skipIf(chromiumMissing)('dashboard sign-in in headless Chromium (local 
     await page.waitForFunction(() => (document.getElementById('metric')?.options?.length ?? 0) > 0, undefined, {
       timeout: WAIT_MS,
     });
-    expect(metricsCalls).toEqual([{ status: 200, bearer: true }]);
+    // Every script of the page (app.js, levels.js) asks through the sign-in hook: each call carries the token.
+    expect(metricsCalls.length).toBeGreaterThan(0);
+    expect(metricsCalls.filter((c) => c.status !== 200 || !c.bearer)).toEqual([]);
   });
 });
