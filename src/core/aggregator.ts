@@ -298,7 +298,7 @@ export class Aggregator implements EventSink {
     const pos = skipWhitespace(bytes, start, end);
     if (pos >= end) {
       this.eventsIn++; // a record is at least one event, so counted + rejected = events in
-      this.reject(recordIndex, RejectReason.InvalidJson, 'empty payload');
+      this.rejectEvent(recordIndex, RejectReason.InvalidJson, 'empty payload');
       return true;
     }
     // Framing: a payload that is one JSON value is one event (JSON.parse would accept it whole) ...
@@ -340,7 +340,7 @@ export class Aggregator implements EventSink {
         const next = this.scanner.scan(bytes, pos, lineEnd);
         if (next >= 0 && skipWhitespace(bytes, next, lineEnd) >= lineEnd) this.evaluateEvent(recordIndex, NOT_A_CHANGE);
         else
-          this.reject(
+          this.rejectEvent(
             recordIndex,
             RejectReason.InvalidJson,
             `NDJSON line at bytes ${lineStart - payloadStart}..${lineEnd - payloadStart} is not exactly one JSON value`,
@@ -365,7 +365,7 @@ export class Aggregator implements EventSink {
     const image = eventName === 'REMOVE' ? oldImage : newImage;
     if (image === undefined || image === null) {
       if (this.anyImageMetricReadsFields())
-        this.reject(
+        this.rejectEvent(
           recordIndex,
           RejectReason.MissingImage,
           `${eventName} record without ${eventName === 'REMOVE' ? 'OldImage' : 'NewImage'}`,
@@ -374,7 +374,8 @@ export class Aggregator implements EventSink {
     }
     const fields = this.image;
     if (!fields.load(image)) {
-      this.reject(recordIndex, RejectReason.InvalidImage, fields.errorDetail);
+      if (this.anyImageMetricReadsFields())
+        this.rejectEvent(recordIndex, RejectReason.InvalidImage, fields.errorDetail);
       return;
     }
     this.curIsImage = true;
@@ -386,7 +387,14 @@ export class Aggregator implements EventSink {
     this.evaluateEvent(recordIndex, EVENT_NAME_BIT[eventName] ?? NOT_A_CHANGE);
   }
 
+  /** An event already counted in `eventsIn` that no metric can read (cold path). */
+  private rejectEvent(recordIndex: number, reason: RejectReason, detail: string): void {
+    this.addReject(recordIndex, reason, -1, detail, this.times[T_ARRIVAL]);
+  }
+
   reject(recordIndex: number, reason: RejectReason, detail: string, arrivalMs?: number): void {
+    // What a decoder could not decode is one event (a record, or a part of one), rejected: counted + rejected = in.
+    this.eventsIn++;
     // Without an arrival time, the latest payload's buckets the reject statistics.
     this.addReject(recordIndex, reason, -1, detail, arrivalMs ?? this.times[T_ARRIVAL]);
   }

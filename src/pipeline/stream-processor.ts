@@ -48,6 +48,8 @@ export interface BatchSummary {
   rejectedByReason: Record<string, number>;
   late: number;
   counterItems: number;
+  /** Bytes gunzip produced for this batch (bounded by MAX_BATCH_DECOMPRESSED_BYTES). */
+  decompressedBytes: number;
   writes: WriteResult;
   failureDestination: SendResult;
   checkpoint: string | undefined;
@@ -134,6 +136,7 @@ export class StreamProcessor {
     this.decodeInto(aggregator, records);
     // Records from `decodedUpTo` on were not started (the batch's decompression budget): not durable.
     const decodedUpTo = this.lastStoppedAt >= 0 ? this.lastStoppedAt : records.length;
+    this.mainDecompressedBytes = this.kinesisDecoder.stats.decompressedBytes;
     const cells = aggregator.cells();
     const stats = aggregator.statistics();
 
@@ -233,6 +236,7 @@ export class StreamProcessor {
       rejectedByReason,
       late: (rejectedByReason.too_late ?? 0) + (rejectedByReason.too_early ?? 0),
       counterItems: progress.deltas?.length ?? 0,
+      decompressedBytes: source === 'kinesis' ? this.mainDecompressedBytes : 0,
       writes,
       failureDestination: sent,
       checkpoint,
@@ -243,6 +247,8 @@ export class StreamProcessor {
     return { response, summary };
   }
 
+  /** Decompressed bytes of the batch's own decode (not of recomputes). */
+  private mainDecompressedBytes = 0;
   /** Index of the first record the last decodeInto did not start (decompression budget), or -1. */
   private lastStoppedAt = -1;
 
