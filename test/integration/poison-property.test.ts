@@ -99,7 +99,11 @@ const spec: fc.Arbitrary<Spec> = fc.oneof(
   },
   {
     weight: 1,
-    arbitrary: fc.constant({ kind: 'invalid_value', payload: text({ ts: ISO, page: '/', ms: 'slow' }), good: [] }),
+    arbitrary: fc.constant<Spec>({
+      kind: 'invalid_value',
+      payload: text({ ts: ISO, page: '/', ms: 'slow' }),
+      good: [],
+    }),
   },
   {
     weight: 1,
@@ -117,8 +121,8 @@ const spec: fc.Arbitrary<Spec> = fc.oneof(
         good: [],
       })),
   },
-  { weight: 1, arbitrary: fc.constant({ kind: 'empty', payload: '   ', good: [] }) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'base64', payload: '', rawData: 'abc', good: [] }) },
+  { weight: 1, arbitrary: fc.constant<Spec>({ kind: 'empty', payload: '   ', good: [] }) },
+  { weight: 1, arbitrary: fc.constant<Spec>({ kind: 'base64', payload: '', rawData: 'abc', good: [] }) },
   {
     weight: 1,
     arbitrary: fc.integer({ min: 2, max: 6 }).map((k) => ({
