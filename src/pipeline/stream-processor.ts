@@ -16,7 +16,7 @@ import {
 import { deltaKey, type CounterWriter, type WriteResult } from '../sink/counter-writer.js';
 import type { FailureDestination, RejectedRecordMessage, SendResult } from '../sink/failure-destination.js';
 import { cellItemDelta, statsItemDelta, type ItemDelta } from '../sink/item-delta.js';
-import { foldCells, type FoldDecision, type GroupAdmission } from '../sink/group-admission.js';
+import { foldCells, withFoldedStats, type FoldDecision, type GroupAdmission } from '../sink/group-admission.js';
 import { padSequence } from '../sink/layout.js';
 
 type StreamRecord = KinesisStreamRecord | DynamoDBRecord;
@@ -163,7 +163,7 @@ export class StreamProcessor {
       }
       const deltas: ItemDelta[] = [];
       for (const cell of foldCells(cells, folded)) deltas.push(cellItemDelta(cell));
-      for (const s of stats) deltas.push(statsItemDelta(s));
+      for (const s of withFoldedStats(stats, cells, folded)) deltas.push(statsItemDelta(s));
       progress.durable = new Uint8Array(deltas.length);
       progress.deltas = deltas;
       return this.writer.write({
@@ -284,8 +284,9 @@ export class StreamProcessor {
       });
     };
     // The same folds as the whole batch: every group of a suffix was decided for the batch.
-    for (const cell of foldCells(aggregator.cells(), folded)) shift(cellItemDelta(cell));
-    for (const stats of aggregator.statistics()) shift(statsItemDelta(stats));
+    const cells = aggregator.cells();
+    for (const cell of foldCells(cells, folded)) shift(cellItemDelta(cell));
+    for (const stats of withFoldedStats(aggregator.statistics(), cells, folded)) shift(statsItemDelta(stats));
     return out;
   }
 
