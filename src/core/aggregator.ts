@@ -313,7 +313,7 @@ export class Aggregator implements EventSink {
     const pos = skipWhitespace(bytes, start, end);
     if (pos >= end) {
       this.eventsIn++; // a record is at least one event, so counted + rejected = events in
-      this.reject(recordIndex, RejectReason.InvalidJson, 'empty payload');
+      this.rejectEvent(recordIndex, RejectReason.InvalidJson, 'empty payload');
       return true;
     }
     // Framing: a payload that is one JSON value is one event (JSON.parse would accept it whole) ...
@@ -355,7 +355,7 @@ export class Aggregator implements EventSink {
         const next = this.scanner.scan(bytes, pos, lineEnd);
         if (next >= 0 && skipWhitespace(bytes, next, lineEnd) >= lineEnd) this.evaluateEvent(recordIndex, NOT_A_CHANGE);
         else
-          this.reject(
+          this.rejectEvent(
             recordIndex,
             RejectReason.InvalidJson,
             `NDJSON line at bytes ${lineStart - payloadStart}..${lineEnd - payloadStart} is not exactly one JSON value`,
@@ -388,7 +388,8 @@ export class Aggregator implements EventSink {
     }
     const image = eventName === 'REMOVE' ? oldImage : newImage;
     if (image === undefined || image === null) {
-      this.reject(
+      // eventImageMetrics > 0 here: some metric reads this image.
+      this.rejectEvent(
         recordIndex,
         RejectReason.MissingImage,
         `${eventName} record without ${eventName === 'REMOVE' ? 'OldImage' : 'NewImage'}`,
@@ -429,7 +430,7 @@ export class Aggregator implements EventSink {
   private rejectInvalidImage(image: AttributeMap, recordIndex: number): false {
     if (this.imageRejected !== image) {
       this.imageRejected = image;
-      this.reject(recordIndex, RejectReason.InvalidImage, this.image.errorDetail);
+      this.rejectEvent(recordIndex, RejectReason.InvalidImage, this.image.errorDetail);
     }
     return false;
   }
@@ -550,7 +551,14 @@ export class Aggregator implements EventSink {
     this.cellLast[cell] = recordIndex;
   }
 
+  /** An event already counted in `eventsIn` that no metric can read (cold path). */
+  private rejectEvent(recordIndex: number, reason: RejectReason, detail: string): void {
+    this.addReject(recordIndex, reason, -1, detail, this.times[T_ARRIVAL]);
+  }
+
   reject(recordIndex: number, reason: RejectReason, detail: string, arrivalMs?: number): void {
+    // What a decoder could not decode is one event (a record, or a part of one), rejected: counted + rejected = in.
+    this.eventsIn++;
     // Without an arrival time, the latest payload's buckets the reject statistics.
     this.addReject(recordIndex, reason, -1, detail, arrivalMs ?? this.times[T_ARRIVAL]);
   }

@@ -81,7 +81,8 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
     // ahead of Middy's own timeout (timeoutEarlyInMillis, 5 ms by default), which would throw instead.
     const now = Date.now();
     const remainingMs = context.getRemainingTimeInMillis();
-    const deadlineMs = now + Math.max(0, remainingMs - config.deadlineMarginMs);
+    // At most half the time left is kept back, so a function whose timeout is under the margin still progresses.
+    const deadlineMs = now + Math.max(0, remainingMs - Math.min(config.deadlineMarginMs, remainingMs / 2));
     const returnByMs = now + Math.max(0, remainingMs - RETURN_MARGIN_MS);
     const { response, summary } = await processor.process(event, deadlineMs, returnByMs);
     if (summary.source === 'dynamodb' && summary.lane === undefined && !warnedNoLane) {

@@ -16,7 +16,7 @@ import {
 import { deltaKey, type CounterWriter, type WriteResult } from '../sink/counter-writer.js';
 import type { FailureDestination, RejectedRecordMessage, SendResult } from '../sink/failure-destination.js';
 import { cellItemDelta, statsItemDelta, type ItemDelta } from '../sink/item-delta.js';
-import { foldCells, type FoldDecision, type GroupAdmission } from '../sink/group-admission.js';
+import { foldCells, withFoldedStats, type FoldDecision, type GroupAdmission } from '../sink/group-admission.js';
 import { padSequence } from '../sink/layout.js';
 import {
   FLUSH_CARRIED_ABOVE_BYTES,
@@ -55,6 +55,8 @@ export interface BatchSummary {
   rejectedByReason: Record<string, number>;
   late: number;
   counterItems: number;
+  /** Bytes gunzip produced for this batch (bounded by MAX_BATCH_DECOMPRESSED_BYTES). */
+  decompressedBytes: number;
   writes: WriteResult;
   failureDestination: SendResult;
   checkpoint: string | undefined;
@@ -181,6 +183,7 @@ export class StreamProcessor {
     this.decodeInto(aggregator, records);
     // Records from `decodedUpTo` on were not started (the batch's decompression budget): not durable.
     const decodedUpTo = this.lastStoppedAt >= 0 ? this.lastStoppedAt : records.length;
+    this.mainDecompressedBytes = this.kinesisDecoder.stats.decompressedBytes;
     const cells = aggregator.cells();
     const stats = aggregator.statistics();
 
@@ -207,7 +210,7 @@ export class StreamProcessor {
       }
       const deltas: ItemDelta[] = [];
       for (const cell of foldCells(cells, folded)) deltas.push(cellItemDelta(cell));
-      for (const s of stats) deltas.push(statsItemDelta(s));
+      for (const s of withFoldedStats(stats, cells, folded)) deltas.push(statsItemDelta(s));
       progress.durable = new Uint8Array(deltas.length);
       progress.deltas = deltas;
       return this.writer.write({
@@ -280,6 +283,7 @@ export class StreamProcessor {
       rejectedByReason,
       late: (rejectedByReason.too_late ?? 0) + (rejectedByReason.too_early ?? 0),
       counterItems: progress.deltas?.length ?? 0,
+      decompressedBytes: source === 'kinesis' ? this.mainDecompressedBytes : 0,
       writes,
       failureDestination: sent,
       checkpoint,
@@ -382,6 +386,7 @@ export class StreamProcessor {
     const records = event.Records;
     const aggregator = this.aggregator;
     this.decodeInto(aggregator, records);
+    this.mainDecompressedBytes = 'kinesis' in records[0] ? this.kinesisDecoder.stats.decompressedBytes : 0;
     // A record past the batch's decompression budget was not decoded: carrying the rest would lose it,
     // so the invocation fails and Lambda retries (bisecting) with the same state.
     if (this.lastStoppedAt >= 0)
@@ -412,17 +417,18 @@ export class StreamProcessor {
     const rejectedByReason: Record<string, number> = {};
     const rejects = aggregator.rejected();
     for (let i = 0; i < rejects.length; i++)
-      rejectedByReason[rejects[i].reasonName] = (rejectedByReason[rejects[i].reasonName] ?? 0) + 1;
+      rejectedByReason[rejects[i].reasonName] = (rejectedByReason[rejects[i].reasonName] ?? 0) + rejects[i].count;
     const summary: BatchSummary = {
       source: 'kinesis' in records[0] ? 'kinesis' : 'dynamodb',
       lane: event.shardId,
       recordsIn: records.length,
       eventsIn: aggregator.eventsIn,
       eventsCounted: aggregator.eventsCounted,
-      rejected: rejects.length,
+      rejected: aggregator.rejectedEvents,
       rejectedByReason,
       late: (rejectedByReason.too_late ?? 0) + (rejectedByReason.too_early ?? 0),
       counterItems: carried.itemCount,
+      decompressedBytes: this.mainDecompressedBytes,
       writes: {
         written: 0,
         alreadyApplied: 0,
@@ -441,6 +447,8 @@ export class StreamProcessor {
     return { response: { batchItemFailures: [] }, summary, carriedJson: json };
   }
 
+  /** Decompressed bytes of the batch's own decode (not of recomputes). */
+  private mainDecompressedBytes = 0;
   /** Index of the first record the last decodeInto did not start (decompression budget), or -1. */
   private lastStoppedAt = -1;
 
@@ -476,8 +484,9 @@ export class StreamProcessor {
       });
     };
     // The same folds as the whole batch: every group of a suffix was decided for the batch.
-    for (const cell of foldCells(aggregator.cells(), folded)) shift(cellItemDelta(cell));
-    for (const stats of aggregator.statistics()) shift(statsItemDelta(stats));
+    const cells = aggregator.cells();
+    for (const cell of foldCells(cells, folded)) shift(cellItemDelta(cell));
+    for (const stats of withFoldedStats(aggregator.statistics(), cells, folded)) shift(statsItemDelta(stats));
     return out;
   }
 

@@ -29,7 +29,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { OTHER_VALUE, type CellDelta } from '../core/aggregator.js';
+import { FOLDED_STAT, OTHER_VALUE, type CellDelta, type StatsDelta } from '../core/aggregator.js';
 import { DDSketch } from '../core/sketch/ddsketch.js';
 import { HyperLogLog } from '../core/sketch/hyperloglog.js';
 import { ContentionError, CounterWriteError, DeadlineError } from './errors.js';
@@ -284,5 +284,46 @@ export function foldCells(cells: ReadonlyArray<CellDelta>, folded: FoldDecision)
     if (cell.lastRecord > other.lastRecord) other.lastRecord = cell.lastRecord;
   }
   for (const other of others.values()) out.push(other);
+  return out;
+}
+
+/**
+ * The reject statistics with the folded events counted (`folded`, per metric, in the bucket of the folded
+ * cell's finest window), merged into the batch's own bucket deltas so each stats item still gets one write.
+ * Folds are the same on every delivery, so these counts are as exact as the counters.
+ */
+export function withFoldedStats(
+  stats: ReadonlyArray<StatsDelta>,
+  cells: ReadonlyArray<CellDelta>,
+  folded: FoldDecision,
+): StatsDelta[] {
+  if (folded.size === 0) return stats as StatsDelta[];
+  const out = stats.map((s) => ({ ...s, counts: { ...s.counts } }));
+  const byKey = new Map(out.map((s) => [`${s.metricName}\u0000${s.windowStartMs}`, s]));
+  for (const cell of cells) {
+    if (cell.window !== cell.metric.windows[0]) continue; // each event once: its finest window
+    const key = cellKey(
+      counterPk(cell.metric.name, cell.dimensionValues),
+      counterSk(cell.window.label, cell.windowStartMs),
+    );
+    if (!folded.has(key)) continue;
+    const bucket = `${cell.metric.name}\u0000${cell.windowStartMs}`;
+    let s = byKey.get(bucket);
+    if (!s) {
+      s = {
+        metricName: cell.metric.name,
+        window: cell.window,
+        windowStartMs: cell.windowStartMs,
+        counts: {},
+        firstRecord: cell.firstRecord,
+        lastRecord: cell.lastRecord,
+      };
+      byKey.set(bucket, s);
+      out.push(s);
+    }
+    s.counts[FOLDED_STAT] = (s.counts[FOLDED_STAT] ?? 0) + cell.count;
+    if (cell.firstRecord < s.firstRecord) s.firstRecord = cell.firstRecord;
+    if (cell.lastRecord > s.lastRecord) s.lastRecord = cell.lastRecord;
+  }
   return out;
 }
