@@ -1,7 +1,7 @@
 /* streamtally dashboard: levels of `state` metrics (items in each group now, e.g. orders per status).
  * Kept apart from app.js (which charts events per window): it reads GET api/levels for every metric of
  * kind "state" and draws one card per metric, a row per group with its count, bar, sum and mean. */
-/* global document, URLSearchParams */
+/* global document, window, URLSearchParams */
 'use strict';
 
 (function levels() {
