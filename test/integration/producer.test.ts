@@ -352,7 +352,7 @@ describe('npm run produce (CLI as a child process)', () => {
     const result = await runCli(args);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`error: ${message}`);
-    expect(result.stderr).toContain('Usage: npm run produce -- --stream NAME');
+    expect(result.stderr).toContain('Usage: npm run produce -- [--stream NAME] [--orders]');
   });
 
   it('names a missing stream and how to create it; exit 1', async () => {

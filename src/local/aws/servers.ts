@@ -326,7 +326,10 @@ export async function startDynamoDbLocal(
       '-port',
       String(port),
     ],
-    { stdio: ['pipe', java.compiler ? 'ignore' : 'pipe', 'pipe'] },
+    // Its own process group: a terminal's Ctrl-C goes to the whole foreground group, and Java would die
+    // at once, before the emulators reading its stream stop; stop() ends it last instead. It cannot be
+    // orphaned by this: it exits when its stdin (this process's pipe) closes.
+    { stdio: ['pipe', java.compiler ? 'ignore' : 'pipe', 'pipe'], detached: true },
   );
   // Through the watchdog, the Java pid is its first line of output.
   let javaPid = java.compiler ? (child.pid ?? -1) : -1;

@@ -153,6 +153,38 @@ describe.skipIf(JAVA.unavailableReason !== undefined)('DynamoDB Local', () => {
     expect(alive(pid)).toBe(false);
   });
 
+  test("Ctrl-C (SIGINT to the parent's whole process group) leaves Java up until the parent stops it", async () => {
+    // Prepare: a parent in its own group, as a terminal's foreground job is
+    const script = `
+      import { startDynamoDbLocal } from ${JSON.stringify(servers)};
+      const server = await startDynamoDbLocal();
+      process.once('SIGINT', async () => {
+        await new Promise((r) => setTimeout(r, 500));
+        let answered = false;
+        try { await (await fetch(server.endpoint)).arrayBuffer(); answered = true; } catch {}
+        console.log('answered after SIGINT: ' + answered);
+        await server.stop();
+        process.exit(0);
+      });
+      console.log('java ' + server.pid + ' loopback ' + server.loopbackOnly);
+      setInterval(() => undefined, 1000);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    });
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    await until('DynamoDB Local to start', () => /java \d+ loopback/.test(out));
+    const pid = Number(/java (\d+)/.exec(out)?.[1]);
+    // Act
+    process.kill(-(child.pid as number), 'SIGINT');
+    // Assess
+    await until('the parent to exit', () => child.exitCode !== null);
+    expect(out).toContain('answered after SIGINT: true');
+    await until(`Java ${pid} to exit after stop()`, () => !alive(pid));
+  });
+
   test('a Java without jdk.compiler (a jlink JRE) runs it under the Node watchdog: no orphan after SIGKILL', async () => {
     // Prepare: a `java` that hides its compiler module from --list-modules and is java otherwise
     const dir = mkdtempSync(join(tmpdir(), 'streamtally-jre-'));
