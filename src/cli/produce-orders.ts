@@ -5,7 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { clientConfig } from '../local/aws/aws-clients.js';
-import { ItemChangeWriter } from '../producer/orders-writer.js';
+import { ItemChangeWriter } from '../producer/item-change-writer.js';
 import { OrderChangeGenerator } from '../samples/order-changes.js';
 import { formatCount, formatDuration, ProgressLine, RateMeter, renderBar } from './progress.js';
 

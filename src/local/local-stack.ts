@@ -15,7 +15,7 @@ import { loadRuntimeConfig, type loadMetricDefinitions } from '../config.js';
 import { createAnalyticsHandler } from '../handlers/create-analytics-handler.js';
 import type { BatchSummary } from '../pipeline/stream-processor.js';
 import { KinesisProducer } from '../producer/kinesis-producer.js';
-import { ItemChangeWriter } from '../producer/orders-writer.js';
+import { ItemChangeWriter } from '../producer/item-change-writer.js';
 import { OrderChangeGenerator } from '../samples/order-changes.js';
 import { clickstreamEvents } from '../samples/sample-events.js';
 import { clientConfig } from './aws/aws-clients.js';

@@ -66,9 +66,15 @@ export class OrderChangeGenerator {
     if (this.ids.length === 0 || roll < createOdds) return this.create();
     const index = Math.floor(rng() * this.ids.length);
     const order = this.live.get(this.ids[index])!;
-    const next = rng() < 0.08 ? 'CANCELLED' : NEXT_STATUS[order.status];
+    // Only open orders (PENDING, PAID) can be cancelled; finished ones have no next status.
+    const cancellable = order.status === 'PENDING' || order.status === 'PAID';
+    const next = rng() < 0.08 && cancellable ? 'CANCELLED' : NEXT_STATUS[order.status];
     if (next === undefined && roll < 0.7) return this.remove(index, order);
-    if (next === undefined || roll > 0.85) return this.modify(order, { note: NOTES[Math.floor(rng() * NOTES.length)] });
+    if (next === undefined || roll > 0.85) {
+      // Always a different note: a write that changes nothing puts no record on the stream.
+      const notes = NOTES.filter((n) => n !== order.note);
+      return this.modify(order, { note: notes[Math.floor(rng() * notes.length)] });
+    }
     return this.modify(order, { status: next });
   }
 

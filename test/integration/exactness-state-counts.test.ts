@@ -19,7 +19,7 @@ import { createAnalyticsHandler } from '../../src/handlers/create-analytics-hand
 import { javaRuntime, startDynamoDbLocal, type LocalServer } from '../../src/local/aws/servers.js';
 import { DynamoDbStreamReader } from '../../src/local/emulator/dynamodb-stream-reader.js';
 import type { StreamEvent, StreamResponse } from '../../src/pipeline/stream-processor.js';
-import { ItemChangeWriter } from '../../src/producer/orders-writer.js';
+import { ItemChangeWriter } from '../../src/producer/item-change-writer.js';
 import { CounterReader } from '../../src/read/counter-reader.js';
 import { OrderChangeGenerator } from '../../src/samples/order-changes.js';
 import { mulberry32 as rng } from '../../src/samples/prng.js';

@@ -210,6 +210,8 @@ export async function startMoto(options: { port?: number } = {}): Promise<LocalS
 /** What `java -version` said: the major version, or why Java cannot run DynamoDB Local. */
 export interface JavaRuntime {
   readonly major: number;
+  /** Whether it has the jdk.compiler module, which source-file mode (LoopbackDynamoDbLocal.java) needs. */
+  readonly compiler: boolean;
   /** Set when DynamoDB Local cannot run: no `java` on PATH, or one older than MIN_JAVA_MAJOR. */
   readonly unavailableReason: string | undefined;
 }
@@ -229,6 +231,7 @@ export function javaRuntime(): JavaRuntime {
   if (probe.error || probe.status !== 0) {
     javaProbe = {
       major: 0,
+      compiler: false,
       unavailableReason:
         java === 'java'
           ? 'no `java` on PATH (install a Java runtime 17 or later, or set STREAMTALLY_JAVA to one)'
@@ -240,8 +243,11 @@ export function javaRuntime(): JavaRuntime {
   const match = /version "(\d+)(?:\.(\d+))?/.exec(`${probe.stderr}${probe.stdout}`);
   const first = match ? Number(match[1]) : 0;
   const major = first === 1 && match?.[2] ? Number(match[2]) : first;
+  const modules =
+    major >= MIN_JAVA_MAJOR ? spawnSync(java, ['--list-modules'], { encoding: 'utf8', timeout: 20_000 }) : undefined;
   javaProbe = {
     major,
+    compiler: modules?.stdout?.includes('jdk.compiler@') === true,
     unavailableReason:
       major >= MIN_JAVA_MAJOR
         ? undefined
@@ -263,6 +269,8 @@ function dynamoDbLocalDir(): string {
 /** A running DynamoDB Local; `pid` is its Java process. */
 export interface DynamoDbLocalServer extends LocalServer {
   readonly pid: number;
+  /** False on a Java without jdk.compiler: DynamoDB Local then listens on every interface. */
+  readonly loopbackOnly: boolean;
 }
 
 /**
@@ -277,7 +285,7 @@ export interface DynamoDbLocalServer extends LocalServer {
  * await ddb.stop();
  */
 export async function startDynamoDbLocal(
-  options: { port?: number; dataDir?: string } = {},
+  options: { port?: number; dataDir?: string; note?: (message: string) => void } = {},
 ): Promise<DynamoDbLocalServer> {
   const java = javaRuntime();
   if (java.unavailableReason) throw new ServerStartError(`DynamoDB Local cannot start: ${java.unavailableReason}.`);
@@ -285,17 +293,30 @@ export async function startDynamoDbLocal(
   const port = options.port ?? (await freePort());
   const storage = options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory'];
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const jvmArgs = [
+    `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+    // Fast start and a small footprint: a local demo and test server, not a benchmark target.
+    '-Xss1m',
+    '-XX:+UseSerialGC',
+    '-XX:TieredStopAtLevel=1',
+  ];
+  // Without jdk.compiler (a jlink'ed JRE) the launcher cannot run: plain DynamoDB Local under a Node
+  // watchdog that kills it when this process ends, listening on every interface (said once).
+  const launcher = java.compiler
+    ? ['-cp', join(dir, 'DynamoDBLocal.jar'), join(HERE, 'LoopbackDynamoDbLocal.java')]
+    : ['-jar', join(dir, 'DynamoDBLocal.jar')];
+  if (!java.compiler)
+    options.note?.(
+      `note: this Java has no jdk.compiler module, so DynamoDB Local listens on every interface of port ${port}, not only 127.0.0.1; a full JDK 17+ avoids that.`,
+    );
+  const command = java.compiler ? javaCommand() : process.execPath;
+  const prefix = java.compiler ? [] : [join(HERE, 'java-watchdog.cjs'), javaCommand()];
   const child = spawn(
-    javaCommand(),
+    command,
     [
-      `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
-      // Small heap and fast start: a local demo and test server, not a benchmark target.
-      '-Xss1m',
-      '-XX:+UseSerialGC',
-      '-XX:TieredStopAtLevel=1',
-      '-cp',
-      join(dir, 'DynamoDBLocal.jar'),
-      join(HERE, 'LoopbackDynamoDbLocal.java'),
+      ...prefix,
+      ...jvmArgs,
+      ...launcher,
       ...storage,
       '-sharedDb',
       '-disableTelemetry',
@@ -305,8 +326,17 @@ export async function startDynamoDbLocal(
       '-port',
       String(port),
     ],
-    { stdio: ['pipe', 'ignore', 'pipe'] },
+    // Its own process group: a terminal's Ctrl-C goes to the whole foreground group, and Java would die
+    // at once, before the emulators reading its stream stop; stop() ends it last instead. It cannot be
+    // orphaned by this: it exits when its stdin (this process's pipe) closes.
+    { stdio: ['pipe', java.compiler ? 'ignore' : 'pipe', 'pipe'], detached: true },
   );
+  // Through the watchdog, the Java pid is its first line of output.
+  let javaPid = java.compiler ? (child.pid ?? -1) : -1;
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const match = /pid (\d+)/.exec(chunk.toString());
+    if (match && javaPid < 0) javaPid = Number(match[1]);
+  });
   const stderr: string[] = [];
   child.stderr?.on('data', (chunk: Buffer) => {
     if (stderr.length < 50) stderr.push(chunk.toString());
@@ -333,7 +363,10 @@ export async function startDynamoDbLocal(
   return {
     name: 'DynamoDB Local',
     endpoint,
-    pid: child.pid ?? -1,
+    get pid() {
+      return javaPid;
+    },
+    loopbackOnly: java.compiler,
     async stop() {
       unhook();
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -4,7 +4,7 @@
  * (stop(), SIGINT, SIGKILL). Skips, with the reason printed, where Java 17+ is missing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,27 +41,32 @@ async function until(what: string, check: () => boolean): Promise<void> {
 }
 
 /** A child Node process that starts DynamoDB Local and prints its Java pid, then idles. */
-function startParent(): { child: ChildProcess; javaPid: Promise<number> } {
+function startParent(env: NodeJS.ProcessEnv = {}): {
+  child: ChildProcess;
+  javaPid: Promise<number>;
+  loopbackOnly: () => boolean;
+} {
   const script = `
     import { startDynamoDbLocal } from ${JSON.stringify(servers)};
     const server = await startDynamoDbLocal();
     process.once('SIGINT', () => process.exit(130));
-    console.log('java ' + server.pid);
+    console.log('java ' + server.pid + ' loopback ' + server.loopbackOnly);
     setInterval(() => undefined, 1000);
   `;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   });
+  let out = '';
   const javaPid = new Promise<number>((resolve, reject) => {
-    let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const match = /java (\d+)/.exec(out);
+      const match = /java (\d+) loopback/.exec(out);
       if (match) resolve(Number(match[1]));
     });
     child.once('exit', (code) => reject(new Error(`parent exited (${code}) before DynamoDB Local was ready`)));
   });
-  return { child, javaPid };
+  return { child, javaPid, loopbackOnly: () => / loopback true/.test(out) };
 }
 
 describe.skipIf(JAVA.unavailableReason !== undefined)('DynamoDB Local', () => {
@@ -146,6 +151,61 @@ describe.skipIf(JAVA.unavailableReason !== undefined)('DynamoDB Local', () => {
     await until(`the parent to exit on ${signal}`, () => child.exitCode !== null || child.signalCode !== null);
     await until(`Java ${pid} to exit after its parent got ${signal}`, () => !alive(pid));
     expect(alive(pid)).toBe(false);
+  });
+
+  test("Ctrl-C (SIGINT to the parent's whole process group) leaves Java up until the parent stops it", async () => {
+    // Prepare: a parent in its own group, as a terminal's foreground job is
+    const script = `
+      import { startDynamoDbLocal } from ${JSON.stringify(servers)};
+      const server = await startDynamoDbLocal();
+      process.once('SIGINT', async () => {
+        await new Promise((r) => setTimeout(r, 500));
+        let answered = false;
+        try { await (await fetch(server.endpoint)).arrayBuffer(); answered = true; } catch {}
+        console.log('answered after SIGINT: ' + answered);
+        await server.stop();
+        process.exit(0);
+      });
+      console.log('java ' + server.pid + ' loopback ' + server.loopbackOnly);
+      setInterval(() => undefined, 1000);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    });
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    await until('DynamoDB Local to start', () => /java \d+ loopback/.test(out));
+    const pid = Number(/java (\d+)/.exec(out)?.[1]);
+    // Act
+    process.kill(-(child.pid as number), 'SIGINT');
+    // Assess
+    await until('the parent to exit', () => child.exitCode !== null);
+    expect(out).toContain('answered after SIGINT: true');
+    await until(`Java ${pid} to exit after stop()`, () => !alive(pid));
+  });
+
+  test('a Java without jdk.compiler (a jlink JRE) runs it under the Node watchdog: no orphan after SIGKILL', async () => {
+    // Prepare: a `java` that hides its compiler module from --list-modules and is java otherwise
+    const dir = mkdtempSync(join(tmpdir(), 'streamtally-jre-'));
+    const fake = join(dir, 'java');
+    writeFileSync(
+      fake,
+      '#!/bin/sh\nif [ "$1" = "--list-modules" ]; then java --list-modules | grep -v jdk.compiler; exit 0; fi\nexec java "$@"\n',
+    );
+    chmodSync(fake, 0o755);
+    try {
+      const { child, javaPid, loopbackOnly } = startParent({ STREAMTALLY_JAVA: fake });
+      const pid = await javaPid;
+      expect(alive(pid)).toBe(true);
+      expect(loopbackOnly(), 'took the watchdog path').toBe(false);
+      // Act
+      child.kill('SIGKILL');
+      // Assess
+      await until(`Java ${pid} to exit after its parent got SIGKILL`, () => !alive(pid));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
