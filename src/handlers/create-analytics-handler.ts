@@ -13,6 +13,7 @@ import type { Context } from 'aws-lambda';
 import type { RuntimeConfig } from '../config.js';
 import { CounterWriter } from '../sink/counter-writer.js';
 import { FailureDestination } from '../sink/failure-destination.js';
+import { FailureLedger } from '../sink/failure-ledger.js';
 import {
   StreamProcessor,
   type BatchSummary,
@@ -46,6 +47,7 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
       ? new FailureDestination({ client: deps.sqs, queueUrl: config.failureQueueUrl })
       : undefined,
     maxDecompressedBytes: config.maxDecompressedBytes,
+    failureLedger: new FailureLedger({ client: deps.dynamodb, tableName: config.countersTable }),
     onBatch: deps.onBatch,
   });
   let warnedNoLane = false;
@@ -95,6 +97,7 @@ function report(logger: Logger, metrics: Metrics, s: BatchSummary): void {
   });
   for (const err of [...s.writes.errors, ...s.failureDestination.errors])
     logger.error('batch item not durable; Lambda will re-deliver from the checkpoint', err);
+  if (s.ledger instanceof Error) logger.error('failure ledger not recorded', s.ledger);
   metrics.addMetric('RecordsIn', MetricUnit.Count, s.recordsIn);
   metrics.addMetric('EventsCounted', MetricUnit.Count, s.eventsCounted);
   metrics.addMetric('Rejected', MetricUnit.Count, s.rejected);

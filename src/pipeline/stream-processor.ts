@@ -15,6 +15,7 @@ import {
 } from '../sources/index.js';
 import { deltaKey, type CounterWriter, type WriteResult } from '../sink/counter-writer.js';
 import type { FailureDestination, RejectedRecordMessage, SendResult } from '../sink/failure-destination.js';
+import type { FailureLedger } from '../sink/failure-ledger.js';
 import { cellItemDelta, statsItemDelta, type ItemDelta } from '../sink/item-delta.js';
 import { padSequence } from '../sink/layout.js';
 
@@ -50,6 +51,8 @@ export interface BatchSummary {
   writes: WriteResult;
   failureDestination: SendResult;
   checkpoint: string | undefined;
+  /** On a failed attempt: whether the failure ledger (for a later replay) was recorded, and why not. */
+  ledger: 'recorded' | Error | undefined;
   windowFinal: boolean;
 }
 
@@ -59,6 +62,8 @@ export interface ProcessorOptions {
   /** Where rejected records go; undefined only for local experiments (they are then returned for logging). */
   failureDestination: FailureDestination | undefined;
   maxDecompressedBytes: number;
+  /** Where a failed attempt records what it left durable, for `npm run replay`; undefined: not recorded. */
+  failureLedger?: FailureLedger;
   /** Called with each batch's summary once its writes settled (the local runner's status line uses it). */
   onBatch?: (summary: BatchSummary) => void;
 }
@@ -74,6 +79,7 @@ export class StreamProcessor {
   private readonly writer: CounterWriter;
   private readonly failureDestination: FailureDestination | undefined;
   private readonly onBatch: ((summary: BatchSummary) => void) | undefined;
+  private readonly failureLedger: FailureLedger | undefined;
   /** The batch in progress; the next one starts after it (see `process`). */
   private tail: Promise<void> = Promise.resolve();
   /** Rejects of the last batch when no failure destination is configured. */
@@ -86,6 +92,7 @@ export class StreamProcessor {
     this.writer = options.writer;
     this.failureDestination = options.failureDestination;
     this.onBatch = options.onBatch;
+    this.failureLedger = options.failureLedger;
   }
 
   /**
@@ -144,6 +151,22 @@ export class StreamProcessor {
     const response: StreamResponse = {
       batchItemFailures: checkpoint !== undefined ? [{ itemIdentifier: checkpoint }] : [],
     };
+    let ledger: BatchSummary['ledger'];
+    if (checkpoint !== undefined && lane !== undefined && this.failureLedger) {
+      // Cold path (failed attempts only): what this attempt left durable, for a replay if Lambda gives up.
+      const entries = new Map<string, string | null>();
+      for (let i = 0; i < deltas.length; i++)
+        entries.set(deltaKey(deltas[i].pk, deltas[i].sk), writes.durableThrough[i] ?? null);
+      try {
+        await this.failureLedger.record(
+          { lane, checkpoint: positionOf(failedAt), end: positionOf(records.length - 1), entries },
+          deadlineMs,
+        );
+        ledger = 'recorded';
+      } catch (err) {
+        ledger = err as Error;
+      }
+    }
 
     const rejectedByReason: Record<string, number> = {};
     const rejects = aggregator.rejected();
@@ -162,6 +185,7 @@ export class StreamProcessor {
       writes,
       failureDestination: sent,
       checkpoint,
+      ledger,
       windowFinal: event.isFinalInvokeForWindow === true,
     };
     if (event.window) response.state = nextWindowState(event.state, summary);

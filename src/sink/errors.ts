@@ -18,3 +18,8 @@ export class FailureDestinationError extends SinkError {
 export class ContentionError extends SinkError {
   override name = 'ContentionError';
 }
+
+/** The failure ledger of a failed attempt could not be recorded (see failure-ledger.ts). */
+export class FailureLedgerError extends SinkError {
+  override name = 'FailureLedgerError';
+}

@@ -33,6 +33,11 @@ describe('layer rules', () => {
     ['src/producer/x.ts', '../local/aws/aws-clients.js'],
     ['src/dashboard/x.ts', '../cli/args.js'],
     ['src/config.ts', './local/aws/servers.js'],
+    ['src/replay/x.ts', '../local/aws/aws-clients.js'],
+    ['src/replay/x.ts', '../cli/args.js'],
+    ['src/replay/x.ts', '../handlers/create-analytics-handler.js'],
+    ['src/sink/x.ts', '../replay/index.js'],
+    ['src/pipeline/x.ts', '../replay/index.js'],
   ];
   it.each(cases)('%s may not import %s', async (file, specifier) => {
     expect(await restricted(file, `import { x } from '${specifier}';\nexport const y = x;\n`)).toHaveLength(1);
@@ -46,6 +51,9 @@ describe('layer rules', () => {
     ['src/handlers/x.ts', '../pipeline/stream-processor.js'],
     ['src/local/x.ts', '../handlers/create-analytics-handler.js'],
     ['src/cli/x.ts', '../local/local-stack.js'],
+    ['src/replay/x.ts', '../sink/counter-writer.js'],
+    ['src/replay/x.ts', '../sources/index.js'],
+    ['src/cli/x.ts', '../replay/index.js'],
   ];
   it.each(allowed)('%s may import %s', async (file, specifier) => {
     expect(await restricted(file, `import { x } from '${specifier}';\nexport const y = x;\n`)).toEqual([]);
