@@ -88,7 +88,12 @@ export function parseCommandLine<O extends Readonly<Record<string, OptionSpec>>>
   }
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: spec.positionals !== undefined });
+    parsed = parseArgs({
+      args: joinNegativeValues(argv, spec.options),
+      options,
+      strict: true,
+      allowPositionals: spec.positionals !== undefined,
+    });
   } catch (err) {
     throw new UsageError(describeParseError(err), { cause: err });
   }
@@ -108,6 +113,32 @@ export function parseCommandLine<O extends Readonly<Record<string, OptionSpec>>>
     }
   }
   return { values: values as ParsedValues<O>, positionals: parsed.positionals, help };
+}
+
+/** A negative number after a string option is its value: `--seed -1` -> `--seed=-1` (parseArgs calls it ambiguous). */
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
+function joinNegativeValues(argv: readonly string[], specOptions: Readonly<Record<string, OptionSpec>>): string[] {
+  const longOf = new Map<string, string>();
+  for (const [name, option] of Object.entries(specOptions)) {
+    if (option.type !== 'string') continue;
+    longOf.set(`--${name}`, name);
+    if (option.short) longOf.set(`-${option.short}`, name);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = longOf.get(argv[i]);
+    if (name !== undefined && i + 1 < argv.length && NEGATIVE_NUMBER.test(argv[i + 1])) {
+      out.push(`--${name}=${argv[++i]}`);
+    } else {
+      out.push(argv[i]);
+      if (argv[i] === '--') {
+        out.push(...argv.slice(i + 1));
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 function describeParseError(err: unknown): string {
