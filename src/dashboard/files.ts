@@ -18,6 +18,7 @@ export const DASHBOARD_FILES: ReadonlyArray<{ name: string; contentType: string;
   { name: 'index.html', contentType: 'text/html; charset=utf-8', file: () => join(here(), 'index.html') },
   { name: 'app.js', contentType: 'text/javascript; charset=utf-8', file: () => join(here(), 'app.js') },
   { name: 'style.css', contentType: 'text/css; charset=utf-8', file: () => join(here(), 'style.css') },
+  { name: 'favicon.svg', contentType: 'image/svg+xml', file: () => join(here(), 'favicon.svg') },
   {
     name: 'uPlot.iife.min.js',
     contentType: 'text/javascript; charset=utf-8',

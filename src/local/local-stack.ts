@@ -170,6 +170,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The analytics handler, configured the way template.yaml configures the function.
     const functions = template.functions.filter((f) => f.streamEventSources.length > 0);
     const emulators: EventSourceMappingEmulator[] = [];
+    /** For the dashboard's empty state: source -> null when emulated, else why not. */
+    const sourceStatus: Partial<Record<'kinesis' | 'dynamodb', string | null>> = {};
     let countersTable = '';
     for (const fn of functions) {
       const env = resources.environmentFor(fn);
@@ -208,6 +210,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             ? resources.streams[source.sourceLogicalId]?.name
             : resources.tables[source.sourceLogicalId]?.streamArn;
         if (!stream) {
+          if (sourceStatus[source.type] !== null)
+            sourceStatus[source.type] =
+              source.type === 'dynamodb'
+                ? 'dynalite has no DynamoDB Streams; start with --endpoint pointing at moto_server or LocalStack'
+                : 'its stream was not created';
           say(
             `note: ${fn.logicalId} event ${source.name} (${source.type}) not emulated: ${source.type === 'dynamodb' ? 'this DynamoDB server has no Streams (dynalite); run with --endpoint pointing at moto_server or LocalStack for that path' : 'its stream was not created'}.`,
           );
@@ -222,6 +229,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         });
         await emulator.start();
         emulators.push(emulator);
+        sourceStatus[source.type] = null;
         stops.push(() => emulator.stop());
         say(
           `emulating ${fn.logicalId} <- ${source.type} ${stream} (batch ${source.batchSize}, window ${source.maximumBatchingWindowSeconds}s, ${source.startingPosition}${source.tumblingWindowSeconds ? `, tumbling ${source.tumblingWindowSeconds}s` : ''})`,
@@ -234,6 +242,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tableName: countersTable,
       metrics: options.metrics.compiled,
       port: options.dashboardPort,
+      sourceStatus,
     });
     stops.push(() => readServer.stop());
 

@@ -12,7 +12,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CompiledConfig } from '../core/metric-config.js';
 import { loadReadRuntimeConfig } from '../config.js';
-import { createReadApiHandler } from '../read/read-api.js';
+import { createReadApiHandler, type ReadApiDeps } from '../read/read-api.js';
 import { CounterReader } from '../read/counter-reader.js';
 import { createAwsClients } from './aws/aws-clients.js';
 import { LOOPBACK, listenOnLoopback } from './aws/servers.js';
@@ -31,6 +31,8 @@ export interface ReadServerOptions {
   port?: number;
   clock?: () => number;
   logger?: Logger;
+  /** See ReadApiDeps.sourceStatus: which sources the local runner emulates, and why not the others. */
+  sourceStatus?: ReadApiDeps['sourceStatus'];
 }
 
 export interface ReadServer {
@@ -120,7 +122,10 @@ export async function startReadServer(options: ReadServerOptions): Promise<ReadS
     tableName: options.tableName,
     metrics: options.metrics ?? loadReadRuntimeConfig({ COUNTERS_TABLE: options.tableName, ...process.env }).metrics,
   });
-  const handler = createReadApiHandler({ reader, assets: diskAssets(), clock: options.clock, logger }, logger);
+  const handler = createReadApiHandler(
+    { reader, assets: diskAssets(), clock: options.clock, logger, sourceStatus: options.sourceStatus },
+    logger,
+  );
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if ((req.url ?? '').length > MAX_URL_LENGTH) {
