@@ -338,6 +338,19 @@
       state.valueFields.forEach(([field], i) => values[i].push(p && p[field] !== undefined ? p[field] : null));
     }
     state.countChart.setData([xs, counts]);
+    const empty = $('count-empty');
+    empty.hidden = counts.some((c) => c > 0);
+    if (!empty.hidden)
+      empty.textContent =
+        state.metric.dimensions.length > 0 && state.group
+          ? 'The group ' +
+            groupName(state.group) +
+            ' matches nothing in the last ' +
+            SERIES_WINDOWS +
+            ' ' +
+            state.window.label +
+            ' windows. Pick another group (Totals shows which have data).'
+          : emptyReason();
     if (state.valuesChart) state.valuesChart.setData([xs].concat(values));
   }
 
@@ -437,6 +450,11 @@
       if (generation !== state.generation) return; // a newer refresh (after a selection change) owns the page
       ROLLING_SPANS.forEach((span, i) => renderRolling(span, rolling[i]));
       if (series) renderSeries(series);
+      else {
+        // No group known yet: the metric has nothing in its recent windows.
+        $('count-empty').hidden = false;
+        $('count-empty').textContent = emptyReason();
+      }
       renderTop(top, 'top');
       renderTop(topPrevious, 'top-prev');
       renderTotals(totalsPrevious, totalsCurrent);
