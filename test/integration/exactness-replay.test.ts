@@ -525,4 +525,23 @@ describe('npm run replay', () => {
     expect(await queueDepth(s.queueUrl)).toBe(0);
     expect(await drift(s)).toEqual([]);
   }, 240_000);
+
+  test('when the failure ledger could not be written either, the ranges are kept and reported, never guessed', async () => {
+    // Prepare: the ledger's writes fail as well as the counters' (a whole-table outage)
+    const s = await scenario({ failLedger: true });
+    expect(s.rangeMessages).toBeGreaterThanOrEqual(2);
+
+    // Act
+    const run = await replayCli(s);
+
+    // Assess: exit 3 (some kept), the ranges kept with the reason, and no counter above the model
+    expect(run.code, run.stdout + run.stderr).toBe(3);
+    expect(run.stdout).toMatch(/kept range shardId-000000000000 .*failure ledger does not say/);
+    expect(await queueDepth(s.queueUrl)).toBe(s.rangeMessages);
+    const actual = await scanCounters(clients.dynamodb, s.table);
+    const over = [...referenceCounters(FIXED_CONFIG, s.events)].filter(
+      ([key, want]) => (actual.get(key)?.count ?? 0) > want.count,
+    );
+    expect(over).toEqual([]);
+  }, 240_000);
 });
