@@ -28,6 +28,13 @@ export interface RangeRequest {
   expectedRecords: number;
 }
 
+const STREAM_ARN = /^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/(.+)$/;
+
+function streamTarget(streamArn: string): { StreamName: string } | { StreamARN: string } {
+  const match = STREAM_ARN.exec(streamArn);
+  return match ? { StreamName: match[1] } : { StreamARN: streamArn };
+}
+
 function seq(text: string): bigint {
   return BigInt(text);
 }
@@ -41,7 +48,8 @@ export async function readKinesisRange(
   try {
     const out = await kinesis.send(
       new GetShardIteratorCommand({
-        StreamARN: range.streamArn,
+        // By name where the ARN gives one: moto and older emulators ignore StreamARN on this call.
+        ...streamTarget(range.streamArn),
         ShardId: range.shardId,
         ShardIteratorType: 'AT_SEQUENCE_NUMBER',
         StartingSequenceNumber: range.startSequenceNumber,

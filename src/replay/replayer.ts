@@ -155,6 +155,7 @@ export class Replayer {
       return {
         ...base,
         kind: parsed.kind,
+        ...(parsed.kind === 'range' ? { batch: parsed.batch, shardId: parsed.batch.shardId } : {}),
         action: 'kept',
         reason: err instanceof ReplayError ? err.message : `failed: ${(err as Error).message}`,
       };
