@@ -104,6 +104,16 @@ describe.skipIf(chromiumMissing)('dashboard totals, roll-ups and empty states', 
       events.push({ event, arrivalMs: nowMs });
       records.push(kinesisRecord('shardId-000000000000', sequenceNumber(0, i + 1), JSON.stringify(event), nowMs));
     }
+    // One group with one bucket only: its value lines have a single point.
+    const solo = {
+      type: 'view',
+      ts: new Date(previousStart + 1_000).toISOString(),
+      country: 'IS',
+      page: '/solo',
+      latencyMs: 250,
+    };
+    events.push({ event: solo, arrivalMs: nowMs });
+    records.push(kinesisRecord('shardId-000000000000', sequenceNumber(0, 341), JSON.stringify(solo), nowMs));
     const out = (await handler({ Records: records }, lambdaContext(30_000) as never)) as {
       batchItemFailures: unknown[];
     };
