@@ -54,7 +54,19 @@ export default tseslint.config(
       '@middy/*',
       '@aws-lambda-powertools/*',
       'node:*',
-      ...outside('sources', 'sink', 'read', 'pipeline', 'handlers', 'dashboard', 'producer', 'samples', 'local', 'cli'),
+      ...outside(
+        'sources',
+        'sink',
+        'read',
+        'pipeline',
+        'handlers',
+        'dashboard',
+        'producer',
+        'samples',
+        'local',
+        'cli',
+        'replay',
+      ),
       '../config*',
       '../../config*',
     ],
@@ -62,18 +74,18 @@ export default tseslint.config(
   ),
   layer(
     ['src/sources/**/*.ts'],
-    outside('sink', 'read', 'pipeline', 'handlers', 'dashboard', 'producer', 'samples', 'local', 'cli'),
+    outside('sink', 'read', 'pipeline', 'handlers', 'dashboard', 'producer', 'samples', 'local', 'cli', 'replay'),
     'src/sources imports only core and the AWS SDK (docs/architecture.md).',
   ),
   layer(
     ['src/sink/**/*.ts'],
-    outside('sources', 'read', 'pipeline', 'handlers', 'dashboard', 'producer', 'samples', 'local', 'cli'),
+    outside('sources', 'read', 'pipeline', 'handlers', 'dashboard', 'producer', 'samples', 'local', 'cli', 'replay'),
     'src/sink imports only core and the AWS SDK (docs/architecture.md).',
   ),
   layer(
     ['src/read/**/*.ts'],
     [
-      ...outside('sources', 'pipeline', 'handlers', 'producer', 'samples', 'local', 'cli'),
+      ...outside('sources', 'pipeline', 'handlers', 'producer', 'samples', 'local', 'cli', 'replay'),
       '../sink/*',
       '!../sink/layout.js',
     ],
@@ -81,7 +93,7 @@ export default tseslint.config(
   ),
   layer(
     ['src/pipeline/**/*.ts'],
-    outside('handlers', 'cli', 'local', 'samples', 'read', 'dashboard', 'producer'),
+    outside('handlers', 'cli', 'local', 'samples', 'read', 'dashboard', 'producer', 'replay'),
     'src/pipeline never imports handlers, cli, local, samples or the read side (docs/architecture.md).',
   ),
   layer(
@@ -118,6 +130,11 @@ export default tseslint.config(
       ],
     },
   },
+  layer(
+    ['src/replay/**/*.ts'],
+    outside('read', 'pipeline', 'handlers', 'dashboard', 'producer', 'samples', 'local', 'cli'),
+    'src/replay (npm run replay as a library) imports core, sources, sink and the AWS SDK only: never read, pipeline, handlers, local, samples or cli.',
+  ),
   layer(
     ['src/local/**/*.ts'],
     outside('cli'),

@@ -158,6 +158,7 @@ class SimulatedTable {
       failed: 0,
       firstFailedRecord: -1,
       errors: [],
+      durableThrough: [],
     });
   }
 }

@@ -6,6 +6,10 @@
 import { parseArgs } from 'node:util';
 import { parseDurationMs } from '../core/duration.js';
 
+// Every CLI imports this parser, so every CLI silences the AWS SDK's Node-version notice: the README says
+// which Node versions Lambda runs, and the notice (printed at the first client) adds only noise.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /** Exit code for bad command-line arguments (the BSD `EX_USAGE` tradition uses 64; shells and npm use 2). */
 export const EXIT_USAGE = 2;
 
@@ -84,7 +88,12 @@ export function parseCommandLine<O extends Readonly<Record<string, OptionSpec>>>
   }
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: spec.positionals !== undefined });
+    parsed = parseArgs({
+      args: joinNegativeValues(argv, spec.options),
+      options,
+      strict: true,
+      allowPositionals: spec.positionals !== undefined,
+    });
   } catch (err) {
     throw new UsageError(describeParseError(err), { cause: err });
   }
@@ -104,6 +113,32 @@ export function parseCommandLine<O extends Readonly<Record<string, OptionSpec>>>
     }
   }
   return { values: values as ParsedValues<O>, positionals: parsed.positionals, help };
+}
+
+/** A negative number after a string option is its value: `--seed -1` -> `--seed=-1` (parseArgs calls it ambiguous). */
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
+function joinNegativeValues(argv: readonly string[], specOptions: Readonly<Record<string, OptionSpec>>): string[] {
+  const longOf = new Map<string, string>();
+  for (const [name, option] of Object.entries(specOptions)) {
+    if (option.type !== 'string') continue;
+    longOf.set(`--${name}`, name);
+    if (option.short) longOf.set(`-${option.short}`, name);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = longOf.get(argv[i]);
+    if (name !== undefined && i + 1 < argv.length && NEGATIVE_NUMBER.test(argv[i + 1])) {
+      out.push(`--${name}=${argv[++i]}`);
+    } else {
+      out.push(argv[i]);
+      if (argv[i] === '--') {
+        out.push(...argv.slice(i + 1));
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 function describeParseError(err: unknown): string {
@@ -227,4 +262,52 @@ export function parseNonNegativeInteger(text: string, optionName: string): numbe
     throw new UsageError(`--${optionName} must be a non-negative integer, got "${text}"`);
   }
   return value;
+}
+
+/**
+ * Runs a CLI's `main` and exits with its code: a {@link UsageError} thrown anywhere (a bad value found
+ * after parsing) prints the error and the usage and exits {@link EXIT_USAGE}; any other error prints its
+ * message and its cause's, never a stack, and exits 1 (set STREAMTALLY_DEBUG=1 for the stack).
+ *
+ * @example
+ * runCli(SPEC, 'npm run replay', () => main(process.argv.slice(2)));
+ */
+export function runCli<O extends Readonly<Record<string, OptionSpec>>>(
+  spec: CommandSpec<O>,
+  label: string,
+  main: () => Promise<number | void> | number | void,
+  options: { io?: CliIo; exitWhenDone?: boolean } = {},
+): void {
+  const io = options.io ?? PROCESS_IO;
+  // By default exit once main settles: SDK keep-alive sockets would otherwise hold the process open.
+  const exitWhenDone = options.exitWhenDone ?? true;
+  const fail = (err: unknown): void => {
+    if (err instanceof UsageError) {
+      usageExit(spec, err.message, io);
+      return;
+    }
+    io.stderr.write(`${label} failed: ${describeError(err)}\n`);
+    if (process.env.STREAMTALLY_DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+    io.exit(1);
+  };
+  try {
+    Promise.resolve(main()).then((code) => {
+      if (exitWhenDone) io.exit(typeof code === 'number' ? code : 0);
+      else if (typeof code === 'number') process.exitCode = code;
+    }, fail);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+/** An error's message and its causes' messages, on one line; no stack. */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; current !== undefined && current !== null && depth < 4; depth++) {
+    const message = current instanceof Error ? current.message || current.name : String(current);
+    if (!parts.includes(message)) parts.push(message);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(': caused by: ');
 }

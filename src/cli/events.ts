@@ -3,7 +3,7 @@
  *  [--seed N] [--shard shardId-000000000000]` writes a large, realistic Lambda event, the same for the
  * same seed. `npm run events -- --samples events` rewrites the committed sample events.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   DEFAULT_SHARD_ID,
@@ -22,7 +22,7 @@ import {
   type ClickEvent,
   type Rng,
 } from '../samples/sample-events.js';
-import { parseArgsOrExit, usageExit, UsageError, type CommandSpec, type OptionSpec } from './args.js';
+import { parseArgsOrExit, runCli, usageExit, UsageError, type CommandSpec, type OptionSpec } from './args.js';
 
 const KINDS = ['kinesis', 'ndjson', 'kpl', 'cdc', 'dynamodb'] as const;
 type Kind = (typeof KINDS)[number];
@@ -94,6 +94,10 @@ function parseCli(argv: string[]): CliOptions {
   }
   if (values.records === undefined) throw new UsageError('--records is required');
   if (values.out === undefined || values.out === '') throw new UsageError('--out is required');
+  if (existsSync(values.out) && statSync(values.out).isDirectory())
+    throw new UsageError(
+      `--out ${values.out} is a directory: give a file name such as ${join(values.out, 'large.json')}`,
+    );
   return {
     records: parseCount('records', values.records, 1, MAX_RECORDS),
     out: values.out,
@@ -212,4 +216,4 @@ function main(argv: string[]): number {
   return 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+runCli(SPEC, 'npm run events', () => main(process.argv.slice(2)));

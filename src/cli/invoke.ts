@@ -10,7 +10,7 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { clientConfig } from '../local/aws/aws-clients.js';
-import { parseArgsOrExit, usageExit, type CommandSpec, type OptionSpec } from './args.js';
+import { parseArgsOrExit, runCli, usageExit, type CommandSpec, type OptionSpec } from './args.js';
 import { createLambdaContext, resolveFunctionSettings } from '../local/emulator/index.js';
 import { startLocalSqs } from '../local/local-sqs/local-sqs-server.js';
 import { createLocalResources } from '../local/aws/resources.js';
@@ -50,6 +50,8 @@ const SPEC = {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgsOrExit(SPEC, process.argv.slice(2));
   if (positionals.length !== 1) usageExit(SPEC, 'give exactly one event file');
+  if (values.endpoint !== undefined && !/^https?:\/\/[^/]/.test(values.endpoint))
+    usageExit(SPEC, `--endpoint must be a URL such as http://127.0.0.1:4566, got "${values.endpoint}"`);
   const eventPath = resolve(positionals[0]);
   let event: unknown;
   try {
@@ -123,10 +125,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`invoke failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runCli(SPEC, 'npm run invoke', main);

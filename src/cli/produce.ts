@@ -4,7 +4,7 @@
  * changes into a DynamoDB table instead (produce-orders.ts). See `--help`.
  */
 import { createReadStream } from 'node:fs';
-import { access, constants as fsConstants } from 'node:fs/promises';
+import { access, constants as fsConstants, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { clientConfig } from '../local/aws/aws-clients.js';
@@ -13,6 +13,7 @@ import {
   parseDurationOption,
   parseNonNegativeInteger,
   parsePositiveNumber,
+  runCli,
   usageExit,
   UsageError,
   type CommandSpec,
@@ -109,9 +110,10 @@ const SPEC = {
     'Exit codes: 0 all records sent (skipped lines allowed), 1 records failed or the stream is missing, 2 bad arguments.',
   ],
   examples: [
-    'npm run produce -- --stream streamtally-events --endpoint http://127.0.0.1:4567 --rate 200 --duration 60s',
-    'npm run produce -- --stream streamtally-events --file events.ndjson --partition-key user.id',
-    'npm run produce -- --orders --endpoint http://127.0.0.1:8000 --rate 10 --count 500',
+    'npm run produce -- --stream streamtally-dev-events --endpoint <the kinesis= URL npm start prints> --rate 200 --duration 60s',
+    'npm run produce -- --stream streamtally-dev-events --endpoint <the kinesis= URL> --file events.ndjson --partition-key user.id',
+    'npm run produce -- --stream streamtally-dev-events --region eu-west-1 --count 1000   (AWS, default credentials)',
+    'npm run produce -- --orders --endpoint <the dynamodb= URL npm start prints> --rate 10 --count 500',
   ],
 } as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
@@ -137,12 +139,13 @@ async function readArgs(argv: readonly string[]): Promise<ProduceArgs> {
     if (keyField !== undefined && !/^[^.]+(\.[^.]+)*$/.test(keyField)) {
       throw new UsageError(`--partition-key must be a field name or dotted path such as user.id, got "${keyField}"`);
     }
-    if (values.endpoint !== undefined && !URL.canParse(values.endpoint)) {
+    if (values.endpoint !== undefined && !/^https?:\/\/[^/]/.test(values.endpoint)) {
       throw new UsageError(`--endpoint must be a URL such as http://127.0.0.1:4567, got "${values.endpoint}"`);
     }
     if (values.file !== undefined) {
       try {
         await access(values.file, fsConstants.R_OK);
+        if (!(await stat(values.file)).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
       } catch (err) {
         throw new UsageError(
           `cannot read --file ${values.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
@@ -411,4 +414,4 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+runCli(SPEC, 'npm run produce', () => main(process.argv.slice(2)));

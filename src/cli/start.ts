@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { loadMetricDefinitions } from '../config.js';
 import { isLoopbackEndpoint, startLocalStack, type LocalStack } from '../local/local-stack.js';
 import { loadTemplate } from '../local/template/template.js';
-import { parseArgsOrExit, parsePositiveNumber, usageExit, type CommandSpec, type OptionSpec } from './args.js';
+import { parseArgsOrExit, parsePositiveNumber, runCli, usageExit, type CommandSpec, type OptionSpec } from './args.js';
 import { ProgressLine } from './progress.js';
 
 const DEFAULT_RATE_PER_SEC = 20;
@@ -79,7 +79,8 @@ const SPEC = {
     'npm start',
     'npm start -- --auth',
     'npm start -- --no-demo --port 8080',
-    'npm start -- --endpoint http://127.0.0.1:4566',
+    'npm start -- --rate 200 --chaos 10',
+    'npm start -- --endpoint http://127.0.0.1:4566   (a running LocalStack)',
   ],
 } as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
@@ -88,18 +89,15 @@ function say(message: string): void {
 }
 
 async function main(): Promise<void> {
-  // Node 20 users are told in the README that Lambda runs Node 22; the SDK's notice adds nothing here.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values } = parseArgsOrExit(SPEC, process.argv.slice(2));
-  const ratePerSec =
-    values.rate === undefined ? DEFAULT_RATE_PER_SEC : parsePositiveNumber(values.rate, '--rate', true);
+  const ratePerSec = values.rate === undefined ? DEFAULT_RATE_PER_SEC : parsePositiveNumber(values.rate, 'rate', true);
   const port = values.port === undefined ? DEFAULT_DASHBOARD_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     usageExit(SPEC, `--port must be a port number from 0 to 65535 (got ${values.port})`);
   const logLevel = (values['log-level'] ?? 'WARN').toUpperCase();
   if (!['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'].includes(logLevel))
     usageExit(SPEC, `--log-level must be DEBUG, INFO, WARN or ERROR (got ${values['log-level']})`);
-  const chaosEvery = values.chaos === undefined ? 0 : parsePositiveNumber(values.chaos, '--chaos');
+  const chaosEvery = values.chaos === undefined ? 0 : parsePositiveNumber(values.chaos, 'chaos');
   const ordersRate = values['orders-rate'];
   const ordersPerSec =
     ordersRate === undefined ? DEFAULT_ORDERS_RATE_PER_SEC : Number(ordersRate.trim() === '' ? Number.NaN : ordersRate);
@@ -195,8 +193,5 @@ async function main(): Promise<void> {
   }, STATUS_REFRESH_MS);
 }
 
-main().catch((err: unknown) => {
-  say(`npm start failed: ${err instanceof Error ? err.message : String(err)}`);
-  if (err instanceof Error && err.cause) say(`  cause: ${(err.cause as Error).message ?? String(err.cause)}`);
-  process.exit(1);
-});
+// main returns once everything runs; the process lives until Ctrl-C (see shutdown).
+runCli(SPEC, 'npm start', main, { exitWhenDone: false });

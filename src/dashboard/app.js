@@ -9,6 +9,8 @@
   const ROLLING_SPANS = [1, 5, 15, 60];
   const SERIES_WINDOWS = 60;
   const VALUE_LINES = [
+    // sum (revenue, bytes) dwarfs the per-event values: it gets a scale and an axis of its own, on the right.
+    ['sum', 'sum', '#059669', 'sum'],
     ['mean', 'mean', '#4f46e5'],
     ['p50', 'p50', '#0891b2'],
     ['p95', 'p95', '#d97706'],
@@ -17,6 +19,7 @@
     ['min', 'min', '#16a34a'],
   ];
   const EXTRA_FIELDS = ['sum', 'mean', 'min', 'max', 'distinct', 'p50', 'p90', 'p95', 'p99'];
+  const ALL_GROUPS = '';
 
   const intFormat = new Intl.NumberFormat('en-US');
   const numFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
@@ -40,12 +43,18 @@
 
   const $ = (id) => document.getElementById(id);
 
+  // Every request of the page goes through window.streamtally.request, so another script (sign-in adds a
+  // token, for instance) can wrap it: `const next = streamtally.request; streamtally.request = (u, i) => ...`.
+  window.streamtally = window.streamtally || {};
+  if (!window.streamtally.request)
+    window.streamtally.request = (url, init) =>
+      window.streamtallyAuth ? window.streamtallyAuth.fetch(url, init) : window.fetch(url, init);
+
   async function api(route, params) {
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== null) query.set(k, String(v));
-    // Sign-in hook (auth.js): the fetch adds the token; on 401 it shows the sign-in prompt, and nothing renders.
-    const send = window.streamtallyAuth ? window.streamtallyAuth.fetch : fetch;
-    const res = await send('api/' + route + '?' + query.toString(), { cache: 'no-store' });
+    const res = await window.streamtally.request('api/' + route + '?' + query.toString(), { cache: 'no-store' });
+    // Sign-in (auth.js) wraps the request: on 401 it shows the sign-in prompt, and nothing renders here.
     if (res.status === 401) throw new Error('sign-in required');
     const body = await res.json();
     if (!res.ok) throw new Error(body.message || 'HTTP ' + res.status);
@@ -109,26 +118,39 @@
     }
   }
 
+  /** A line with one value (a single bucket) draws nothing: show its points whenever it has at most two. */
+  function fewValues(u, seriesIdx) {
+    const data = u.data[seriesIdx] || [];
+    let n = 0;
+    for (let i = 0; i < data.length && n < 3; i++) if (data[i] !== null && data[i] !== undefined) n++;
+    return n <= 2;
+  }
+
   function chartOptions(title, series, width, bars) {
+    const fromZero = (u, min, max) => [0, max > 0 ? max * 1.1 : 1];
+    const hasSum = series.some(([, , scale]) => scale === 'sum');
+    const axes = [
+      { stroke: '#6b7485', grid: { stroke: '#eef0f3' } },
+      { stroke: '#6b7485', grid: { stroke: '#eef0f3' }, size: 60 },
+    ];
+    if (hasSum) axes.push({ scale: 'sum', side: 1, stroke: '#059669', grid: { show: false }, size: 70 });
     return {
       width,
       height: 240,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      // Counts, distinct counts and latencies all read best from zero up.
-      scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-      axes: [
-        { stroke: '#6b7485', grid: { stroke: '#eef0f3' } },
-        { stroke: '#6b7485', grid: { stroke: '#eef0f3' }, size: 60 },
-      ],
+      // Counts, distinct counts, sums and latencies all read best from zero up.
+      scales: { x: { time: true }, y: { range: fromZero }, sum: { range: fromZero } },
+      axes,
       series: [{}].concat(
-        series.map(([label, color]) => ({
+        series.map(([label, color, scale]) => ({
           label,
+          scale: scale || 'y',
           stroke: color,
           width: 2,
           fill: bars ? color + '55' : undefined,
           paths: bars && uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.7, 60] }) : undefined,
-          points: { show: false },
+          points: bars ? { show: false } : { show: fewValues, size: 8, fill: color },
         })),
       ),
     };
@@ -157,7 +179,7 @@
       $('values-title').textContent = what + ' per window';
       const valuesEl = $('values-chart');
       valuesEl.replaceChildren();
-      const lines = state.valueFields.map(([, label, color]) => [label, color]);
+      const lines = state.valueFields.map(([, label, color, scale]) => [label, color, scale]);
       state.valuesChart = new uPlot(
         chartOptions('values', lines, valuesEl.clientWidth || 800, false),
         [[]].concat(lines.map(() => [])),
@@ -197,9 +219,82 @@
     if (state.group && state.group.length > 0) state.groups.set(groupKey(state.group), state.group);
     $('count-window').textContent = state.window.label + ' window';
     fillSelectors();
+    fillRollupSelector();
     buildRollingTiles();
     buildCharts();
     writeHash();
+  }
+
+  function fillRollupSelector() {
+    const sel = $('rollup-dimension');
+    const keep = sel.value;
+    sel.replaceChildren(option(ALL_GROUPS, 'total only'), ...state.metric.dimensions.map((d) => option(d, d)));
+    sel.value = state.metric.dimensions.includes(keep) ? keep : state.metric.dimensions[0] || ALL_GROUPS;
+  }
+
+  /** The columns a roll-up shows: every aggregate the metric stores, in a fixed order. */
+  function totalsFields() {
+    return ['count'].concat(EXTRA_FIELDS.filter((f) => state.metric.aggregates.includes(f)));
+  }
+
+  /**
+   * Totals over all groups and the roll-up to one dimension, for the last complete window (its numbers no
+   * longer move) with the current window's count beside it.
+   */
+  function renderTotals(previous, current) {
+    const fields = totalsFields();
+    const table = $('totals');
+    table.setAttribute('data-window-start-ms', String(previous.windowStartMs));
+    table.setAttribute('data-dimension', previous.dimension || '');
+    const head = el('tr');
+    head.append(el('th', {}, previous.dimension || ''), el('th', {}, 'now (partial)'));
+    for (const f of fields) head.append(el('th', {}, f));
+    table.tHead.replaceChildren(head);
+    const currentCount = new Map(current.entries.map((e) => [e.dimensionValues[0], e.count]));
+    const row = (name, entry, nowCount, cls) => {
+      const tr = el('tr', cls ? { class: cls } : {});
+      tr.setAttribute('data-name', name);
+      tr.append(el('td', {}, name), el('td', { 'data-field': 'now' }, formatValue('count', nowCount)));
+      for (const f of fields) tr.append(el('td', { 'data-field': f }, formatValue(f, entry ? entry[f] : undefined)));
+      return tr;
+    };
+    const rows = [row('all groups', previous.total, current.total.count, 'total')];
+    const seen = new Set();
+    for (const e of previous.entries) {
+      seen.add(e.dimensionValues[0]);
+      rows.push(row(e.dimensionValues[0], e, currentCount.get(e.dimensionValues[0]) || 0));
+    }
+    for (const e of current.entries)
+      if (!seen.has(e.dimensionValues[0])) rows.push(row(e.dimensionValues[0], null, e.count));
+    table.tBodies[0].replaceChildren(...rows);
+    $('totals-when').textContent =
+      'last complete ' + state.window.label + ' window from ' + timeFormat.format(new Date(previous.windowStartMs));
+    const empty = $('totals-empty');
+    empty.hidden = previous.total.count > 0 || current.total.count > 0;
+    empty.className = 'empty why';
+    empty.textContent = emptyReason();
+  }
+
+  /** Why a metric shows nothing: said in words, not left as an empty table. */
+  function emptyReason() {
+    const m = state.metric;
+    if (m.live === false)
+      return (
+        'No data: the ' +
+        m.source +
+        ' source of ' +
+        m.name +
+        ' is not emulated here (' +
+        (m.liveReason || 'no stream feeds it') +
+        ').'
+      );
+    return (
+      'No data yet: nothing has been counted for ' +
+      m.name +
+      ' in the current or the last complete ' +
+      state.window.label +
+      ' window. Push events (npm run produce) or wait for the next batch.'
+    );
   }
 
   // ---- Data.
@@ -247,20 +342,35 @@
       state.valueFields.forEach(([field], i) => values[i].push(p && p[field] !== undefined ? p[field] : null));
     }
     state.countChart.setData([xs, counts]);
+    const empty = $('count-empty');
+    empty.hidden = counts.some((c) => c > 0);
+    if (!empty.hidden)
+      empty.textContent =
+        state.metric.dimensions.length > 0 && state.group
+          ? 'The group ' +
+            groupName(state.group) +
+            ' matches nothing in the last ' +
+            SERIES_WINDOWS +
+            ' ' +
+            state.window.label +
+            ' windows. Pick another group (Totals shows which have data).'
+          : emptyReason();
     if (state.valuesChart) state.valuesChart.setData([xs].concat(values));
   }
 
-  function renderTop(result) {
-    const tbody = $('top').tBodies[0];
+  function renderTop(result, id) {
+    id = id || 'top';
+    const tbody = $(id).tBodies[0];
     tbody.replaceChildren();
     // Which window the rows count, for tests and tooling.
-    $('top').setAttribute('data-window', state.window.label);
-    $('top').setAttribute('data-window-start-ms', String(result.windowStartMs));
-    $('top-empty').hidden = result.entries.length > 0;
+    $(id).setAttribute('data-window', state.window.label);
+    $(id).setAttribute('data-window-start-ms', String(result.windowStartMs));
+    $(id + '-empty').hidden = result.entries.length > 0;
     $('top-dimension').textContent =
       state.metric.dimensions.length > 0 ? state.metric.dimensions.join(' · ') : 'groups';
-    $('top-when').textContent =
-      state.window.label + ' window from ' + timeFormat.format(new Date(result.windowStartMs));
+    const when = state.window.label + ' window from ' + timeFormat.format(new Date(result.windowStartMs));
+    if (id === 'top') $('top-when').textContent = when;
+    else $('top-prev-when').textContent = 'from ' + timeFormat.format(new Date(result.windowStartMs));
     const max = result.entries.length > 0 ? result.entries[0].count : 1;
     result.entries.forEach((entry, i) => {
       const row = el('tr');
@@ -312,7 +422,10 @@
       const base = { metric: m.name };
       const group = state.group;
       const withGroup = group ? Object.assign({ dims: dimsParam(group) }, base) : null;
-      const [series, top, stats, statsAll, ...rolling] = await Promise.all([
+      const currentStart = now - (now % state.window.sizeMs);
+      const previousStart = currentStart - state.window.sizeMs;
+      const rollupDimension = $('rollup-dimension').value || undefined;
+      const [series, top, topPrevious, totalsPrevious, totalsCurrent, stats, statsAll, ...rolling] = await Promise.all([
         withGroup
           ? api(
               'series',
@@ -322,7 +435,16 @@
               ),
             )
           : null,
-        api('top', Object.assign({ window: state.window.label, limit: 10 }, base)),
+        api('top', Object.assign({ window: state.window.label, start: currentStart, limit: 10 }, base)),
+        api('top', Object.assign({ window: state.window.label, start: previousStart, limit: 10 }, base)),
+        api(
+          'rollup',
+          Object.assign({ window: state.window.label, start: previousStart, dimension: rollupDimension }, base),
+        ),
+        api(
+          'rollup',
+          Object.assign({ window: state.window.label, start: currentStart, dimension: rollupDimension }, base),
+        ),
         api('stats', base),
         api('stats', { metric: '__all__' }),
         ...ROLLING_SPANS.map((span) =>
@@ -332,7 +454,21 @@
       if (generation !== state.generation) return; // a newer refresh (after a selection change) owns the page
       ROLLING_SPANS.forEach((span, i) => renderRolling(span, rolling[i]));
       if (series) renderSeries(series);
-      renderTop(top);
+      else {
+        // No group known yet: the metric has nothing in its recent windows.
+        $('count-empty').hidden = false;
+        $('count-empty').textContent = emptyReason();
+      }
+      renderTop(top, 'top');
+      renderTop(topPrevious, 'top-prev');
+      renderTotals(totalsPrevious, totalsCurrent);
+      if (top.entries.length === 0 && topPrevious.entries.length === 0) {
+        $('top-empty').textContent = emptyReason();
+        $('top-empty').className = 'empty why';
+      } else {
+        $('top-empty').textContent = 'Nothing counted in this window yet (it has just begun).';
+        $('top-empty').className = 'empty';
+      }
       renderStats(stats, statsAll);
       $('error').hidden = true;
       $('live').className = 'live ok';
@@ -385,6 +521,7 @@
       writeHash();
       refreshSoon();
     });
+    $('rollup-dimension').addEventListener('change', () => refreshSoon());
     $('group').addEventListener('change', (e) => {
       state.group = parseGroup(e.target.value);
       writeHash();

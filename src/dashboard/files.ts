@@ -25,6 +25,7 @@ export const DASHBOARD_FILES: ReadonlyArray<{ name: string; contentType: string;
     file: () => join(dirname(createRequire(import.meta.url).resolve('oauth4webapi')), 'index.js'),
   },
   { name: 'style.css', contentType: 'text/css; charset=utf-8', file: () => join(here(), 'style.css') },
+  { name: 'favicon.svg', contentType: 'image/svg+xml', file: () => join(here(), 'favicon.svg') },
   {
     name: 'uPlot.iife.min.js',
     contentType: 'text/javascript; charset=utf-8',

@@ -18,6 +18,7 @@ import { CounterWriter } from '../sink/counter-writer.js';
 import { FailureDestination } from '../sink/failure-destination.js';
 import { GroupAdmission } from '../sink/group-admission.js';
 import { DirectoryRecordStore, S3RecordStore, type RecordStore } from '../sink/record-store.js';
+import { FailureLedger } from '../sink/failure-ledger.js';
 import {
   StreamProcessor,
   type BatchSummary,
@@ -64,6 +65,7 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
       : undefined,
     maxDecompressedBytes: config.maxDecompressedBytes,
     maxBatchDecompressedBytes: config.maxBatchDecompressedBytes,
+    failureLedger: new FailureLedger({ client: deps.dynamodb, tableName: config.countersTable }),
     onBatch: deps.onBatch,
     windowFlush: config.windowFlush,
     windowStateLimits:
@@ -136,6 +138,7 @@ function report(logger: Logger, metrics: Metrics, s: BatchSummary): void {
   });
   for (const err of [...s.writes.errors, ...s.failureDestination.errors])
     logger.error('batch item not durable; Lambda will re-deliver from the checkpoint', err);
+  if (s.ledger instanceof Error) logger.error('failure ledger not recorded', s.ledger);
   metrics.addMetric('RecordsIn', MetricUnit.Count, s.recordsIn);
   metrics.addMetric('EventsCounted', MetricUnit.Count, s.eventsCounted);
   metrics.addMetric('Rejected', MetricUnit.Count, s.rejected);

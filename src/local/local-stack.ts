@@ -187,6 +187,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The analytics handler, configured the way template.yaml configures the function.
     const functions = template.functions.filter((f) => f.streamEventSources.length > 0);
     const emulators: EventSourceMappingEmulator[] = [];
+    /** For the dashboard's empty state: source -> null when emulated, else why not. */
+    const sourceStatus: Partial<Record<'kinesis' | 'dynamodb', string | null>> = {};
     let countersTable = '';
     /** The table a DynamoDB event source reads here, if one runs: the demo writes orders into it. */
     let ordersTable: string | undefined;
@@ -233,6 +235,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
               source.sourceArn?.slice(source.sourceArn.indexOf('/') + 1))
             : (resources.tables[source.sourceLogicalId]?.streamArn ?? source.sourceArn);
         if (!stream) {
+          if (sourceStatus[source.type] !== null)
+            sourceStatus[source.type] =
+              source.type === 'dynamodb'
+                ? 'dynalite has no DynamoDB Streams; start with --endpoint pointing at moto_server or LocalStack'
+                : 'its stream was not created';
           say(
             `note: ${fn.logicalId} event ${source.name} (${source.type}) not emulated: ${source.type === 'dynamodb' ? 'this DynamoDB server has no Streams (dynalite, used because Java 17+ was not found); install Java 17+ for DynamoDB Local, or run with --endpoint pointing at moto_server or LocalStack' : 'its stream was not created'}.`,
           );
@@ -248,6 +255,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         await emulator.start();
         emulators.push(emulator);
         if (source.type === 'dynamodb') ordersTable ??= resources.tables[source.sourceLogicalId]?.name;
+        sourceStatus[source.type] = null;
         stops.push(() => emulator.stop());
         say(
           `emulating ${fn.logicalId} <- ${source.type} ${stream} (batch ${source.batchSize}, window ${source.maximumBatchingWindowSeconds}s, ${source.startingPosition}${source.tumblingWindowSeconds ? `, tumbling ${source.tumblingWindowSeconds}s` : ''})`,
@@ -271,6 +279,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         verifier: new JwtVerifier({ issuer: issuer.issuer, audience: [issuer.clientId] }),
         settings: { mode: 'JWT', issuer: issuer.issuer, clientId: issuer.clientId, scopes: 'openid' },
       },
+      sourceStatus,
     });
     stops.push(() => readServer.stop());
 

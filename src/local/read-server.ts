@@ -14,7 +14,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CompiledConfig } from '../core/metric-config.js';
 import { loadReadRuntimeConfig } from '../config.js';
-import { createReadApiHandler, isPublicPath, type ReadApiAuthSettings } from '../read/read-api.js';
+import { createReadApiHandler, isPublicPath, type ReadApiAuthSettings, type ReadApiDeps } from '../read/read-api.js';
 import { JwtRejectedError, type JwtVerifier } from './auth/jwt-verifier.js';
 import { CounterReader } from '../read/counter-reader.js';
 import { createAwsClients } from './aws/aws-clients.js';
@@ -36,6 +36,8 @@ export interface ReadServerOptions {
   logger?: Logger;
   /** Require a token (`npm start -- --auth`); default: open, as `npm start` is. */
   auth?: { verifier: JwtVerifier; settings: ReadApiAuthSettings };
+  /** See ReadApiDeps.sourceStatus: which sources the local runner emulates, and why not the others. */
+  sourceStatus?: ReadApiDeps['sourceStatus'];
 }
 
 export interface ReadServer {
@@ -126,7 +128,14 @@ export async function startReadServer(options: ReadServerOptions): Promise<ReadS
     metrics: options.metrics ?? loadReadRuntimeConfig({ COUNTERS_TABLE: options.tableName, ...process.env }).metrics,
   });
   const handler = createReadApiHandler(
-    { reader, assets: diskAssets(), clock: options.clock, logger, auth: options.auth?.settings },
+    {
+      reader,
+      assets: diskAssets(),
+      clock: options.clock,
+      logger,
+      auth: options.auth?.settings,
+      sourceStatus: options.sourceStatus,
+    },
     logger,
   );
   const auth = options.auth;

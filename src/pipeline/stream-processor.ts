@@ -15,6 +15,7 @@ import {
 } from '../sources/index.js';
 import { deltaKey, type CounterWriter, type WriteResult } from '../sink/counter-writer.js';
 import type { FailureDestination, RejectedRecordMessage, SendResult } from '../sink/failure-destination.js';
+import type { FailureLedger } from '../sink/failure-ledger.js';
 import { cellItemDelta, statsItemDelta, type ItemDelta } from '../sink/item-delta.js';
 import { foldCells, withFoldedStats, type FoldDecision, type GroupAdmission } from '../sink/group-admission.js';
 import { padSequence } from '../sink/layout.js';
@@ -60,6 +61,8 @@ export interface BatchSummary {
   writes: WriteResult;
   failureDestination: SendResult;
   checkpoint: string | undefined;
+  /** On a failed attempt: whether the failure ledger (for a later replay) was recorded, and why not. */
+  ledger: 'recorded' | Error | undefined;
   windowFinal: boolean;
 }
 
@@ -73,6 +76,8 @@ export interface ProcessorOptions {
   admission?: GroupAdmission;
   /** Decompression budget of a batch (see KinesisDecoderOptions.maxBatchDecompressedBytes). */
   maxBatchDecompressedBytes?: number;
+  /** Where a failed attempt records what it left durable, for `npm run replay`; undefined: not recorded. */
+  failureLedger?: FailureLedger;
   /** Called with each batch's summary once its writes settled (the local runner's status line uses it). */
   onBatch?: (summary: BatchSummary) => void;
   /** Window flush mode: in tumbling-window invocations, carry deltas in `state` and write at the window's end. */
@@ -117,6 +122,7 @@ export class StreamProcessor {
   private readonly onBatch: ((summary: BatchSummary) => void) | undefined;
   private readonly windowFlush: boolean;
   private readonly windowLimits: WindowStateLimits;
+  private readonly failureLedger: FailureLedger | undefined;
   /** The batch in progress; the next one starts after it (see `process`). */
   private tail: Promise<void> = Promise.resolve();
   /** Rejects of the last batch when no failure destination is configured. */
@@ -141,6 +147,7 @@ export class StreamProcessor {
       slackMs: 0,
       ...options.windowStateLimits,
     };
+    this.failureLedger = options.failureLedger;
   }
 
   /**
@@ -268,6 +275,24 @@ export class StreamProcessor {
     const response: StreamResponse = {
       batchItemFailures: checkpoint !== undefined ? [{ itemIdentifier: checkpoint }] : [],
     };
+    let ledger: BatchSummary['ledger'];
+    if (checkpoint !== undefined && lane !== undefined && this.failureLedger) {
+      // Cold path (failed attempts only): what this attempt left durable, for a replay if Lambda gives up.
+      const entries = new Map<string, string | null>();
+      // Undefined when the response went before the group cap was decided: then no item is known durable.
+      const deltas = progress.deltas ?? [];
+      for (let i = 0; i < deltas.length; i++)
+        entries.set(deltaKey(deltas[i].pk, deltas[i].sk), writes.durableThrough[i] ?? null);
+      try {
+        await this.failureLedger.record(
+          { lane, checkpoint: positionOf(failedAt), end: positionOf(records.length - 1), entries },
+          deadlineMs,
+        );
+        ledger = 'recorded';
+      } catch (err) {
+        ledger = err as Error;
+      }
+    }
 
     const rejectedByReason: Record<string, number> = {};
     const rejects = aggregator.rejected();
@@ -287,6 +312,7 @@ export class StreamProcessor {
       writes,
       failureDestination: sent,
       checkpoint,
+      ledger,
       windowFinal: event.isFinalInvokeForWindow === true,
     };
     if (event.window) response.state = nextWindowState(event.state, summary);
@@ -438,10 +464,13 @@ export class StreamProcessor {
         failed: 0,
         firstFailedRecord: -1,
         errors: [],
+        durableThrough: [],
       },
       failureDestination: sent,
       checkpoint: undefined,
       windowFinal: false,
+      // A carried batch never fails part-way (it throws, and Lambda retries with the same state): no ledger.
+      ledger: undefined,
     };
     this.onBatch?.(summary);
     return { response: { batchItemFailures: [] }, summary, carriedJson: json };
@@ -539,6 +568,7 @@ function admissionFailed(cells: ReadonlyArray<CellDelta>, err: Error): WriteResu
     failed: cells.length,
     firstFailedRecord: 0,
     errors: [err],
+    durableThrough: [],
   };
 }
 
@@ -561,6 +591,8 @@ function notDurable(
     failed: 0,
     firstFailedRecord: -1,
     errors: [error],
+    // Writes still in flight may land: nothing here is known durable through a position (the ledger says so).
+    durableThrough: new Array<string | undefined>(deltas?.length ?? 0),
   };
   if (deltas === undefined) writes.firstFailedRecord = 0; // the group cap was still being decided
   for (let i = 0; deltas !== undefined && i < deltas.length; i++) {

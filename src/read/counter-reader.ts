@@ -3,6 +3,7 @@
  * Nothing here writes; every read is a paginated Query (`top()` on the byWindow GSI, see there).
  */
 import {
+  BatchGetItemCommand,
   QueryCommand,
   type AttributeValue,
   type DynamoDBClient,
@@ -37,6 +38,8 @@ import {
   type QuantileName,
   type RollingMinutes,
   type RollingResult,
+  type RollupEntry,
+  type RollupResult,
   type SeriesPoint,
   type SeriesResult,
   type StatsBucket,
@@ -55,6 +58,8 @@ const TOO_LATE = REJECT_REASON_NAMES[7];
 /** The aggregator buckets `__stats__#__all__` (records no metric could read) by 1m of arrival time. */
 const UNATTRIBUTED_STATS_WINDOW: WindowSummary = { label: '1m', sizeMs: MINUTE_MS };
 const QUANTILE_NAMES: ReadonlyArray<QuantileName> = ['p50', 'p90', 'p95', 'p99'];
+/** BatchGetItem takes at most 100 keys a call (DynamoDB quota). */
+export const MAX_BATCH_GET_KEYS = 100;
 /** Counter attributes a read needs; the per-shard progress attributes (`p:*`) can be many and are skipped. */
 const COUNTER_PROJECTION = [Attr.sk, Attr.count, Attr.sum, Attr.min, Attr.max, Attr.hll, Attr.quantiles];
 
@@ -514,6 +519,123 @@ export class CounterReader {
     return input.ExclusiveStartKey !== undefined;
   }
 
+  /**
+   * Totals over all groups of one window (every aggregate: count, sum, min, max, mean; distinct and
+   * quantiles by merging the stored sketches), and with `dimensionIndex` the same rolled up to that
+   * dimension's values.
+   *
+   * Cost, whatever the number of groups G: the window's byWindow GSI partition, read in Query pages of
+   * 1 MB (index items are ~100-200 bytes, so one page up to ~5,000 groups). The index projects only `d`
+   * and `s` (keeping its write cost low: sketches are KBs), so when the metric has min, max, distinct or
+   * quantiles the items are then read whole with ceil(G / 100) BatchGetItem calls (`reads` says how many).
+   */
+  async rollup(
+    metric: string,
+    windowLabel: string,
+    windowStartMs: number,
+    dimensionIndex: number | undefined,
+  ): Promise<RollupResult> {
+    const m = this.metric(metric);
+    windowSize(m, windowLabel);
+    checkTime('start', windowStartMs);
+    const names = m.summary.dimensions;
+    if (
+      dimensionIndex !== undefined &&
+      !(Number.isInteger(dimensionIndex) && dimensionIndex >= 0 && dimensionIndex < names.length)
+    )
+      throw new ReadArgumentError(
+        'dimension',
+        `Metric ${metric} has ${names.length} dimension(s); pick one of them by name.`,
+        names,
+      );
+    const reads = { queries: 0, batchGets: 0 };
+    const indexItems = new Map<string, Record<string, AttributeValue>>();
+    reads.queries = await this.queryTopIndexPages(windowGroupKey(metric, windowLabel, windowStartMs), (item) => {
+      const pk = item[Attr.pk]?.S;
+      if (pk !== undefined) indexItems.set(pk, item);
+    });
+    let items: Array<Record<string, AttributeValue>> = [...indexItems.values()];
+    if (m.wantsMin || m.wantsMax || m.wantsDistinct || m.quantiles.length > 0) {
+      items = [];
+      const sk = counterSk(windowLabel, windowStartMs);
+      const pks = [...indexItems.keys()];
+      for (let i = 0; i < pks.length; i += MAX_BATCH_GET_KEYS) {
+        let keys: Array<Record<string, AttributeValue>> = pks
+          .slice(i, i + MAX_BATCH_GET_KEYS)
+          .map((pk) => ({ [Attr.pk]: { S: pk }, [Attr.sk]: { S: sk } }));
+        while (keys.length > 0) {
+          reads.batchGets++;
+          const out = await this.send('BatchGetItem', () =>
+            this.client.send(
+              new BatchGetItemCommand({
+                RequestItems: {
+                  [this.tableName]: {
+                    Keys: keys,
+                    ProjectionExpression: '#pk, ' + COUNTER_PROJECTION.map((_, j) => '#a' + j).join(', '),
+                    ExpressionAttributeNames: Object.fromEntries([
+                      ['#pk', Attr.pk],
+                      ...COUNTER_PROJECTION.map((a, j) => ['#a' + j, a]),
+                    ]),
+                    ConsistentRead: this.consistentRead,
+                  },
+                },
+              }),
+            ),
+          );
+          items.push(...(out.Responses?.[this.tableName] ?? []));
+          keys = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof keys;
+        }
+      }
+    }
+    const total = new Accumulator(m);
+    const byValue = new Map<string, { value: string; acc: Accumulator }>();
+    for (const item of items) {
+      total.add(item);
+      if (dimensionIndex === undefined) continue;
+      const value = parseCounterPk(item[Attr.pk].S as string).dimensionValues[dimensionIndex] ?? '';
+      let entry = byValue.get(value);
+      if (!entry) byValue.set(value, (entry = { value, acc: new Accumulator(m) }));
+      entry.acc.add(item);
+    }
+    const entries: RollupEntry[] = [...byValue.values()]
+      .map(({ value, acc }) => acc.fill<RollupEntry>({ dimensionValues: [value], groups: acc.buckets, count: 0 }))
+      .sort((a, b) => b.count - a.count || (a.dimensionValues[0] < b.dimensionValues[0] ? -1 : 1));
+    return {
+      metric,
+      windowLabel,
+      windowStartMs,
+      dimension: dimensionIndex === undefined ? null : names[dimensionIndex],
+      groups: items.length,
+      total: total.fill<RollupEntry>({ dimensionValues: [], groups: total.buckets, count: 0 }),
+      entries,
+      reads,
+    };
+  }
+
+  /** Every item of one byWindow partition (keys, `c`, `s`), page by page; returns the number of Query calls. */
+  private async queryTopIndexPages(
+    group: string,
+    onItem: (item: Record<string, AttributeValue>) => void,
+  ): Promise<number> {
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: TOP_INDEX,
+      KeyConditionExpression: '#g = :g',
+      ProjectionExpression: '#pk, #c, #s',
+      ExpressionAttributeNames: { '#g': Attr.windowGroup, '#pk': Attr.pk, '#c': Attr.count, '#s': Attr.sum },
+      ExpressionAttributeValues: { ':g': { S: group } },
+    };
+    let pages = 0;
+    do {
+      pages++;
+      const page = await this.send('Query', () => this.client.send(new QueryCommand(input)));
+      const items = page.Items ?? [];
+      for (let i = 0; i < items.length; i++) onItem(items[i]);
+      input.ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (input.ExclusiveStartKey);
+    return pages;
+  }
+
   /** Number of items in one byWindow partition (a paginated `Select: COUNT` Query; nothing is returned). */
   private async countTopIndex(group: string): Promise<number> {
     const input: QueryCommandInput = {
@@ -556,7 +678,13 @@ function readableMetric(config: CompiledMetric, pathTexts: ReadonlyArray<string>
   const windowSizeMs = new Map<string, number>(windows.map((w) => [w.label, w.sizeMs]));
   const aggregates: AggregateName[] = [...config.aggregates];
   const has = (a: AggregateName): boolean => aggregates.includes(a);
-  const summary: MetricSummary = { name: config.name, dimensions: [...config.dimensionNames], aggregates, windows };
+  const summary: MetricSummary = {
+    name: config.name,
+    dimensions: [...config.dimensionNames],
+    aggregates,
+    windows,
+    source: config.source,
+  };
   if (config.kind === 'state') summary.kind = 'state';
   if (config.valuePath >= 0) summary.value = pathTexts[config.valuePath];
   if (config.distinctPath >= 0) summary.distinctField = pathTexts[config.distinctPath];

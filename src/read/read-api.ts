@@ -35,11 +35,13 @@ export const DEFAULT_STATS_SPAN_MS = 3_600_000;
 const DIMENSION_SEPARATOR = '|';
 const ROUTES = [
   '/',
+  '/favicon.ico',
   '/api/assets/<name>',
   '/api/metrics',
   '/api/series',
   '/api/rolling',
   '/api/top',
+  '/api/rollup',
   '/api/stats',
   '/api/levels',
   '/api/auth-config',
@@ -51,7 +53,13 @@ const ROUTES = [
  * exactly these with AuthorizationType NONE.
  */
 export function isPublicPath(path: string): boolean {
-  return path === '/' || path === '/index.html' || path === '/api/auth-config' || path.startsWith('/api/assets/');
+  return (
+    path === '/' ||
+    path === '/index.html' ||
+    path === '/api/auth-config' ||
+    path === '/favicon.ico' ||
+    path.startsWith('/api/assets/')
+  );
 }
 
 /** How the dashboard signs in; all public values (a public client has no secret). */
@@ -72,6 +80,11 @@ export interface ReadApiDeps {
   logger?: Logger;
   /** Served at /api/auth-config; default `{ mode: 'NONE' }`. */
   auth?: ReadApiAuthSettings;
+  /**
+   * Which sources feed the table right now, when the caller knows (the local runner): source -> null when
+   * live, or the reason it is not. The dashboard then says "not emulated" instead of "no data yet".
+   */
+  sourceStatus?: Readonly<Partial<Record<'kinesis' | 'dynamodb', string | null>>>;
 }
 
 export type ReadApiHandler = middy.MiddyfiedHandler<
@@ -123,17 +136,20 @@ export async function routeReadApi(
   try {
     if (path === '/' || path === '/index.html') return asset(deps, 'index.html');
     if (path.startsWith('/api/assets/')) return asset(deps, path.slice('/api/assets/'.length));
+    if (path === '/favicon.ico' || path === '/favicon.svg') return asset(deps, 'favicon.svg');
     switch (path) {
       case '/api/auth-config':
         return json(200, deps.auth ?? { mode: 'NONE' });
       case '/api/metrics':
-        return json(200, { metrics: deps.reader.metrics(), nowMs: now });
+        return json(200, { metrics: withLiveness(deps.reader.metrics(), deps.sourceStatus), nowMs: now });
       case '/api/series':
         return json(200, await series(deps.reader, query, now));
       case '/api/rolling':
         return json(200, await rolling(deps.reader, query, now));
       case '/api/top':
         return json(200, await top(deps.reader, query, now));
+      case '/api/rollup':
+        return json(200, await rollup(deps.reader, query, now));
       case '/api/stats':
         return json(200, await stats(deps.reader, query, now));
       case '/api/levels':
@@ -157,6 +173,16 @@ export async function routeReadApi(
       message: `Reading the counters failed; the function log has the cause (request id ${requestId ?? 'unknown'}).`,
     });
   }
+}
+
+function withLiveness(metrics: MetricSummary[], status: ReadApiDeps['sourceStatus']): MetricSummary[] {
+  if (!status) return metrics;
+  return metrics.map((m) => {
+    const sources: Array<'kinesis' | 'dynamodb'> = m.source === 'both' ? ['kinesis', 'dynamodb'] : [m.source];
+    const reasons = sources.map((s) => (s in status ? status[s] : 'no event source for it in the template'));
+    const live = reasons.some((r) => r === null);
+    return live ? { ...m, live } : { ...m, live, liveReason: reasons.filter((r) => r).join('; ') };
+  });
 }
 
 async function series(reader: CounterReader, query: Query, now: number): Promise<unknown> {
@@ -200,6 +226,23 @@ async function top(reader: CounterReader, query: Query, now: number): Promise<un
       );
   }
   return reader.top(metric.name, window.label, startMs, dimensionIndex, limit);
+}
+
+async function rollup(reader: CounterReader, query: Query, now: number): Promise<unknown> {
+  const metric = metricOf(reader, query);
+  const window = windowOf(metric, query);
+  const startMs = timeParam(query, 'start', now - (now % window.sizeMs));
+  let dimensionIndex: number | undefined;
+  if (query.dimension !== undefined && query.dimension !== '') {
+    dimensionIndex = metric.dimensions.indexOf(query.dimension);
+    if (dimensionIndex < 0)
+      throw new ReadArgumentError(
+        'dimension',
+        `Metric ${metric.name} has no dimension ${JSON.stringify(query.dimension)}.`,
+        metric.dimensions,
+      );
+  }
+  return reader.rollup(metric.name, window.label, startMs, dimensionIndex);
 }
 
 async function stats(reader: CounterReader, query: Query, now: number): Promise<unknown> {

@@ -80,6 +80,30 @@ export interface TopResult {
   entries: TopEntry[];
 }
 
+/** One group of a roll-up: all of the metric's aggregates over the items rolled into it. */
+export interface RollupEntry extends AggregateValues {
+  /** The value of the rolled-up dimension (one value), or [] for the total over all groups. */
+  dimensionValues: string[];
+  /** Counter items (groups of every dimension) merged into this entry. */
+  groups: number;
+}
+
+/** Totals over all groups of one window, and (with a dimension) the roll-up to that dimension. */
+export interface RollupResult {
+  metric: string;
+  windowLabel: string;
+  windowStartMs: number;
+  /** The dimension rolled up to, or null for the total only. */
+  dimension: string | null;
+  /** Counter items (groups) the window holds. */
+  groups: number;
+  total: RollupEntry;
+  /** By the dimension's values, highest count first; empty without a dimension. */
+  entries: RollupEntry[];
+  /** DynamoDB calls this read made: Query pages on the byWindow GSI and BatchGetItem calls. */
+  reads: { queries: number; batchGets: number };
+}
+
 export interface StatsBucket {
   windowStartMs: number;
   rejected: number;
@@ -118,6 +142,11 @@ export interface MetricSummary {
   windows: WindowSummary[];
   value?: string;
   distinctField?: string;
+  /** Which stream feeds it: kinesis, dynamodb or both. */
+  source: 'kinesis' | 'dynamodb' | 'both';
+  /** Set by a read API that knows (the local runner): whether a running source feeds it, and if not, why. */
+  live?: boolean;
+  liveReason?: string;
 }
 
 /** A caller asked for something the configuration or the layout cannot answer. Maps to HTTP 400. */

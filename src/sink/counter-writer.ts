@@ -50,6 +50,11 @@ export interface WriteResult {
   /** Lowest record index whose effect is not durable, or -1. */
   firstFailedRecord: number;
   errors: Error[];
+  /**
+   * Per delta (same index as `deltas`): the highest position of this lane the item is known to hold after
+   * the write, '' when it holds none, undefined when unknown (its read failed). The failure ledger keeps it.
+   */
+  durableThrough: Array<string | undefined>;
 }
 
 export function deltaKey(pk: string, sk: string): string {
@@ -77,6 +82,7 @@ export class CounterWriter {
       failed: 0,
       firstFailedRecord: -1,
       errors: [],
+      durableThrough: new Array<string | undefined>(input.deltas.length),
     };
     if (input.deltas.length === 0) return result;
     const onRetry = (): void => {
@@ -109,7 +115,7 @@ export class CounterWriter {
         // The deadline stops new first attempts too, not only retries: past it, Lambda re-delivers.
         if (Date.now() >= input.deadlineMs)
           throw new DeadlineError(`the deadline passed before counter item ${delta.pk} / ${delta.sk} was written`);
-        await this.writeOne(delta, current.get(deltaKey(delta.pk, delta.sk)), input, recompute, result, onRetry);
+        await this.writeOne(delta, index, current.get(deltaKey(delta.pk, delta.sk)), input, recompute, result, onRetry);
         if (input.durable) input.durable[index] = 1;
       } catch (err) {
         result.failed++;
@@ -130,6 +136,7 @@ export class CounterWriter {
 
   private async writeOne(
     planned: ItemDelta,
+    index: number,
     initial: Item | undefined,
     input: WriteInput,
     recompute: (from: number) => ReadonlyMap<string, ItemDelta>,
@@ -141,6 +148,7 @@ export class CounterWriter {
     for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
       let delta: ItemDelta | undefined = planned;
       const progress = progressAttr && current?.[progressAttr]?.S;
+      result.durableThrough[index] = progress ?? '';
       if (progress !== undefined) {
         if (progress >= input.positionOf(planned.lastRecord)) {
           result.alreadyApplied++;
@@ -162,6 +170,11 @@ export class CounterWriter {
       if (current)
         for (const key of Object.keys(current)) if (key.startsWith(Attr.progressPrefix)) item[key] = current[key];
       if (progressAttr) item[progressAttr] = { S: input.positionOf(delta.lastRecord) };
+      // A write whose response is lost may have landed: unknown until it succeeds or a read says. A write
+      // every attempt of which DynamoDB refused with a 4xx did not land: the item holds what it held.
+      const heldBefore = result.durableThrough[index];
+      let maybeLanded = false;
+      result.durableThrough[index] = undefined;
       try {
         await withRetry(
           () =>
@@ -174,16 +187,25 @@ export class CounterWriter {
                 ExpressionAttributeValues: version === undefined ? undefined : { ':v': { N: version } },
               }),
             ),
-          { deadlineMs: input.deadlineMs, onRetry },
+          {
+            deadlineMs: input.deadlineMs,
+            onRetry: (err) => {
+              if (!refusedByServer(err)) maybeLanded = true;
+              onRetry();
+            },
+          },
         );
         result.written++;
+        if (progressAttr) result.durableThrough[index] = item[progressAttr].S;
         return;
       } catch (err) {
         if (
           !(err instanceof ConditionalCheckFailedException) &&
           (err as Error).name !== 'ConditionalCheckFailedException'
-        )
+        ) {
+          if (!maybeLanded && refusedByServer(err)) result.durableThrough[index] = heldBefore;
           throw err;
+        }
         // Another writer (another shard, or our own write whose response was lost) got there first.
         result.conflicts++;
         current = await withRetry(() => this.readOne(delta.pk, delta.sk), { deadlineMs: input.deadlineMs, onRetry });
@@ -241,6 +263,12 @@ export class CounterWriter {
     }
     return found;
   }
+}
+
+/** DynamoDB answered with a 4xx: the request was refused, not applied (a 5xx or no answer may have been). */
+function refusedByServer(err: unknown): boolean {
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 /** Index of the first record whose position is greater than `progress` (positions are increasing). */

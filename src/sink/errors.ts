@@ -28,3 +28,8 @@ export class RecordStoreError extends SinkError {
 export class DeadlineError extends SinkError {
   override name = 'DeadlineError';
 }
+
+/** The failure ledger of a failed attempt could not be recorded (see failure-ledger.ts). */
+export class FailureLedgerError extends SinkError {
+  override name = 'FailureLedgerError';
+}

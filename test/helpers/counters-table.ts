@@ -118,7 +118,7 @@ export async function scanCounters(client: DynamoDBClient, tableName: string): P
     );
     for (const item of page.Items ?? []) {
       const pk = item.pk.S as string;
-      if (pk.startsWith('__stats__') || pk.startsWith('__groups__')) continue; // reject stats, group admissions
+      if (pk.startsWith('__stats__') || pk.startsWith('__groups__') || pk.startsWith('__ledger__')) continue; // reject stats, group admissions, failure ledgers
       const sk = item.sk.S as string;
       out.set(`${pk}\u0000${sk}`, {
         pk,

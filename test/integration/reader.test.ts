@@ -475,6 +475,7 @@ describe('CounterReader against dynalite', () => {
         { label: '5m', sizeMs: 5 * MIN },
       ],
       value: 'latencyMs',
+      source: 'kinesis',
     });
   });
 

@@ -128,7 +128,7 @@ function grantsOf(resources: Json): Map<string, Map<string, unknown[]>> {
 
 /** X-Ray's write actions have no resource-level permissions: the only grants allowed on "*". */
 const XRAY_ACTIONS = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
-const PUBLIC_ROUTES = ['GET /', 'GET /api/assets/{proxy+}', 'GET /api/auth-config'];
+const PUBLIC_ROUTES = ['GET /', 'GET /api/assets/{proxy+}', 'GET /api/auth-config', 'GET /favicon.ico'];
 const KINESIS_READ = [
   'kinesis:DescribeStream',
   'kinesis:DescribeStreamSummary',

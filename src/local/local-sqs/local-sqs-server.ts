@@ -427,6 +427,21 @@ export async function startLocalSqs(options: StartLocalSqsOptions = {}): Promise
       removeByReceipt(byUrl(body), body.ReceiptHandle);
       return {};
     },
+    ChangeMessageVisibility(body) {
+      // Used by `npm run replay` to hand back the messages it keeps (or only looked at, in a dry run).
+      const queue = byUrl(body);
+      const handle = body.ReceiptHandle;
+      if (typeof handle !== 'string' || handle === '') throw missing('ReceiptHandle');
+      const message = queue.messages.find((m) => m.receipt === handle);
+      if (!message)
+        throw new SqsError(
+          'ReceiptHandleIsInvalid',
+          'ReceiptHandleIsInvalid',
+          `The input receipt handle "${handle}" is not a valid receipt handle.`,
+        );
+      message.visibleAt = Date.now() + intIn(body.VisibilityTimeout, 'VisibilityTimeout', 0, 43_200, 0) * 1000;
+      return {};
+    },
     DeleteMessageBatch(body) {
       const queue = byUrl(body);
       const Successful: Body[] = [];

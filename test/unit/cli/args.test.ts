@@ -7,6 +7,8 @@ import {
   parseDurationOption,
   parseNonNegativeInteger,
   parsePositiveNumber,
+  describeError,
+  runCli,
   UsageError,
   type CliIo,
   type CommandSpec,
@@ -177,5 +179,53 @@ describe('value parsers', () => {
     expect(parseNonNegativeInteger('0', 'seed')).toBe(0);
     expect(parseNonNegativeInteger('42', 'seed')).toBe(42);
     for (const bad of ['-1', '1.5', '', 'seed']) expect(() => parseNonNegativeInteger(bad, 'seed')).toThrow(UsageError);
+  });
+});
+
+describe('negative numbers are values', () => {
+  it('--rate -5 and -f -1 give the values (parseArgs alone calls them ambiguous)', () => {
+    const { values } = parseCommandLine(SPEC, ['--stream', 's', '--rate', '-5', '-f', '-1.5']);
+    expect(values.rate).toBe('-5');
+    expect(values.file).toBe('-1.5');
+  });
+
+  it('a dash that is not a number is still an option, and after -- everything is positional text', () => {
+    expect(() => parseCommandLine(SPEC, ['--stream', '-v'])).toThrow(UsageError);
+    expect(parseCommandLine(SPEC, ['--stream', 's', '-v']).values.verbose).toBe(true);
+  });
+});
+
+describe('runCli', () => {
+  it('a UsageError thrown after parsing prints the error and the usage and exits 2', async () => {
+    const io = fakeIo();
+    const exited = new Promise<number>((resolve) => {
+      io.exit = ((code: number) => resolve(code)) as CliIo['exit'];
+    });
+    runCli(SPEC, 'npm run demo', async () => parsePositiveNumber('x', 'rate'), { io });
+    expect(await exited).toBe(EXIT_USAGE);
+    expect(io.err).toMatch(/^error: --rate must be a positive integer, got "x"\n\nUsage: npm run demo --/);
+  });
+
+  it('any other error prints one line with its causes, no stack, and exits 1', async () => {
+    const io = fakeIo();
+    const exited = new Promise<number>((resolve) => {
+      io.exit = ((code: number) => resolve(code)) as CliIo['exit'];
+    });
+    const cause = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+    runCli(
+      SPEC,
+      'npm run demo',
+      async () => {
+        throw new Error('ReceiveMessage failed', { cause });
+      },
+      { io },
+    );
+    expect(await exited).toBe(1);
+    expect(io.err).toBe('npm run demo failed: ReceiveMessage failed: caused by: connect ECONNREFUSED 127.0.0.1:9\n');
+  });
+
+  it('describeError stops at repeated messages', () => {
+    const inner = new Error('same');
+    expect(describeError(new Error('same', { cause: inner }))).toBe('same');
   });
 });

@@ -35,6 +35,11 @@ describe('layer rules', () => {
     ['src/config.ts', './local/aws/servers.js'],
     ['bench/x.ts', '../src/local/aws/servers.js'],
     ['bench/x.ts', '../src/cli/args.js'],
+    ['src/replay/x.ts', '../local/aws/aws-clients.js'],
+    ['src/replay/x.ts', '../cli/args.js'],
+    ['src/replay/x.ts', '../handlers/create-analytics-handler.js'],
+    ['src/sink/x.ts', '../replay/index.js'],
+    ['src/pipeline/x.ts', '../replay/index.js'],
   ];
   it.each(cases)('%s may not import %s', async (file, specifier) => {
     expect(await restricted(file, `import { x } from '${specifier}';\nexport const y = x;\n`)).toHaveLength(1);
@@ -49,6 +54,9 @@ describe('layer rules', () => {
     ['src/local/x.ts', '../handlers/create-analytics-handler.js'],
     ['src/cli/x.ts', '../local/local-stack.js'],
     ['bench/x.ts', '../src/local/template/template.js'],
+    ['src/replay/x.ts', '../sink/counter-writer.js'],
+    ['src/replay/x.ts', '../sources/index.js'],
+    ['src/cli/x.ts', '../replay/index.js'],
   ];
   it.each(allowed)('%s may import %s', async (file, specifier) => {
     expect(await restricted(file, `import { x } from '${specifier}';\nexport const y = x;\n`)).toEqual([]);

@@ -1,0 +1,10 @@
+/** Errors of the replay (src/replay). */
+
+export class ReplayError extends Error {
+  override name = 'ReplayError';
+}
+
+/** The stream no longer holds (all of) a range: past its retention, or the shard or stream is gone. */
+export class RangeUnavailableError extends ReplayError {
+  override name = 'RangeUnavailableError';
+}

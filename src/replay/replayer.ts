@@ -1,0 +1,503 @@
+/**
+ * Brings back what Lambda gave up on, counting each record exactly once. See the README's "Replay" section.
+ *
+ * A dropped range (shard S, first F, last E) is applied per counter item, from the first record the item
+ * does not hold yet. What an item holds of the range comes from its progress `p:S` when that still says
+ * (absent or < F: none; within [F, E]: through it), else from the failure ledger the failed attempt recorded
+ * at (S, F) (src/sink/failure-ledger.ts). The rest is written under a lane of the replay's own,
+ * `replay:S:F`, so a second replay, or a rerun after a crash, finds it applied. A reject is replayed under
+ * `reject:S:<its sequence number>`, only for the metrics that rejected it. A message is deleted only once
+ * every write it needs is durable; one that cannot be replayed exactly is kept and reported.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { BatchGetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { DynamoDBRecord, KinesisStreamRecord } from 'aws-lambda';
+import { Aggregator } from '../core/aggregator.js';
+import type { CompiledConfig } from '../core/metric-config.js';
+import { CounterWriter, deltaKey, MAX_BATCH_GET_KEYS } from '../sink/counter-writer.js';
+import { FailureDestination, type RejectedRecordMessage } from '../sink/failure-destination.js';
+import { FailureLedger } from '../sink/failure-ledger.js';
+import { cellItemDelta, statsItemDelta, type ItemDelta } from '../sink/item-delta.js';
+import { Attr, padSequence, parseCounterPk, STATS_PK_PREFIX } from '../sink/layout.js';
+import { withRetry } from '../sink/retry.js';
+import {
+  DynamoDbRecordDecoder,
+  KinesisRecordDecoder,
+  rawDataOf,
+  sequenceNumberOf,
+  shardIdOf,
+} from '../sources/index.js';
+import { RangeUnavailableError, ReplayError } from './errors.js';
+import { parseFailureMessage, type RejectMessage, type StreamFailureRecordBatchInfo } from './messages.js';
+import { readKinesisRange } from './range-reader.js';
+import type { MessageOutcome, ReplaySummary } from './types.js';
+
+type StreamRecord = KinesisStreamRecord | DynamoDBRecord;
+
+/** ReceiveMessage takes at most 10 (SQS quota). */
+export const MAX_RECEIVE_MESSAGES = 10;
+export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 300;
+/** Time a replay's writes of one message may take before they count as failed (the message is kept). */
+export const MESSAGE_DEADLINE_MS = 120_000;
+/** Lane names of the replay's writes: `replay:<shard>:<first sequence number>`, `reject:<shard>:<sequence number>`. */
+export const REPLAY_LANE = 'replay';
+export const REJECT_LANE = 'reject';
+
+export interface ReplayOptions {
+  config: CompiledConfig;
+  dynamodb: DynamoDBClient;
+  kinesis: KinesisClient;
+  sqs: SQSClient;
+  countersTable: string;
+  queueUrl: string;
+  region: string;
+  /** Print what would be replayed; write, send and delete nothing. */
+  dryRun?: boolean;
+  /** Stop after this many messages (0: until the queue is empty). */
+  maxMessages?: number;
+  visibilityTimeoutSeconds?: number;
+  maxDecompressedBytes?: number;
+  writeConcurrency?: number;
+  /** Called once per message, after its outcome is settled (the CLI prints progress from it). */
+  onMessage?: (outcome: MessageOutcome, index: number) => void;
+}
+
+export class Replayer {
+  private readonly o: ReplayOptions;
+  private readonly writer: CounterWriter;
+  private readonly ledger: FailureLedger;
+  private readonly rejectsOut: FailureDestination;
+
+  constructor(options: ReplayOptions) {
+    this.o = options;
+    this.writer = new CounterWriter({
+      client: options.dynamodb,
+      tableName: options.countersTable,
+      concurrency: options.writeConcurrency,
+    });
+    this.ledger = new FailureLedger({ client: options.dynamodb, tableName: options.countersTable });
+    this.rejectsOut = new FailureDestination({ client: options.sqs, queueUrl: options.queueUrl });
+  }
+
+  /** Reads the queue until it is empty (or `maxMessages`), replaying each message. */
+  async run(): Promise<ReplaySummary> {
+    const summary: ReplaySummary = { messages: 0, replayed: 0, kept: 0, recordsReplayed: 0, outcomes: [] };
+    const seen = new Set<string>();
+    const handBack: Message[] = [];
+    const max = this.o.maxMessages ?? 0;
+    try {
+      for (;;) {
+        if (max > 0 && summary.messages >= max) break;
+        const out = await this.o.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.o.queueUrl,
+            MaxNumberOfMessages:
+              max > 0 ? Math.min(MAX_RECEIVE_MESSAGES, max - summary.messages) : MAX_RECEIVE_MESSAGES,
+            VisibilityTimeout: this.o.visibilityTimeoutSeconds ?? DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
+            WaitTimeSeconds: 0,
+          }),
+        );
+        const messages = (out.Messages ?? []).filter((m) => !seen.has(m.MessageId as string));
+        if (messages.length === 0) break;
+        for (const message of messages) {
+          seen.add(message.MessageId as string);
+          const outcome = await this.replayMessage(message);
+          summary.messages++;
+          summary.outcomes.push(outcome);
+          if (outcome.action === 'replayed') {
+            summary.replayed++;
+            summary.recordsReplayed += outcome.records;
+          } else {
+            summary.kept++;
+            handBack.push(message);
+          }
+          this.o.onMessage?.(outcome, summary.messages);
+        }
+      }
+    } finally {
+      // Kept (and dry-run) messages become visible again now rather than after the visibility timeout.
+      for (const message of handBack) {
+        await this.o.sqs
+          .send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: this.o.queueUrl,
+              ReceiptHandle: message.ReceiptHandle,
+              VisibilityTimeout: 0,
+            }),
+          )
+          .catch(() => undefined); // it then reappears when its visibility timeout ends
+      }
+    }
+    return summary;
+  }
+
+  /** One message: replayed and deleted, or kept with the reason. */
+  async replayMessage(message: Message): Promise<MessageOutcome> {
+    const parsed = parseFailureMessage(message.Body);
+    const base = { messageId: message.MessageId as string, records: 0, itemsWritten: 0, itemsAlreadyApplied: 0 };
+    let outcome: MessageOutcome;
+    try {
+      if (parsed.kind === 'unknown') return { ...base, kind: 'unknown', action: 'kept', reason: parsed.reason };
+      outcome =
+        parsed.kind === 'range'
+          ? await this.replayRange(parsed.batch, base)
+          : await this.replayReject(parsed.reject, base);
+    } catch (err) {
+      return {
+        ...base,
+        kind: parsed.kind,
+        ...(parsed.kind === 'range' ? { batch: parsed.batch, shardId: parsed.batch.shardId } : {}),
+        action: 'kept',
+        reason: err instanceof ReplayError ? err.message : `failed: ${(err as Error).message}`,
+      };
+    }
+    if (outcome.action === 'replayed') {
+      await withRetry(
+        () =>
+          this.o.sqs.send(
+            new DeleteMessageCommand({ QueueUrl: this.o.queueUrl, ReceiptHandle: message.ReceiptHandle }),
+          ),
+        { deadlineMs: Date.now() + MESSAGE_DEADLINE_MS },
+      );
+    }
+    return outcome;
+  }
+
+  private async replayRange(
+    batch: StreamFailureRecordBatchInfo,
+    base: Omit<MessageOutcome, 'kind' | 'action'>,
+  ): Promise<MessageOutcome> {
+    const head = { ...base, kind: 'range' as const, shardId: batch.shardId, batch };
+    if (batch.source !== 'kinesis')
+      return { ...head, action: 'kept', reason: 'DynamoDB Streams ranges are not replayed yet (see the README)' };
+    let records: KinesisStreamRecord[];
+    try {
+      records = await readKinesisRange(
+        this.o.kinesis,
+        {
+          streamArn: batch.streamArn,
+          shardId: batch.shardId,
+          startSequenceNumber: batch.startSequenceNumber,
+          endSequenceNumber: batch.endSequenceNumber,
+          expectedRecords: batch.batchSize,
+        },
+        this.o.region,
+      );
+    } catch (err) {
+      if (err instanceof RangeUnavailableError) return { ...head, action: 'kept', reason: err.message };
+      throw err;
+    }
+    const lane = batch.shardId;
+    const start = padSequence(batch.startSequenceNumber);
+    const end = padSequence(batch.endSequenceNumber);
+    const positions = records.map((r) => padSequence(r.kinesis.sequenceNumber));
+
+    // What each item of the range already holds, from its live progress or else the failure ledger.
+    const whole = this.aggregate(records);
+    const keys = whole.deltas.map((d) => deltaKey(d.pk, d.sk));
+    const current = await this.readItems(whole.deltas);
+    const ledger = await this.ledger.read(lane, start);
+    const heldThrough = new Map<string, string>();
+    const unknown: string[] = [];
+    for (const key of keys) {
+      const progress = current.get(key)?.[Attr.progressPrefix + lane]?.S;
+      if (progress === undefined || progress < start) heldThrough.set(key, '');
+      else if (progress <= end) heldThrough.set(key, progress);
+      else {
+        const known = ledger?.entries.get(key);
+        if (typeof known === 'string') heldThrough.set(key, known < start ? '' : known);
+        else unknown.push(key.replace('\u0000', ' '));
+      }
+    }
+    if (unknown.length > 0)
+      return {
+        ...head,
+        records: records.length,
+        action: 'kept',
+        reason: `${unknown.length} counter items (e.g. ${unknown[0]}) were written by later batches of ${lane} and the failure ledger does not say whether they hold this range; replaying could count twice`,
+      };
+
+    // Records of the range a reject replay already counted into an item (lane `reject:<shard>:<seq>`).
+    const rejectLanePrefix = Attr.progressPrefix + REJECT_LANE + ':' + lane + ':';
+    const excludedOf = (key: string): string[] => {
+      const item = current.get(key);
+      const out: string[] = [];
+      if (item)
+        for (const name of Object.keys(item)) {
+          if (!name.startsWith(rejectLanePrefix)) continue;
+          const position = padSequence(name.slice(rejectLanePrefix.length));
+          if (position >= start && position <= end) out.push(position);
+        }
+      return out.sort();
+    };
+
+    // Group items by what they hold; each group is applied from its first missing record on.
+    const groups = new Map<string, { through: string; excluded: Set<string>; keys: Set<string> }>();
+    for (const [key, through] of heldThrough) {
+      const excluded = excludedOf(key).filter((position) => position > through);
+      const id = `${through}|${excluded.join(',')}`;
+      let group = groups.get(id);
+      if (!group) groups.set(id, (group = { through, excluded: new Set(excluded), keys: new Set() }));
+      group.keys.add(key);
+    }
+    let written = 0;
+    let already = 0;
+    let missing = 0;
+    for (const { through, excluded, keys: group } of groups.values()) {
+      const sub = records.filter((_, i) => positions[i] > through && !excluded.has(positions[i]));
+      if (sub.length === 0) {
+        already += group.size;
+        continue;
+      }
+      const part = this.aggregate(sub);
+      const deltas = part.deltas.filter((d) => group.has(deltaKey(d.pk, d.sk)));
+      missing += deltas.length;
+      if (this.o.dryRun) continue;
+      // The lane names what the items held before (T): a reject replay counts a record q of the range
+      // into an item unless this lane already did (T < q <= its progress).
+      const replayLane = `${REPLAY_LANE}:${lane}:${batch.startSequenceNumber}:${through.replace(/^0+/, '') || '0'}`;
+      const result = await this.writer.write({
+        deltas,
+        lane: replayLane,
+        positionOf: (i) => padSequence(sub[i].kinesis.sequenceNumber),
+        recordCount: sub.length,
+        recompute: (fromRecord) => this.recompute(sub, fromRecord),
+        deadlineMs: Date.now() + MESSAGE_DEADLINE_MS,
+      });
+      if (result.failed > 0)
+        throw new ReplayError(
+          `${result.failed} counter writes failed (${result.errors[0]?.message}); the message is kept for the next run`,
+        );
+      written += result.written + result.partlyApplied;
+      already += result.alreadyApplied + (group.size - deltas.length);
+    }
+    if (!this.o.dryRun && whole.rejects.length > 0) {
+      // Rejects in the range go to the failure destination as the live pipeline would have sent them.
+      const sent = await this.rejectsOut.send(whole.rejects, Date.now() + MESSAGE_DEADLINE_MS);
+      if (sent.failed > 0) throw new ReplayError(`${sent.failed} rejects of the range could not be sent to the queue`);
+    }
+    if (this.o.dryRun)
+      return {
+        ...head,
+        records: records.length,
+        action: 'would-replay',
+        reason: `${records.length} records, ${missing} counter items to apply (${keys.length - missing} already hold them), ${whole.rejects.length} rejects`,
+        itemsWritten: missing,
+        itemsAlreadyApplied: keys.length - missing,
+      };
+    return {
+      ...head,
+      records: records.length,
+      action: 'replayed',
+      itemsWritten: written,
+      itemsAlreadyApplied: already,
+    };
+  }
+
+  private async replayReject(
+    reject: RejectMessage,
+    base: Omit<MessageOutcome, 'kind' | 'action'>,
+  ): Promise<MessageOutcome> {
+    const head = { ...base, kind: 'reject' as const, shardId: reject.shardId, records: 1 };
+    const record = await this.rejectedRecord(reject);
+    if (!record)
+      return { ...head, action: 'kept', reason: 'the reject carries neither its record nor a readable pointer' };
+    const all = reject.reasons.some((r) => r.metric === undefined);
+    const metrics = new Set(reject.reasons.map((r) => r.metric).filter((m): m is string => m !== undefined));
+    const metricIndexes = new Set<number>();
+    this.o.config.metrics.forEach((m, i) => {
+      if (all || metrics.has(m.name)) metricIndexes.add(i);
+    });
+    const result = this.aggregate([record]);
+    const still = result.rejectEntries.filter((r) => r.metricIndex < 0 || metricIndexes.has(r.metricIndex));
+    if (still.length > 0)
+      return {
+        ...head,
+        action: 'kept',
+        reason: `still rejected (${still[0].reasonName}: ${still[0].detail}); fix the cause (the metric definitions or the producer) and replay again`,
+      };
+    if (result.eventsIn > 1)
+      return {
+        ...head,
+        action: 'kept',
+        reason: `the record holds ${result.eventsIn} events and the reject does not say which were counted; replaying it could count twice`,
+      };
+    const names = new Set([...metricIndexes].map((i) => this.o.config.metrics[i].name));
+    const position = padSequence(reject.sequenceNumber);
+    const candidates = result.deltas.filter(
+      (d) => !d.pk.startsWith(STATS_PK_PREFIX) && names.has(parseCounterPk(d.pk).metric),
+    );
+    // A range replay (lane `replay:<shard>:<first>`) may already have counted this record into an item.
+    const current = await this.readItems(candidates);
+    const rangePrefix = Attr.progressPrefix + REPLAY_LANE + ':' + (reject.shardId ?? 'unknown') + ':';
+    const deltas = candidates.filter((d) => {
+      const item = current.get(deltaKey(d.pk, d.sk));
+      if (!item) return true;
+      for (const [name, value] of Object.entries(item)) {
+        if (!name.startsWith(rangePrefix)) continue;
+        const [first, heldBefore] = name.slice(rangePrefix.length).split(':');
+        if (padSequence(first) <= position && padSequence(heldBefore ?? '0') < position && (value.S ?? '') >= position)
+          return false;
+      }
+      return true;
+    });
+    if (this.o.dryRun)
+      return {
+        ...head,
+        action: 'would-replay',
+        reason: `counts now: ${deltas.length} counter items`,
+        itemsWritten: deltas.length,
+      };
+    const written = await this.writer.write({
+      deltas,
+      lane: `${REJECT_LANE}:${reject.shardId ?? 'unknown'}:${reject.sequenceNumber}`,
+      positionOf: () => position,
+      recordCount: 1,
+      recompute: () => new Map(),
+      deadlineMs: Date.now() + MESSAGE_DEADLINE_MS,
+    });
+    if (written.failed > 0)
+      throw new ReplayError(
+        `${written.failed} counter writes failed (${written.errors[0]?.message}); kept for the next run`,
+      );
+    return { ...head, action: 'replayed', itemsWritten: written.written, itemsAlreadyApplied: written.alreadyApplied };
+  }
+
+  /** The reject's record: inline, at its pointer (a local file), or read back from the stream. */
+  private async rejectedRecord(reject: RejectMessage): Promise<StreamRecord | undefined> {
+    let raw = reject.record as Record<string, unknown> | undefined;
+    if (!raw && reject.pointer) {
+      if (!/^(file:|\/|\.)/.test(reject.pointer))
+        throw new ReplayError(
+          `the reject points to ${reject.pointer}, which this replay cannot read (local paths and file:// only)`,
+        );
+      const path = reject.pointer.startsWith('file:') ? fileURLToPath(reject.pointer) : reject.pointer;
+      const stored = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+      raw = (stored.record as Record<string, unknown> | undefined) ?? stored;
+    }
+    if (!raw && reject.shardId && reject.eventSourceARN?.includes(':kinesis:')) {
+      const [r] = await readKinesisRange(
+        this.o.kinesis,
+        {
+          streamArn: reject.eventSourceARN,
+          shardId: reject.shardId,
+          startSequenceNumber: reject.sequenceNumber,
+          endSequenceNumber: reject.sequenceNumber,
+          expectedRecords: 1,
+        },
+        this.o.region,
+      );
+      return r;
+    }
+    if (!raw) return undefined;
+    if (raw.source === 'dynamodb') return raw.record as DynamoDBRecord;
+    const shardId = (raw.shardId as string | undefined) ?? reject.shardId ?? 'unknown';
+    return {
+      kinesis: {
+        kinesisSchemaVersion: '1.0',
+        partitionKey: raw.partitionKey as string,
+        sequenceNumber: raw.sequenceNumber as string,
+        data: raw.data as string,
+        approximateArrivalTimestamp: raw.approximateArrivalTimestamp as number,
+      },
+      eventSource: 'aws:kinesis',
+      eventVersion: '1.0',
+      eventID: `${shardId}:${raw.sequenceNumber as string}`,
+      eventName: 'aws:kinesis:record',
+      invokeIdentityArn: 'arn:aws:iam::000000000000:role/streamtally-replay',
+      awsRegion: this.o.region,
+      eventSourceARN: (raw.eventSourceARN as string | undefined) ?? reject.eventSourceARN ?? '',
+    };
+  }
+
+  /** Decodes records with a fresh aggregator (its deltas own their sketches until written). */
+  private aggregate(records: ReadonlyArray<StreamRecord>): {
+    deltas: ItemDelta[];
+    rejects: RejectedRecordMessage[];
+    rejectEntries: ReturnType<Aggregator['rejected']>;
+    eventsIn: number;
+  } {
+    const aggregator = new Aggregator(this.o.config);
+    aggregator.begin();
+    if (records.length > 0) {
+      if ('kinesis' in records[0])
+        new KinesisRecordDecoder({ maxDecompressedBytes: this.o.maxDecompressedBytes ?? 64 << 20 }).decode(
+          records as KinesisStreamRecord[],
+          aggregator,
+        );
+      else new DynamoDbRecordDecoder().decode(records as DynamoDBRecord[], aggregator);
+    }
+    const deltas: ItemDelta[] = [];
+    for (const cell of aggregator.cells()) deltas.push(cellItemDelta(cell));
+    for (const stats of aggregator.statistics()) deltas.push(statsItemDelta(stats));
+    const byRecord = new Map<number, RejectedRecordMessage>();
+    for (const r of aggregator.rejected()) {
+      let message = byRecord.get(r.recordIndex);
+      if (!message) {
+        const record = records[r.recordIndex];
+        message = {
+          source: 'streamtally',
+          reasons: [],
+          recordIndex: r.recordIndex,
+          shardId: shardIdOf(record),
+          sequenceNumber: sequenceNumberOf(record) ?? '',
+          eventSourceARN: record.eventSourceARN,
+          record: rawDataOf(record),
+        };
+        byRecord.set(r.recordIndex, message);
+      }
+      message.reasons.push({
+        reason: r.reasonName,
+        metric: r.metricIndex >= 0 ? this.o.config.metrics[r.metricIndex].name : undefined,
+        count: r.count,
+        details: r.details.slice(),
+      });
+    }
+    return {
+      deltas,
+      rejects: [...byRecord.values()],
+      rejectEntries: aggregator.rejected(),
+      eventsIn: aggregator.eventsIn,
+    };
+  }
+
+  private recompute(records: ReadonlyArray<StreamRecord>, from: number): ReadonlyMap<string, ItemDelta> {
+    const out = new Map<string, ItemDelta>();
+    for (const d of this.aggregate(records.slice(from)).deltas)
+      out.set(deltaKey(d.pk, d.sk), { ...d, firstRecord: d.firstRecord + from, lastRecord: d.lastRecord + from });
+    return out;
+  }
+
+  private async readItems(deltas: ReadonlyArray<ItemDelta>): Promise<Map<string, Record<string, AttributeValue>>> {
+    const found = new Map<string, Record<string, AttributeValue>>();
+    for (let i = 0; i < deltas.length; i += MAX_BATCH_GET_KEYS) {
+      let keys: Array<Record<string, AttributeValue>> = deltas
+        .slice(i, i + MAX_BATCH_GET_KEYS)
+        .map((d) => ({ [Attr.pk]: { S: d.pk }, [Attr.sk]: { S: d.sk } }));
+      while (keys.length > 0) {
+        const out = await withRetry(
+          () =>
+            this.o.dynamodb.send(
+              new BatchGetItemCommand({
+                RequestItems: { [this.o.countersTable]: { Keys: keys, ConsistentRead: true } },
+              }),
+            ),
+          { deadlineMs: Date.now() + MESSAGE_DEADLINE_MS },
+        );
+        for (const item of out.Responses?.[this.o.countersTable] ?? [])
+          found.set(deltaKey(item[Attr.pk].S as string, item[Attr.sk].S as string), item);
+        keys = (out.UnprocessedKeys?.[this.o.countersTable]?.Keys ?? []) as typeof keys;
+      }
+    }
+    return found;
+  }
+}
