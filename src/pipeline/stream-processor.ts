@@ -283,10 +283,15 @@ export class StreamProcessor {
       const deltas = progress.deltas ?? [];
       for (let i = 0; i < deltas.length; i++)
         entries.set(deltaKey(deltas[i].pk, deltas[i].sk), writes.durableThrough[i] ?? null);
+      // The response still goes out by returnByMs (issue 11): a ledger write that would delay it is abandoned
+      // (the replay then finds no ledger of this attempt and keeps the range rather than guess).
       try {
-        await this.failureLedger.record(
-          { lane, checkpoint: positionOf(failedAt), end: positionOf(records.length - 1), entries },
-          deadlineMs,
+        await withinTime(
+          this.failureLedger.record(
+            { lane, checkpoint: positionOf(failedAt), end: positionOf(records.length - 1), entries },
+            deadlineMs,
+          ),
+          returnByMs,
         );
         ledger = 'recorded';
       } catch (err) {
@@ -556,6 +561,24 @@ export class StreamProcessor {
 }
 
 const NO_FOLDS: FoldDecision = new Set<string>();
+
+/** `work`, or a rejection once `returnByMs` has passed (the work itself is left to finish or fail). */
+async function withinTime<T>(work: Promise<T>, returnByMs: number): Promise<T> {
+  if (returnByMs === Number.POSITIVE_INFINITY) return work;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error('no time left to record the failure ledger before the response')),
+      Math.max(0, returnByMs - Date.now()),
+    );
+  });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** The group cap could not be decided (the table): nothing is written, the batch is re-delivered whole. */
 function admissionFailed(cells: ReadonlyArray<CellDelta>, err: Error): WriteResult {

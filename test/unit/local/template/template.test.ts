@@ -231,6 +231,7 @@ describe('loadTemplate on the real template.yaml', () => {
     expect(Object.fromEntries(api?.httpEvents.map((e) => [`${e.method} ${e.path}`, e.authorization]) ?? [])).toEqual({
       'GET /': 'NONE',
       'GET /api/assets/{proxy+}': 'NONE',
+      'GET /favicon.ico': 'NONE',
       'GET /api/auth-config': 'NONE',
       'GET /api/{proxy+}': 'JWT',
     });
