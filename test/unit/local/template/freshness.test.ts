@@ -50,8 +50,9 @@ describe('FlushIntervalSeconds', () => {
       expect(entry.BatchingWindowSeconds, interval).toBeLessThanOrEqual(300); // MaximumBatchingWindowInSeconds maximum
       // "At most this old": a batch never waits longer than the interval for more records.
       expect(entry.BatchingWindowSeconds, interval).toBeLessThanOrEqual(Number(interval));
-      // Window flush: carry time plus up to four batch intervals of lag (see the mapping's comment) = the interval.
-      expect(entry.WindowFlushCarrySeconds + 4 * entry.WindowFlushBatchingSeconds, interval).toBe(Number(interval));
+      // Window flush: carry time plus the lag of four batch intervals (see the mapping's comment) = the interval.
+      expect(entry.WindowFlushLagSeconds, interval).toBe(4 * entry.WindowFlushBatchingSeconds);
+      expect(entry.WindowFlushCarrySeconds + entry.WindowFlushLagSeconds, interval).toBe(Number(interval));
     }
   });
 
@@ -76,7 +77,7 @@ describe('FlushIntervalSeconds', () => {
     expect(dynamodb.tumblingWindowSeconds).toBe(60); // DynamoDB Streams keeps its shard-naming window
     expect(env.WINDOW_FLUSH).toBe('true');
     expect(env.WINDOW_FLUSH_CARRY_SECONDS).toBe(String(freshness['60'].WindowFlushCarrySeconds));
-    expect(env.WINDOW_FLUSH_SLACK_SECONDS).toBe(String(freshness['60'].WindowFlushBatchingSeconds));
+    expect(env.WINDOW_FLUSH_SLACK_SECONDS).toBe(String(freshness['60'].WindowFlushLagSeconds));
   });
 
   it('rejects an interval outside the mapping, naming the parameter', () => {
