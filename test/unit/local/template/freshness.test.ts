@@ -50,8 +50,8 @@ describe('FlushIntervalSeconds', () => {
       expect(entry.BatchingWindowSeconds, interval).toBeLessThanOrEqual(300); // MaximumBatchingWindowInSeconds maximum
       // "At most this old": a batch never waits longer than the interval for more records.
       expect(entry.BatchingWindowSeconds, interval).toBeLessThanOrEqual(Number(interval));
-      // Window flush: carry time plus the lag of four batch intervals (see the mapping's comment) = the interval.
-      expect(entry.WindowFlushLagSeconds, interval).toBe(4 * entry.WindowFlushBatchingSeconds);
+      // Window flush: carry time plus the lag of two batch intervals (see the mapping's comment) = the interval.
+      expect(entry.WindowFlushLagSeconds, interval).toBe(2 * entry.WindowFlushBatchingSeconds);
       expect(entry.WindowFlushCarrySeconds + entry.WindowFlushLagSeconds, interval).toBe(Number(interval));
     }
   });
