@@ -21,6 +21,7 @@ const freshness: Record<
     BatchingWindowSeconds: number;
     WindowFlushBatchingSeconds: number;
     WindowFlushCarrySeconds: number;
+    WindowFlushLagSeconds: number;
   }
 > = raw.Mappings.Freshness;
 
