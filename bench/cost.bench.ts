@@ -30,6 +30,7 @@ import { itemSizeBytes, readUnits, writeUnits } from '../src/sink/item-size.js';
 import { Attr } from '../src/sink/layout.js';
 import { createRng, generateClickEvent, type ClickEvent } from '../src/samples/sample-events.js';
 import { buildBatch } from './batch.js';
+import { BaselineCase } from './cases.js';
 import { compileBenchConfig } from './bench-config.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -342,36 +343,44 @@ function metricWindowsOf(event: ClickEvent, config: CompiledConfig): number {
 }
 
 export interface CpuCalibration {
-  /** Handler CPU per counter write outside the core (SDK marshalling, HTTP), ms. */
+  /** streamtally's handler CPU per counter write outside the processor (SDK marshalling, reads, HTTP), ms. */
   sdkMsPerWrite: number;
-  /** The per-record peer's CPU per record outside its writes (JSON.parse, key building), ms. */
+  /** A peer's CPU per small `UpdateItem ADD` (SDK, HTTP), ms. */
+  peerMsPerUpdate: number;
+  /** A peer's CPU per record outside its writes (JSON.parse, filters, keys: the core bench's baseline), ms. */
   peerParseMsPerRecord: number;
+  /** The handler benchmark's batch: streamtally's measured CPU, its writes (= counter items) and records. */
+  batch: { streamtallyCpuMs: number; writes: number; records: number };
   source: string;
 }
 
 /**
- * Handler CPU outside the core, from the handler benchmark's real invocations against dynalite: the
- * streamtally handler's CPU per batch less this process's StreamProcessor CPU on the same batch, per write;
- * and the per-record handler's CPU less its writes at that rate, per record.
+ * CPU per write and per record, from the handler benchmark's real invocations against dynalite:
+ * streamtally's CPU per batch less this process's StreamProcessor CPU on the same batch, per write; the
+ * per-record handler's CPU less its parsing (the baseline aggregation of the same batch), per write.
  */
-export async function calibrateCpu(handler: {
+export function calibrateCpu(handler: {
   streamtallyCpuMs: number;
   streamtallyWrites: number;
   conventionalCpuMs: number;
   conventionalWrites: number;
   records: number;
   inProcessCpuMs: number;
-}): Promise<CpuCalibration> {
+  baselineCpuMs: number;
+}): CpuCalibration {
   const sdkMsPerWrite = Math.max(0, (handler.streamtallyCpuMs - handler.inProcessCpuMs) / handler.streamtallyWrites);
-  const peerParseMsPerRecord = Math.max(
-    0,
-    (handler.conventionalCpuMs - handler.conventionalWrites * sdkMsPerWrite) / handler.records,
-  );
-  return Promise.resolve({
+  const peerParseMsPerRecord = handler.baselineCpuMs / handler.records;
+  const peerMsPerUpdate = Math.max(0, (handler.conventionalCpuMs - handler.baselineCpuMs) / handler.conventionalWrites);
+  return {
     sdkMsPerWrite,
+    peerMsPerUpdate,
     peerParseMsPerRecord,
-    source: `handler benchmark, ${handler.records}-record batch: streamtally ${handler.streamtallyCpuMs.toFixed(0)} ms CPU for ${handler.streamtallyWrites} writes, of it ${handler.inProcessCpuMs.toFixed(0)} ms in the processor`,
-  });
+    batch: { streamtallyCpuMs: handler.streamtallyCpuMs, writes: handler.streamtallyWrites, records: handler.records },
+    source:
+      `handler benchmark, ${handler.records}-record batch: streamtally ${handler.streamtallyCpuMs.toFixed(0)} ms CPU for ${handler.streamtallyWrites} writes ` +
+      `(${handler.inProcessCpuMs.toFixed(0)} ms of it in the processor), per-record ADD handler ${handler.conventionalCpuMs.toFixed(0)} ms for ${handler.conventionalWrites} writes ` +
+      `(${handler.baselineCpuMs.toFixed(0)} ms of it parsing and aggregating)`,
+  };
 }
 
 /** The calibration from a handler benchmark report (median timed streamtally batch, the conventional one). */
@@ -383,7 +392,9 @@ export async function calibrateFromHandler(report: {
   const median = <T>(xs: T[], key: (x: T) => number): T => [...xs].sort((a, b) => key(a) - key(b))[xs.length >> 1];
   const s = median(timed, (r) => r.cpuMs);
   const c = median(conventional, (r) => r.cpuMs);
-  const inProcess = await inProcessCpuMs(compileBenchConfig(), buildBatch(s.records).records);
+  const config = compileBenchConfig();
+  const records = buildBatch(s.records).records;
+  const inProcess = await inProcessCpuMs(config, records);
   return calibrateCpu({
     streamtallyCpuMs: s.cpuMs,
     streamtallyWrites: s.writes,
@@ -391,7 +402,22 @@ export async function calibrateFromHandler(report: {
     conventionalWrites: c.writes,
     records: s.records,
     inProcessCpuMs: inProcess.cpuMs,
+    baselineCpuMs: baselineCpuMs(config, records),
   });
+}
+
+/** CPU of the conventional parse-and-aggregate (bench/cases.ts baseline) on `records`: median of 5. */
+function baselineCpuMs(config: CompiledConfig, records: KinesisStreamRecord[]): number {
+  const baseline = new BaselineCase(config);
+  const samples: number[] = [];
+  for (let i = 0; i <= 5; i++) {
+    const cpu = process.cpuUsage();
+    baseline.run(records);
+    const used = process.cpuUsage(cpu);
+    if (i > 0) samples.push((used.user + used.system) / 1000);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[samples.length >> 1];
 }
 
 /** CPU of StreamProcessor on `records` with the in-memory table (no SDK): median of `rounds` after a warm-up. */
@@ -532,7 +558,7 @@ export async function runCostBenchmark(
         if (!run.setting.windowFlush) {
           // The coalesced ADD peer on the same batches: one small UpdateItem per counter item per batch.
           const writes = run.coalescedItems;
-          const peerCpu = run.events * calibration.peerParseMsPerRecord + writes * calibration.sdkMsPerWrite;
+          const peerCpu = run.events * calibration.peerParseMsPerRecord + writes * calibration.peerMsPerUpdate;
           const c = dollars(run.events, writes, 0, peerCpu, run.invocations, memoryGb);
           rows.push({
             ...rows[rows.length - 1],
@@ -561,7 +587,7 @@ export async function runCostBenchmark(
         ],
         ['ADD per record per metric window', perRecordWrites, false],
       ] as const) {
-        const peerCpu = total * calibration.peerParseMsPerRecord + writes * calibration.sdkMsPerWrite;
+        const peerCpu = total * calibration.peerParseMsPerRecord + writes * calibration.peerMsPerUpdate;
         const c = dollars(total, writes, 0, peerCpu, fastest.invocations, memoryGb);
         rows.push({
           rate,
@@ -631,8 +657,19 @@ export function formatCostTable(report: CostReport): string {
     '',
     `Prices (${p.region}, as of ${p.asOf}): DynamoDB on demand $${p.dynamoDbWriteUsdPerMillionWru} per million WRU, $${p.dynamoDbReadUsdPerMillionRru} per million RRU; Lambda arm64 $${p.lambdaArmUsdPerGbSecond} per GB-s at ${report.memorySizeMb} MB, $${p.lambdaUsdPerMillionRequests} per million requests.`,
     `${report.simulatedSeconds} s of clickstream per case; WRU include the byWindow GSI (a changed count is a delete and a put in the index); RRU are the writer's strongly consistent BatchGetItem.`,
-    `Lambda CPU = measured StreamProcessor CPU + writes x ${report.calibration.sdkMsPerWrite.toFixed(4)} ms (${report.calibration.source}); peers: ${report.calibration.peerParseMsPerRecord.toFixed(4)} ms per record + the same per write.`,
+    `Lambda CPU = StreamProcessor CPU measured here + writes x ${report.calibration.sdkMsPerWrite.toFixed(3)} ms; peers: ${report.calibration.peerParseMsPerRecord.toFixed(4)} ms per record + ${report.calibration.peerMsPerUpdate.toFixed(3)} ms per UpdateItem.`,
+    `Calibration: ${report.calibration.source}.`,
+    coalescedCpuLine(report.calibration),
   ].join('\n');
+}
+
+/** Target (issue 15): handler CPU per batch within 1.2x of the coalesced ADD peer on the same batch (modelled). */
+export const TARGET_CPU_VS_COALESCED = 1.2;
+
+function coalescedCpuLine(c: CpuCalibration): string {
+  const peer = c.batch.records * c.peerParseMsPerRecord + c.batch.writes * c.peerMsPerUpdate;
+  const ratio = c.batch.streamtallyCpuMs / peer;
+  return `target handler CPU per ${c.batch.records}-record batch within ${TARGET_CPU_VS_COALESCED}x of the coalesced ADD peer: streamtally ${c.batch.streamtallyCpuMs.toFixed(0)} ms (measured) vs peer ~${peer.toFixed(0)} ms (modelled: parse + ${c.batch.writes} UpdateItem) = ${ratio.toFixed(2)}x -> ${ratio <= TARGET_CPU_VS_COALESCED ? 'MET' : 'MISSED'}`;
 }
 
 export function costJsonLines(report: CostReport): string[] {

@@ -57,6 +57,16 @@ const SPEC = {
       valueName: 'FILE',
       description: 'SAM template to read resources and event sources from (default: template.yaml)',
     },
+    'flush-interval': {
+      type: 'string',
+      valueName: 'SECONDS',
+      description:
+        "template parameter FlushIntervalSeconds: how old the dashboard may be (5, 20, 60, 300, 900; default the template's)",
+    },
+    'window-flush': {
+      type: 'boolean',
+      description: 'template parameter WindowFlush=true: carry deltas in tumbling-window state, fewer writes per event',
+    },
     chaos: {
       type: 'string',
       valueName: 'N',
@@ -116,7 +126,22 @@ async function main(): Promise<void> {
 
   // Metric definitions first: a bad file fails here with every problem listed, before anything starts.
   const metrics = loadMetricDefinitions(values.config);
-  const template = loadTemplate(values.template ? resolve(values.template) : undefined);
+  const parameterOverrides: Record<string, string | number> = {};
+  if (values['flush-interval'] !== undefined) {
+    const seconds = Number(values['flush-interval']);
+    if (!Number.isInteger(seconds) || seconds <= 0)
+      usageExit(SPEC, `--flush-interval must be a whole number of seconds (got ${values['flush-interval']})`);
+    parameterOverrides.FlushIntervalSeconds = seconds;
+  }
+  if (values['window-flush']) parameterOverrides.WindowFlush = 'true';
+  let template;
+  try {
+    template = loadTemplate(values.template ? resolve(values.template) : undefined, { parameterOverrides });
+  } catch (err) {
+    if (values['flush-interval'] !== undefined && /FlushIntervalSeconds/.test((err as Error).message))
+      usageExit(SPEC, (err as Error).message);
+    throw err;
+  }
 
   let stopping = false;
   // Filled in once started; the signal handler may run before that.

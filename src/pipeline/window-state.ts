@@ -1,6 +1,8 @@
 /**
  * Window flush mode (WINDOW_FLUSH=true): counter deltas carried in a Lambda tumbling window's `state`
- * and written once, at the window's final invocation, instead of once per batch.
+ * instead of written once per batch. Each window size is written on its own schedule (see
+ * {@link WindowDeltas.dueSizes}: the finest about every WINDOW_FLUSH_CARRY_SECONDS, a coarse one once per
+ * its own size), everything at the window's final invocation, and all of it early when the state is full.
  *
  * Why it stays exact. Lambda hands every invocation the state the last *successful* invocation returned;
  * a failed invocation (error, timeout) is retried, or bisected, with that same state. So:
@@ -8,9 +10,10 @@
  *   invocation. Its deltas are stamped with one position, the highest sequence number the state covers,
  *   and written through the idempotent writer (per-shard progress). A retried flush therefore writes the
  *   same deltas with the same position: items already written skip as applied, the rest are written.
- * - Whether the carried state is flushed depends on the state alone (final invocation, or above
- *   {@link FLUSH_CARRIED_ABOVE_BYTES}), so every retry of an invocation, bisected or not, decides the
- *   same. A flush that is not fully durable fails the invocation (throws): nothing of the batch has been
+ * - What of the carried state is flushed depends on the state alone (final invocation, above
+ *   {@link FLUSH_CARRIED_ABOVE_BYTES}, or a window size whose carried records span its carry time), so
+ *   every retry of an invocation, bisected or not, decides the same. Each window size keeps the first
+ *   sequence number carried since its last flush, so a later flush of the same items starts after it. A flush that is not fully durable fails the invocation (throws): nothing of the batch has been
  *   merged into a returned state, and Lambda retries from the same state.
  * - A batch's own deltas are only merged into the returned state (never written) outside the final
  *   invocation; in the final invocation they go through today's per-batch path after the carried state

@@ -21,6 +21,7 @@ const freshness: Record<
     BatchingWindowSeconds: number;
     WindowFlushBatchingSeconds: number;
     WindowFlushCarrySeconds: number;
+    WindowFlushLagSeconds: number;
   }
 > = raw.Mappings.Freshness;
 
@@ -50,9 +51,9 @@ describe('FlushIntervalSeconds', () => {
       expect(entry.BatchingWindowSeconds, interval).toBeLessThanOrEqual(300); // MaximumBatchingWindowInSeconds maximum
       // "At most this old": a batch never waits longer than the interval for more records.
       expect(entry.BatchingWindowSeconds, interval).toBeLessThanOrEqual(Number(interval));
-      // Window flush: the newest carried record may be a batch old, the carry time is reached up to one
-      // batch late, and the flush happens at the next invocation, one more batch later.
-      expect(entry.WindowFlushCarrySeconds + 3 * entry.WindowFlushBatchingSeconds, interval).toBe(Number(interval));
+      // Window flush: carry time plus the lag of two batch intervals (see the mapping's comment) = the interval.
+      expect(entry.WindowFlushLagSeconds, interval).toBe(2 * entry.WindowFlushBatchingSeconds);
+      expect(entry.WindowFlushCarrySeconds + entry.WindowFlushLagSeconds, interval).toBe(Number(interval));
     }
   });
 
@@ -77,7 +78,7 @@ describe('FlushIntervalSeconds', () => {
     expect(dynamodb.tumblingWindowSeconds).toBe(60); // DynamoDB Streams keeps its shard-naming window
     expect(env.WINDOW_FLUSH).toBe('true');
     expect(env.WINDOW_FLUSH_CARRY_SECONDS).toBe(String(freshness['60'].WindowFlushCarrySeconds));
-    expect(env.WINDOW_FLUSH_SLACK_SECONDS).toBe(String(freshness['60'].WindowFlushBatchingSeconds));
+    expect(env.WINDOW_FLUSH_SLACK_SECONDS).toBe(String(freshness['60'].WindowFlushLagSeconds));
   });
 
   it('rejects an interval outside the mapping, naming the parameter', () => {
