@@ -24,7 +24,7 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import { compileConfig, type CompiledConfig } from '../src/core/metric-config.js';
 import { loadTemplate } from '../src/local/template/template.js';
 import { StreamProcessor, type StreamEvent } from '../src/pipeline/stream-processor.js';
-import type { CounterWriter, WriteInput, WriteResult } from '../src/sink/counter-writer.js';
+import { emptyWriteResult, type CounterWriter, type WriteInput, type WriteResult } from '../src/sink/counter-writer.js';
 import type { Item } from '../src/sink/item-delta.js';
 import { itemSizeBytes, readUnits, writeUnits } from '../src/sink/item-size.js';
 import { Attr } from '../src/sink/layout.js';
@@ -150,17 +150,7 @@ class SimulatedTable {
       }
       this.items.set(key, item);
     }
-    return Promise.resolve({
-      written: input.deltas.length,
-      alreadyApplied: 0,
-      partlyApplied: 0,
-      conflicts: 0,
-      retries: 0,
-      failed: 0,
-      firstFailedRecord: -1,
-      errors: [],
-      durableThrough: [],
-    });
+    return Promise.resolve({ ...emptyWriteResult(), written: input.deltas.length });
   }
 }
 

@@ -13,8 +13,13 @@ import {
   sequenceNumberOf,
   shardIdOf,
 } from '../sources/index.js';
-import { deltaKey, type CounterWriter, type WriteResult } from '../sink/counter-writer.js';
-import type { FailureDestination, RejectedRecordMessage, SendResult } from '../sink/failure-destination.js';
+import { deltaKey, emptyWriteResult, type CounterWriter, type WriteResult } from '../sink/counter-writer.js';
+import {
+  rejectedRecordMessages,
+  type FailureDestination,
+  type RejectedRecordMessage,
+  type SendResult,
+} from '../sink/failure-destination.js';
 import type { FailureLedger } from '../sink/failure-ledger.js';
 import { cellItemDelta, statsItemDelta, type ItemDelta } from '../sink/item-delta.js';
 import { foldCells, withFoldedStats, type FoldDecision, type GroupAdmission } from '../sink/group-admission.js';
@@ -112,6 +117,8 @@ const NO_SEND: SendResult = { sent: 0, failed: 0, firstFailedRecord: -1, errors:
 
 export class StreamProcessor {
   private readonly config: CompiledConfig;
+  /** Metric names by index, for reject messages. */
+  private readonly metricNames: ReadonlyArray<string>;
   private readonly aggregator: Aggregator;
   private recomputeAggregator: Aggregator | undefined;
   private readonly kinesisDecoder: KinesisRecordDecoder;
@@ -130,6 +137,7 @@ export class StreamProcessor {
 
   constructor(options: ProcessorOptions) {
     this.config = options.config;
+    this.metricNames = options.config.metrics.map((m) => m.name);
     this.aggregator = new Aggregator(options.config, { foldInBatch: false });
     this.admission = options.admission;
     this.kinesisDecoder = new KinesisRecordDecoder({
@@ -460,17 +468,7 @@ export class StreamProcessor {
       late: (rejectedByReason.too_late ?? 0) + (rejectedByReason.too_early ?? 0),
       counterItems: carried.itemCount,
       decompressedBytes: this.mainDecompressedBytes,
-      writes: {
-        written: 0,
-        alreadyApplied: 0,
-        partlyApplied: 0,
-        conflicts: 0,
-        retries: 0,
-        failed: 0,
-        firstFailedRecord: -1,
-        errors: [],
-        durableThrough: [],
-      },
+      writes: emptyWriteResult(),
       failureDestination: sent,
       checkpoint: undefined,
       windowFinal: false,
@@ -531,32 +529,16 @@ export class StreamProcessor {
   ): RejectedRecordMessage[] {
     const rejects = aggregator.rejected();
     if (rejects.length === 0) return [];
-    const byRecord = new Map<number, RejectedRecordMessage>();
-    for (let i = 0; i < rejects.length; i++) {
-      const r = rejects[i];
-      let message = byRecord.get(r.recordIndex);
-      if (!message) {
-        const record = records[r.recordIndex];
-        message = {
-          source: 'streamtally',
-          reasons: [],
-          recordIndex: r.recordIndex,
-          // DynamoDB records do not name their shard; a tumbling-window event does (event.shardId).
-          shardId: shardIdOf(record) ?? lane,
-          sequenceNumber: sequenceNumberOf(record) ?? '',
-          eventSourceARN: record.eventSourceARN,
-          record: rawDataOf(record),
-        };
-        byRecord.set(r.recordIndex, message);
-      }
-      message.reasons.push({
-        reason: r.reasonName,
-        metric: r.metricIndex >= 0 ? this.config.metrics[r.metricIndex].name : undefined,
-        count: r.count,
-        details: r.details.slice(),
-      });
-    }
-    return [...byRecord.values()];
+    return rejectedRecordMessages(rejects, this.metricNames, (i) => {
+      const record = records[i];
+      return {
+        // DynamoDB records do not name their shard; a tumbling-window event does (event.shardId).
+        shardId: shardIdOf(record) ?? lane,
+        sequenceNumber: sequenceNumberOf(record) ?? '',
+        eventSourceARN: record.eventSourceARN,
+        record: rawDataOf(record),
+      };
+    });
   }
 }
 
@@ -582,17 +564,7 @@ async function withinTime<T>(work: Promise<T>, returnByMs: number): Promise<T> {
 
 /** The group cap could not be decided (the table): nothing is written, the batch is re-delivered whole. */
 function admissionFailed(cells: ReadonlyArray<CellDelta>, err: Error): WriteResult {
-  return {
-    written: 0,
-    alreadyApplied: 0,
-    partlyApplied: 0,
-    conflicts: 0,
-    retries: 0,
-    failed: cells.length,
-    firstFailedRecord: 0,
-    errors: [err],
-    durableThrough: [],
-  };
+  return { ...emptyWriteResult(), failed: cells.length, firstFailedRecord: 0, errors: [err] };
 }
 
 /** What is not durable when the response must go before the writes ended. */
@@ -605,18 +577,9 @@ function notDurable(
 ): { writes: WriteResult; sent: SendResult } {
   const error = new Error('the time left ran out with writes in flight; Lambda re-delivers from the checkpoint');
   error.name = 'DeadlineError';
-  const writes: WriteResult = {
-    written: 0,
-    alreadyApplied: 0,
-    partlyApplied: 0,
-    conflicts: 0,
-    retries: 0,
-    failed: 0,
-    firstFailedRecord: -1,
-    errors: [error],
-    // Writes still in flight may land: nothing here is known durable through a position (the ledger says so).
-    durableThrough: new Array<string | undefined>(deltas?.length ?? 0),
-  };
+  // Writes still in flight may land: nothing here is known durable through a position (the ledger says so).
+  const writes = emptyWriteResult(deltas?.length ?? 0);
+  writes.errors.push(error);
   if (deltas === undefined) writes.firstFailedRecord = 0; // the group cap was still being decided
   for (let i = 0; deltas !== undefined && i < deltas.length; i++) {
     if (durable[i] === 1) {

@@ -24,7 +24,7 @@ import type { DynamoDBRecord, KinesisStreamRecord } from 'aws-lambda';
 import { Aggregator } from '../core/aggregator.js';
 import type { CompiledConfig } from '../core/metric-config.js';
 import { CounterWriter, deltaKey, MAX_BATCH_GET_KEYS } from '../sink/counter-writer.js';
-import { FailureDestination, type RejectedRecordMessage } from '../sink/failure-destination.js';
+import { FailureDestination, rejectedRecordMessages, type RejectedRecordMessage } from '../sink/failure-destination.js';
 import { FailureLedger } from '../sink/failure-ledger.js';
 import { cellItemDelta, statsItemDelta, type ItemDelta } from '../sink/item-delta.js';
 import { Attr, padSequence, parseCounterPk, STATS_PK_PREFIX } from '../sink/layout.js';
@@ -439,32 +439,19 @@ export class Replayer {
     const deltas: ItemDelta[] = [];
     for (const cell of aggregator.cells()) deltas.push(cellItemDelta(cell));
     for (const stats of aggregator.statistics()) deltas.push(statsItemDelta(stats));
-    const byRecord = new Map<number, RejectedRecordMessage>();
-    for (const r of aggregator.rejected()) {
-      let message = byRecord.get(r.recordIndex);
-      if (!message) {
-        const record = records[r.recordIndex];
-        message = {
-          source: 'streamtally',
-          reasons: [],
-          recordIndex: r.recordIndex,
-          shardId: shardIdOf(record),
-          sequenceNumber: sequenceNumberOf(record) ?? '',
-          eventSourceARN: record.eventSourceARN,
-          record: rawDataOf(record),
-        };
-        byRecord.set(r.recordIndex, message);
-      }
-      message.reasons.push({
-        reason: r.reasonName,
-        metric: r.metricIndex >= 0 ? this.o.config.metrics[r.metricIndex].name : undefined,
-        count: r.count,
-        details: r.details.slice(),
-      });
-    }
+    const rejects = rejectedRecordMessages(
+      aggregator.rejected(),
+      this.o.config.metrics.map((m) => m.name),
+      (i) => ({
+        shardId: shardIdOf(records[i]),
+        sequenceNumber: sequenceNumberOf(records[i]) ?? '',
+        eventSourceARN: records[i].eventSourceARN,
+        record: rawDataOf(records[i]),
+      }),
+    );
     return {
       deltas,
-      rejects: [...byRecord.values()],
+      rejects,
       rejectEntries: aggregator.rejected(),
       eventsIn: aggregator.eventsIn,
     };

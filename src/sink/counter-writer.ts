@@ -7,20 +7,13 @@
  * recomputed from the records after the item's progress. So re-applying a batch, either half of it, or
  * any suffix of it changes nothing that was already applied, and min, max and sketches stay exact too.
  */
-import {
-  BatchGetItemCommand,
-  ConditionalCheckFailedException,
-  GetItemCommand,
-  PutItemCommand,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ContentionError, CounterWriteError, DeadlineError } from './errors.js';
 import type { Item, ItemDelta } from './item-delta.js';
 import { Attr } from './layout.js';
+import { deltaKey, MAX_BATCH_GET_KEYS, readItemConsistently, readItemsConsistently } from './item-reads.js';
 import { forEachLimited, withRetry } from './retry.js';
 
-/** BatchGetItem takes at most 100 keys per call (DynamoDB quota). */
-export const MAX_BATCH_GET_KEYS = 100;
 export const DEFAULT_WRITE_CONCURRENCY = 16;
 /** Version conflicts (another shard wrote the item meanwhile) retried per item before giving up. */
 export const MAX_CONFLICT_RETRIES = 25;
@@ -57,9 +50,22 @@ export interface WriteResult {
   durableThrough: Array<string | undefined>;
 }
 
-export function deltaKey(pk: string, sk: string): string {
-  return pk + '\u0000' + sk;
+/** A result with nothing written yet, and `deltaCount` items not known durable (yet). */
+export function emptyWriteResult(deltaCount = 0): WriteResult {
+  return {
+    written: 0,
+    alreadyApplied: 0,
+    partlyApplied: 0,
+    conflicts: 0,
+    retries: 0,
+    failed: 0,
+    firstFailedRecord: -1,
+    errors: [],
+    durableThrough: new Array<string | undefined>(deltaCount),
+  };
 }
+
+export { deltaKey, MAX_BATCH_GET_KEYS };
 
 export class CounterWriter {
   private readonly client: DynamoDBClient;
@@ -73,24 +79,20 @@ export class CounterWriter {
   }
 
   async write(input: WriteInput): Promise<WriteResult> {
-    const result: WriteResult = {
-      written: 0,
-      alreadyApplied: 0,
-      partlyApplied: 0,
-      conflicts: 0,
-      retries: 0,
-      failed: 0,
-      firstFailedRecord: -1,
-      errors: [],
-      durableThrough: new Array<string | undefined>(input.deltas.length),
-    };
+    const result = emptyWriteResult(input.deltas.length);
     if (input.deltas.length === 0) return result;
     const onRetry = (): void => {
       result.retries++;
     };
     let current: Map<string, Item>;
     try {
-      current = await this.readAll(input.deltas, input.deadlineMs, onRetry);
+      current = await readItemsConsistently(this.client, this.tableName, input.deltas, {
+        deadlineMs: input.deadlineMs,
+        what: 'counter items',
+        onRetry,
+        unprocessedAtDeadline: (count) =>
+          new CounterWriteError(`BatchGetItem on ${this.tableName} left ${count} keys unprocessed until the deadline`),
+      });
     } catch (err) {
       // Nothing written yet: the whole batch is not durable.
       let first = Number.MAX_SAFE_INTEGER;
@@ -208,60 +210,15 @@ export class CounterWriter {
         }
         // Another writer (another shard, or our own write whose response was lost) got there first.
         result.conflicts++;
-        current = await withRetry(() => this.readOne(delta.pk, delta.sk), { deadlineMs: input.deadlineMs, onRetry });
+        current = await withRetry(() => readItemConsistently(this.client, this.tableName, delta.pk, delta.sk), {
+          deadlineMs: input.deadlineMs,
+          onRetry,
+        });
       }
     }
     throw new ContentionError(
       `Counter item ${planned.pk} / ${planned.sk} in table ${this.tableName} changed under ${MAX_CONFLICT_RETRIES} consecutive writes; it is hotter than one item can take: add a dimension or a coarser window.`,
     );
-  }
-
-  private async readOne(pk: string, sk: string): Promise<Item | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { [Attr.pk]: { S: pk }, [Attr.sk]: { S: sk } },
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item;
-  }
-
-  private async readAll(
-    deltas: ReadonlyArray<ItemDelta>,
-    deadlineMs: number,
-    onRetry: () => void,
-  ): Promise<Map<string, Item>> {
-    const found = new Map<string, Item>();
-    for (let i = 0; i < deltas.length; i += MAX_BATCH_GET_KEYS) {
-      let keys = deltas
-        .slice(i, i + MAX_BATCH_GET_KEYS)
-        .map((d) => ({ [Attr.pk]: { S: d.pk }, [Attr.sk]: { S: d.sk } }));
-      while (keys.length > 0) {
-        if (Date.now() >= deadlineMs)
-          throw new DeadlineError(`the deadline passed before ${keys.length} counter items could be read`);
-        const out = await withRetry(
-          () =>
-            this.client.send(
-              new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
-            ),
-          { deadlineMs, onRetry },
-        );
-        for (const item of out.Responses?.[this.tableName] ?? [])
-          found.set(deltaKey(item[Attr.pk].S as string, item[Attr.sk].S as string), item);
-        const unprocessed = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-        if (unprocessed.length > 0) {
-          if (Date.now() >= deadlineMs)
-            throw new CounterWriteError(
-              `BatchGetItem on ${this.tableName} left ${unprocessed.length} keys unprocessed until the deadline`,
-            );
-          onRetry();
-          await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
-        }
-        keys = unprocessed as typeof keys;
-      }
-    }
-    return found;
   }
 }
 

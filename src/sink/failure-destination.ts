@@ -3,6 +3,7 @@
  * sequence number and raw data, in batches, so that nothing is lost and nothing blocks the shard.
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { RejectEntry } from '../core/reject-log.js';
 import { DeadlineError, FailureDestinationError, RecordStoreError } from './errors.js';
 import { recordObjectKey, type RecordStore } from './record-store.js';
 import { withRetry } from './retry.js';
@@ -41,6 +42,39 @@ export interface RejectedRecordMessage {
   recordOmitted?: string;
   /** Set when details were left out to fit the SQS limit (they are in `recordObject` when there is one). */
   detailsOmitted?: boolean;
+}
+
+/** Where a rejected record came from, as its message names it (the caller reads it off the Lambda record). */
+export type RejectedRecordOrigin = Pick<
+  RejectedRecordMessage,
+  'shardId' | 'sequenceNumber' | 'eventSourceARN' | 'record'
+>;
+
+/**
+ * One failure-queue message per rejected record, with a reason entry per (reason, metric) in the order the
+ * aggregator logged them. The live pipeline and the replay both build their messages here.
+ */
+export function rejectedRecordMessages(
+  rejects: ReadonlyArray<RejectEntry>,
+  metricNames: ReadonlyArray<string>,
+  originOf: (recordIndex: number) => RejectedRecordOrigin,
+): RejectedRecordMessage[] {
+  const byRecord = new Map<number, RejectedRecordMessage>();
+  for (let i = 0; i < rejects.length; i++) {
+    const r = rejects[i];
+    let message = byRecord.get(r.recordIndex);
+    if (!message) {
+      message = { source: 'streamtally', reasons: [], recordIndex: r.recordIndex, ...originOf(r.recordIndex) };
+      byRecord.set(r.recordIndex, message);
+    }
+    message.reasons.push({
+      reason: r.reasonName,
+      metric: r.metricIndex >= 0 ? metricNames[r.metricIndex] : undefined,
+      count: r.count,
+      details: r.details.slice(),
+    });
+  }
+  return [...byRecord.values()];
 }
 
 /** JSON text SQS accepts: it refuses U+FFFE and U+FFFF (and lone surrogates, which JSON.stringify escapes). */

@@ -22,9 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  BatchGetItemCommand,
   ConditionalCheckFailedException,
-  GetItemCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
@@ -34,13 +32,13 @@ import { DDSketch } from '../core/sketch/ddsketch.js';
 import { HyperLogLog } from '../core/sketch/hyperloglog.js';
 import { ContentionError, CounterWriteError, DeadlineError } from './errors.js';
 import { Attr, counterPk, counterSk } from './layout.js';
+import { deltaKey, readItemConsistently, readItemsConsistently } from './item-reads.js';
 import { withRetry } from './retry.js';
 import { ttlSecondsFor } from './item-delta.js';
 
 export const ADMISSION_PK_PREFIX = '__groups__#';
 /** Group ids per admission item: 64 ids of 12 characters keep an item near 1 KB (one write unit). */
 export const GROUPS_PER_ADMISSION_ITEM = 64;
-const MAX_BATCH_GET_KEYS = 100;
 const MAX_CONFLICT_RETRIES = 25;
 const MEMBERS = 'gm';
 
@@ -54,10 +52,6 @@ export function admissionBuckets(maxGroupsPerWindow: number): { buckets: number;
 function groupId(pk: string): { id: string; bucket32: number } {
   const digest = createHash('sha256').update(pk).digest();
   return { id: digest.subarray(0, 9).toString('base64url'), bucket32: digest.readUInt32BE(12) };
-}
-
-function cellKey(pk: string, sk: string): string {
-  return pk + '\u0000' + sk;
 }
 
 interface Pending {
@@ -97,7 +91,7 @@ export class GroupAdmission {
       const { buckets, perBucket } = admissionBuckets(metric.maxGroupsPerWindow);
       const { id, bucket32 } = groupId(pk);
       const itemPk = `${ADMISSION_PK_PREFIX}${metric.name}#${bucket32 % buckets}`;
-      const key = cellKey(itemPk, sk);
+      const key = deltaKey(itemPk, sk);
       let pending = items.get(key);
       if (!pending) {
         pending = {
@@ -110,11 +104,14 @@ export class GroupAdmission {
         items.set(key, pending);
       }
       const list = pending.groups.get(id);
-      if (list) list.push(cellKey(pk, sk));
-      else pending.groups.set(id, [cellKey(pk, sk)]);
+      if (list) list.push(deltaKey(pk, sk));
+      else pending.groups.set(id, [deltaKey(pk, sk)]);
     }
     if (items.size === 0) return folded;
-    const current = await this.readAll([...items.values()], deadlineMs);
+    const current = await readItemsConsistently(this.client, this.tableName, [...items.values()], {
+      deadlineMs,
+      what: 'admission items',
+    });
     await Promise.all(
       [...items.entries()].map(([key, pending]) => this.settle(pending, current.get(key), deadlineMs, folded)),
     );
@@ -177,7 +174,9 @@ export class GroupAdmission {
               { cause: err },
             );
           // Another shard admitted groups meanwhile, or our own update's response was lost: decide again.
-          item = await withRetry(() => this.readOne(pending.pk, pending.sk), { deadlineMs });
+          item = await withRetry(() => readItemConsistently(this.client, this.tableName, pending.pk, pending.sk), {
+            deadlineMs,
+          });
           continue;
         }
       }
@@ -187,45 +186,6 @@ export class GroupAdmission {
     throw new ContentionError(
       `Admission item ${pending.pk} / ${pending.sk} in table ${this.tableName} changed under ${MAX_CONFLICT_RETRIES} consecutive updates.`,
     );
-  }
-
-  private async readOne(pk: string, sk: string): Promise<Record<string, AttributeValue> | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { [Attr.pk]: { S: pk }, [Attr.sk]: { S: sk } },
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item;
-  }
-
-  private async readAll(
-    pending: ReadonlyArray<Pending>,
-    deadlineMs: number,
-  ): Promise<Map<string, Record<string, AttributeValue>>> {
-    const found = new Map<string, Record<string, AttributeValue>>();
-    for (let i = 0; i < pending.length; i += MAX_BATCH_GET_KEYS) {
-      let keys: Array<Record<string, AttributeValue>> = pending
-        .slice(i, i + MAX_BATCH_GET_KEYS)
-        .map((p) => ({ [Attr.pk]: { S: p.pk }, [Attr.sk]: { S: p.sk } }));
-      while (keys.length > 0) {
-        if (Date.now() >= deadlineMs)
-          throw new DeadlineError(`the deadline passed before ${keys.length} admission items could be read`);
-        const out = await withRetry(
-          () =>
-            this.client.send(
-              new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
-            ),
-          { deadlineMs },
-        );
-        for (const item of out.Responses?.[this.tableName] ?? [])
-          found.set(cellKey(item[Attr.pk].S as string, item[Attr.sk].S as string), item);
-        keys = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof keys;
-        if (keys.length > 0) await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
-      }
-    }
-    return found;
   }
 }
 
@@ -245,7 +205,7 @@ export function foldCells(cells: ReadonlyArray<CellDelta>, folded: FoldDecision)
   for (const cell of cells) if (isOther(cell)) others.set(otherKey(cell), { ...cell });
   for (const cell of cells) {
     if (isOther(cell)) continue;
-    const key = cellKey(
+    const key = deltaKey(
       counterPk(cell.metric.name, cell.dimensionValues),
       counterSk(cell.window.label, cell.windowStartMs),
     );
@@ -302,7 +262,7 @@ export function withFoldedStats(
   const byKey = new Map(out.map((s) => [`${s.metricName}\u0000${s.windowStartMs}`, s]));
   for (const cell of cells) {
     if (cell.window !== cell.metric.windows[0]) continue; // each event once: its finest window
-    const key = cellKey(
+    const key = deltaKey(
       counterPk(cell.metric.name, cell.dimensionValues),
       counterSk(cell.window.label, cell.windowStartMs),
     );
