@@ -43,44 +43,13 @@ import { EventSourceMappingEmulator } from '../../src/local/emulator/index.js';
 import { startLocalSqs } from '../../src/local/local-sqs/local-sqs-server.js';
 import { mulberry32 } from '../../src/samples/prng.js';
 import { createCountersTable, diffCounters, scanCounters } from '../helpers/counters-table.js';
+import { exactnessMetrics } from '../helpers/exactness-metrics.js';
 import { referenceCounters, type ModelEvent } from '../helpers/reference-model.js';
 
 const DEADLINE_MS = 60_000;
 
 function config(allowedLateness: string): StreamtallyConfig {
-  return {
-    metrics: [
-      {
-        name: 'views',
-        filter: [{ field: 'type', equals: 'page_view' }],
-        eventTime: { field: 'ts', format: 'iso8601' },
-        dimensions: ['country', 'page'],
-        value: 'latencyMs',
-        aggregates: ['count', 'sum', 'min', 'max', 'p95'],
-        windows: ['1m', '5m'],
-        allowedLateness,
-      },
-      {
-        name: 'users',
-        eventTime: { field: 'ts', format: 'iso8601' },
-        dimensions: ['user.plan'],
-        distinctField: 'user.id',
-        aggregates: ['count', 'distinct'],
-        windows: ['1m'],
-        allowedLateness,
-      },
-      {
-        name: 'sales',
-        filter: [{ field: 'type', in: ['purchase'] }],
-        eventTime: { field: 'ts', format: 'iso8601' },
-        dimensions: ['country'],
-        value: 'amount',
-        aggregates: ['count', 'sum', 'max', 'min'],
-        windows: ['1m'],
-        allowedLateness,
-      },
-    ],
-  };
+  return exactnessMetrics({ allowedLateness });
 }
 /** What was deployed: events more than 2 minutes late are rejected (too_late). */
 const LIVE_CONFIG = config('2m');

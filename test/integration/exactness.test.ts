@@ -18,41 +18,13 @@ import { startDynalite, type LocalServer } from '../../src/local/aws/servers.js'
 import { createCountersTable, diffCounters, localDynamoClient, scanCounters } from '../helpers/counters-table.js';
 import { FaultInjector } from '../helpers/fault-injector.js';
 import { kinesisRecord, lambdaContext, sequenceNumber } from '../helpers/kinesis-batch.js';
+import { exactnessMetrics } from '../helpers/exactness-metrics.js';
 import { referenceCounters, type ModelEvent } from '../helpers/reference-model.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const CONFIG: StreamtallyConfig = {
-  metrics: [
-    {
-      name: 'views',
-      filter: [{ field: 'type', equals: 'page_view' }],
-      eventTime: { field: 'ts', format: 'iso8601' },
-      dimensions: ['country', 'page'],
-      value: 'latencyMs',
-      aggregates: ['count', 'sum', 'min', 'max', 'p95'],
-      windows: ['1m', '5m'],
-    },
-    {
-      name: 'users',
-      eventTime: { field: 'ts', format: 'iso8601' },
-      dimensions: ['user.plan'],
-      distinctField: 'user.id',
-      aggregates: ['count', 'distinct'],
-      windows: ['1m'],
-    },
-    {
-      name: 'sales',
-      filter: [{ field: 'type', in: ['purchase'] }],
-      eventTime: { field: 'ts', format: 'iso8601' },
-      dimensions: ['country'],
-      value: 'amount',
-      aggregates: ['count', 'sum', 'max', 'min'],
-      windows: ['1m'],
-    },
-  ],
-};
+const CONFIG: StreamtallyConfig = exactnessMetrics();
 const BASE_MS = Date.parse('2026-11-26T12:00:00.000Z');
 
 interface Shard {
