@@ -302,17 +302,7 @@ export class CounterReader {
     const m = this.metric(metric);
     windowSize(m, windowLabel);
     checkTime('start', windowStartMs);
-    const names = m.summary.dimensions;
-    if (
-      dimensionIndex !== undefined &&
-      !(Number.isInteger(dimensionIndex) && dimensionIndex >= 0 && dimensionIndex < names.length)
-    ) {
-      throw new ReadArgumentError(
-        'dimension',
-        `Metric ${metric} has ${names.length} dimension(s); pick one of them by name.`,
-        names,
-      );
-    }
+    const names = checkDimensionIndex(m, dimensionIndex);
     if (!(Number.isInteger(limit) && limit >= 1 && limit <= MAX_TOP_LIMIT)) {
       throw new ReadArgumentError(
         'limit',
@@ -538,16 +528,7 @@ export class CounterReader {
     const m = this.metric(metric);
     windowSize(m, windowLabel);
     checkTime('start', windowStartMs);
-    const names = m.summary.dimensions;
-    if (
-      dimensionIndex !== undefined &&
-      !(Number.isInteger(dimensionIndex) && dimensionIndex >= 0 && dimensionIndex < names.length)
-    )
-      throw new ReadArgumentError(
-        'dimension',
-        `Metric ${metric} has ${names.length} dimension(s); pick one of them by name.`,
-        names,
-      );
+    const names = checkDimensionIndex(m, dimensionIndex);
     const reads = { queries: 0, batchGets: 0 };
     const indexItems = new Map<string, Record<string, AttributeValue>>();
     reads.queries = await this.queryTopIndexPages(windowGroupKey(metric, windowLabel, windowStartMs), (item) => {
@@ -699,6 +680,21 @@ function readableMetric(config: CompiledMetric, pathTexts: ReadonlyArray<string>
     wantsDistinct: has('distinct'),
     quantiles: QUANTILE_NAMES.filter(has),
   };
+}
+
+/** The metric's dimension names, when `dimensionIndex` (a roll-up to one dimension) is one of them or absent. */
+function checkDimensionIndex(m: ReadableMetric, dimensionIndex: number | undefined): string[] {
+  const names = m.summary.dimensions;
+  if (
+    dimensionIndex !== undefined &&
+    !(Number.isInteger(dimensionIndex) && dimensionIndex >= 0 && dimensionIndex < names.length)
+  )
+    throw new ReadArgumentError(
+      'dimension',
+      `Metric ${m.summary.name} has ${names.length} dimension(s); pick one of them by name.`,
+      names,
+    );
+  return names;
 }
 
 function windowSize(m: ReadableMetric, label: string): number {
