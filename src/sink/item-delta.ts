@@ -44,6 +44,14 @@ export function ttlSecondsFor(windowStartMs: number, windowSizeMs: number, reten
   return Math.ceil((windowStartMs + windowSizeMs) / 1000) + retentionSeconds;
 }
 
+/** The cell's dimension values by name, as the item's `d` map. */
+function dimensionsAttr(cell: CellDelta): AttributeValue {
+  const dims: Record<string, AttributeValue> = {};
+  for (let d = 0; d < cell.metric.dimensionNames.length; d++)
+    dims[cell.metric.dimensionNames[d]] = S(cell.dimensionValues[d]);
+  return { M: dims };
+}
+
 /** The delta of one aggregation cell. */
 export function cellItemDelta(cell: CellDelta): ItemDelta {
   if (cell.metric.kind === 'state') return levelItemDelta(cell);
@@ -56,12 +64,9 @@ export function cellItemDelta(cell: CellDelta): ItemDelta {
     firstRecord: cell.firstRecord,
     lastRecord: cell.lastRecord,
     merge(current) {
-      const dims: Record<string, AttributeValue> = {};
-      for (let d = 0; d < metric.dimensionNames.length; d++)
-        dims[metric.dimensionNames[d]] = S(cell.dimensionValues[d]);
       const item: Item = {
         [Attr.metric]: S(metric.name),
-        [Attr.dimensions]: { M: dims },
+        [Attr.dimensions]: dimensionsAttr(cell),
         [Attr.windowLabel]: S(window.label),
         [Attr.windowStartMs]: N(cell.windowStartMs),
         [Attr.windowSizeMs]: N(window.sizeMs),
@@ -146,12 +151,9 @@ export function levelItemDelta(cell: CellDelta): ItemDelta {
     firstRecord: cell.firstRecord,
     lastRecord: cell.lastRecord,
     merge(current) {
-      const dims: Record<string, AttributeValue> = {};
-      for (let d = 0; d < metric.dimensionNames.length; d++)
-        dims[metric.dimensionNames[d]] = S(cell.dimensionValues[d]);
       const item: Item = {
         [Attr.metric]: S(metric.name),
-        [Attr.dimensions]: { M: dims },
+        [Attr.dimensions]: dimensionsAttr(cell),
         [Attr.windowLabel]: S(window.label),
         [Attr.count]: N(num(current, Attr.count) + cell.count),
         [Attr.windowGroup]: S(windowGroupKey(metric.name, window.label, 0)),
