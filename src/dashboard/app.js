@@ -126,6 +126,27 @@
     return n <= 2;
   }
 
+  /**
+   * What a chart drew, for tests and tooling (a canvas has no DOM to look at): on the chart's container,
+   * data-draws counts the draws and data-drawn lists [series label, value, x, y] for every value drawn,
+   * x and y in canvas pixels where uPlot put its point (or its bar's top), so a test can read the canvas there.
+   */
+  function recordDrawn(u) {
+    const drawn = [];
+    const xs = u.data[0] || [];
+    for (let s = 1; s < u.series.length; s++) {
+      const ys = u.data[s] || [];
+      for (let i = 0; i < xs.length; i++) {
+        if (ys[i] === null || ys[i] === undefined) continue;
+        const x = Math.round(u.valToPos(xs[i], 'x', true));
+        drawn.push([u.series[s].label, ys[i], x, Math.round(u.valToPos(ys[i], u.series[s].scale, true))]);
+      }
+    }
+    const box = u.root.parentElement;
+    box.setAttribute('data-drawn', JSON.stringify(drawn));
+    box.setAttribute('data-draws', String(Number(box.getAttribute('data-draws') || 0) + 1));
+  }
+
   function chartOptions(title, series, width, bars) {
     const fromZero = (u, min, max) => [0, max > 0 ? max * 1.1 : 1];
     const hasSum = series.some(([, , scale]) => scale === 'sum');
@@ -138,6 +159,7 @@
       width,
       height: 240,
       legend: { show: true },
+      hooks: { draw: [recordDrawn] },
       cursor: { drag: { x: false, y: false } },
       // Counts, distinct counts, sums and latencies all read best from zero up.
       scales: { x: { time: true }, y: { range: fromZero }, sum: { range: fromZero } },
