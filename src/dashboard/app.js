@@ -39,6 +39,8 @@
     valueFields: [],
     timer: 0,
     generation: 0,
+    /** /api/metrics windowFlush: the window flush schedule, or null when every batch writes every window. */
+    windowFlush: null,
   };
 
   const $ = (id) => document.getElementById(id);
@@ -240,11 +242,28 @@
     state.group = state.metric.dimensions.length === 0 ? [] : preferredGroup || null;
     if (state.group && state.group.length > 0) state.groups.set(groupKey(state.group), state.group);
     $('count-window').textContent = state.window.label + ' window';
+    renderWindowAge();
     fillSelectors();
     fillRollupSelector();
     buildRollingTiles();
     buildCharts();
     writeHash();
+  }
+
+  /**
+   * In window flush mode a coarse window is written less often than the flush interval (5m every 5 minutes,
+   * 1h once per 900 s tumbling window): say how far behind it can be while it is shown.
+   */
+  function renderWindowAge() {
+    const note = $('window-age');
+    const every = state.window.writtenEverySeconds;
+    const interval = (state.windowFlush && state.windowFlush.intervalSeconds) || 0;
+    note.hidden = !every || every <= interval;
+    note.setAttribute('data-written-every-s', note.hidden ? '' : String(every));
+    if (note.hidden) return;
+    const span = every % 60 === 0 ? every / 60 + ' min' : every + ' s';
+    note.textContent =
+      state.window.label + ' windows are written every ' + span + ' (window flush mode); up to ' + span + ' behind.';
   }
 
   function fillRollupSelector() {
@@ -522,8 +541,9 @@
 
   async function start() {
     try {
-      const { metrics } = await api('metrics');
+      const { metrics, windowFlush } = await api('metrics');
       if (metrics.length === 0) throw new Error('no metrics are configured');
+      state.windowFlush = windowFlush || null;
       state.metrics = metrics.filter((m) => m.kind !== 'state'); // levels.js shows "state" metrics
     } catch (err) {
       $('error').hidden = false;
@@ -540,6 +560,7 @@
     $('window').addEventListener('change', (e) => {
       state.window = state.metric.windows.find((w) => w.label === e.target.value) || state.metric.windows[0];
       $('count-window').textContent = state.window.label + ' window';
+      renderWindowAge();
       writeHash();
       refreshSoon();
     });
