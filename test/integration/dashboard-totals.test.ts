@@ -346,6 +346,9 @@ describe.skipIf(chromiumMissing)('dashboard totals, roll-ups and empty states', 
       /^No data yet: nothing has been counted for signups/,
     );
     expect(await page.locator('#top-empty').textContent()).toMatch(/^No data yet/);
+    await expect
+      .poll(() => page.locator('#count-empty').textContent(), { timeout: WAIT_MS })
+      .toMatch(/^No data yet: nothing has been counted for signups/);
 
     // Not emulated: a DynamoDB Streams metric while the local runner has no Streams
     await page.selectOption('#metric', 'orders');
@@ -357,6 +360,8 @@ describe.skipIf(chromiumMissing)('dashboard totals, roll-ups and empty states', 
     expect(await page.locator('#totals-empty').textContent()).toBe(
       'No data: the dynamodb source of orders is not emulated here (dynalite has no DynamoDB Streams).',
     );
+    expect(await page.locator('#top-empty').textContent()).toMatch(/^No data: the dynamodb source of orders is not/);
+    await expect.poll(() => page.locator('#count-empty').textContent(), { timeout: WAIT_MS }).toMatch(/not emulated/);
 
     // A group that matches nothing, while other groups have data
     await page.goto(server.url + '/#metric=views&window=1m&group=' + encodeURIComponent('["XX","/nowhere"]'));
