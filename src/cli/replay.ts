@@ -4,7 +4,9 @@
  * failure, 2 on bad arguments.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadMetricDefinitions } from '../config.js';
 import { clientConfig } from '../local/aws/aws-clients.js';
@@ -52,7 +54,16 @@ const SPEC = {
       description: 'one endpoint for all services (LocalStack, moto_server); default: AWS',
     },
     'kinesis-endpoint': { type: 'string', valueName: 'URL', description: 'Kinesis endpoint (overrides --endpoint)' },
-    'dynamodb-endpoint': { type: 'string', valueName: 'URL', description: 'DynamoDB endpoint (overrides --endpoint)' },
+    'dynamodb-endpoint': {
+      type: 'string',
+      valueName: 'URL',
+      description: 'DynamoDB and DynamoDB Streams endpoint (overrides --endpoint)',
+    },
+    's3-endpoint': {
+      type: 'string',
+      valueName: 'URL',
+      description: 'S3 endpoint, for rejects kept in the failure bucket (overrides --endpoint)',
+    },
     'sqs-endpoint': { type: 'string', valueName: 'URL', description: 'SQS endpoint (overrides --endpoint)' },
     region: { type: 'string', valueName: 'REGION', description: 'AWS region (default: AWS_REGION, else us-east-1)' },
     'dry-run': { type: 'boolean', description: 'print what would be replayed; write, send and delete nothing' },
@@ -101,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
   const kinesisEndpoint = endpointOption(values['kinesis-endpoint'], 'kinesis-endpoint') ?? endpoint;
   const dynamodbEndpoint = endpointOption(values['dynamodb-endpoint'], 'dynamodb-endpoint') ?? endpoint;
   const sqsEndpoint = endpointOption(values['sqs-endpoint'], 'sqs-endpoint') ?? endpoint;
+  const s3Endpoint = endpointOption(values['s3-endpoint'], 's3-endpoint') ?? endpoint;
   const maxMessages =
     values['max-messages'] === undefined ? 0 : parsePositiveNumber(values['max-messages'], 'max-messages');
   const visibility =
@@ -114,6 +126,10 @@ async function main(argv: string[]): Promise<number> {
     config: metrics.compiled,
     kinesis: new KinesisClient(clientConfig({ endpoint: kinesisEndpoint, region })),
     dynamodb: new DynamoDBClient(clientConfig({ endpoint: dynamodbEndpoint, region })),
+    // Local servers (DynamoDB Local, LocalStack, moto) serve DynamoDB Streams on the DynamoDB endpoint.
+    dynamodbStreams: new DynamoDBStreamsClient(clientConfig({ endpoint: dynamodbEndpoint, region })),
+    // A local S3 (moto, LocalStack) has no per-bucket host names: path-style addressing.
+    s3: new S3Client({ ...clientConfig({ endpoint: s3Endpoint, region }), forcePathStyle: s3Endpoint !== undefined }),
     sqs: new SQSClient(clientConfig({ endpoint: sqsEndpoint, region })),
     countersTable: values.table,
     queueUrl,
@@ -128,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
   );
   const summary = await replayer.run();
   process.stdout.write(
-    `${dryRun ? 'dry run: ' : ''}${summary.messages} messages: ${summary.replayed} replayed (${summary.recordsReplayed} records), ${summary.kept} ${dryRun ? 'looked at' : 'kept'}\n`,
+    `${dryRun ? 'dry run: ' : ''}${summary.messages} messages: ${summary.replayed} replayed (${summary.recordsReplayed} records), ${summary.kept} ${dryRun ? 'looked at' : 'kept'}${summary.pastRetention > 0 ? ` (${summary.pastRetention} past the stream's retention: those records cannot be replayed)` : ''}\n`,
   );
   return summary.kept > 0 && !dryRun ? EXIT_KEPT : 0;
 }
