@@ -175,7 +175,11 @@ export class Replayer {
       return {
         ...base,
         kind: parsed.kind,
-        ...(parsed.kind === 'range' ? { batch: parsed.batch, shardId: parsed.batch.shardId } : {}),
+        ...(parsed.kind === 'range'
+          ? { batch: parsed.batch, shardId: parsed.batch.shardId }
+          : parsed.kind === 'reject'
+            ? { shardId: parsed.reject.shardId }
+            : {}),
         action: 'kept',
         reason: err instanceof ReplayError ? err.message : `failed: ${(err as Error).message}`,
       };
