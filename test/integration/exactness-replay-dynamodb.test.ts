@@ -29,10 +29,11 @@ import type { StreamtallyConfig } from '../../src/core/types.js';
 import { createAnalyticsHandler } from '../../src/handlers/create-analytics-handler.js';
 import { createAwsClients } from '../../src/local/aws/aws-clients.js';
 import { javaRuntime, startDynamoDbLocal, type LocalServer } from '../../src/local/aws/servers.js';
-import { EventSourceMappingEmulator } from '../../src/local/emulator/index.js';
+import { buildFailureRecord, EventSourceMappingEmulator } from '../../src/local/emulator/index.js';
 import { startLocalSqs } from '../../src/local/local-sqs/local-sqs-server.js';
 import { ItemChangeWriter } from '../../src/producer/item-change-writer.js';
 import { CounterReader } from '../../src/read/counter-reader.js';
+import { Replayer } from '../../src/replay/index.js';
 import { OrderChangeGenerator } from '../../src/samples/order-changes.js';
 import { createCountersTable, localDynamoClient, scanCounters } from '../helpers/counters-table.js';
 import { readWholeDynamoDbStream } from '../helpers/dynamodb-stream.js';
@@ -98,12 +99,7 @@ beforeAll(async () => {
   if (JAVA.unavailableReason) return;
   [dynamoServer, sqsServer] = await Promise.all([startDynamoDbLocal(), startLocalSqs()]);
   dynamodb = localDynamoClient(dynamoServer.endpoint);
-  streams = new DynamoDBStreamsClient({
-    endpoint: dynamoServer.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    requestHandler: new NodeHttpHandler(),
-  });
+  streams = streamsClient();
   sqs = createAwsClients({ endpoint: sqsServer.endpoint }).sqs;
   configFile = join(mkdtempSync(join(tmpdir(), 'streamtally-replay-ddb-')), 'config.json');
   writeFileSync(configFile, JSON.stringify(CONFIG));
@@ -114,6 +110,29 @@ afterAll(async () => {
   streams?.destroy();
   await Promise.all([dynamoServer?.stop(), sqsServer?.stop()]);
 });
+
+function streamsClient(): DynamoDBStreamsClient {
+  return new DynamoDBStreamsClient({
+    endpoint: dynamoServer.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    requestHandler: new NodeHttpHandler(),
+  });
+}
+
+/** An orders table with a NEW_AND_OLD_IMAGES stream (as template.yaml's); returns the stream ARN. */
+async function createOrdersTable(name: string): Promise<string> {
+  const created = await dynamodb.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'orderId', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'orderId', KeyType: 'HASH' }],
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    }),
+  );
+  return created.TableDescription?.LatestStreamArn as string;
+}
 
 /**
  * Live order changes, then a failing counters table (writes fail after the first few) until the emulator
@@ -126,16 +145,7 @@ async function scenario(): Promise<Scenario> {
   await createCountersTable(dynamodb, table);
   const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `replay-ddb-failures-${n}` })))
     .QueueUrl as string;
-  const created = await dynamodb.send(
-    new CreateTableCommand({
-      TableName: orders,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'orderId', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'orderId', KeyType: 'HASH' }],
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-    }),
-  );
-  const streamArn = created.TableDescription?.LatestStreamArn as string;
+  const streamArn = await createOrdersTable(orders);
 
   const handlerDynamo = localDynamoClient(dynamoServer.endpoint, 1);
   const faults = injectCounterWriteFaults(handlerDynamo);
@@ -346,4 +356,87 @@ describe.skipIf(JAVA.unavailableReason !== undefined)('npm run replay on DynamoD
     expect(await queueDepth(sqs, s.queueUrl)).toBe(0);
     await assertExact(s);
   }, 240_000);
+
+  test("a range past the stream's retention is kept and reported, never skipped (TrimmedDataAccessException)", async () => {
+    // Prepare: a real stream with three records and Lambda's on-failure record of them. Neither DynamoDB
+    // Local nor kinesis-local ever trims (DynamoDB Streams keeps 24 h, Kinesis at least 24 h, and neither
+    // has a clock to move), so the trim is the one stand-in: GetShardIterator answers as DynamoDB Streams
+    // does for a sequence number older than the trim point. Everything else is the real server.
+    const n = ++scenarios;
+    const table = `replay-ddb-counters-${n}`;
+    await createCountersTable(dynamodb, table);
+    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `replay-ddb-trimmed-${n}` })))
+      .QueueUrl as string;
+    const streamArn = await createOrdersTable(`replay-ddb-trimmed-${n}`);
+    const writer = new ItemChangeWriter({ client: dynamodb, tableName: `replay-ddb-trimmed-${n}` });
+    const generator = new OrderChangeGenerator({ seed: 5, targetLiveOrders: 10 });
+    for (let i = 0; i < 3; i++) await writer.apply(generator.next());
+    const { records, shardId } = await readWholeDynamoDbStream(streams, streamArn);
+    const body = JSON.stringify(
+      buildFailureRecord({
+        kind: 'dynamodb',
+        requestId: 'r-1',
+        functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:replay-ddb-fn',
+        condition: 'RecordAgeExceeded',
+        approximateInvokeCount: 2,
+        functionError: false,
+        shardId,
+        streamArn,
+        records: records.map((r) => ({
+          sequenceNumber: r.dynamodb?.SequenceNumber as string,
+          arrivalMs: (r.dynamodb?.ApproximateCreationDateTime ?? 0) * 1000,
+          payloadBytes: 0,
+          eventRecord: {},
+        })),
+        nowMs: Date.now(),
+      }),
+    );
+    await resend(sqs, queueUrl, [body]);
+    const trimmingStreams = streamsClient();
+    trimmingStreams.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'GetShardIteratorCommand')
+          throw Object.assign(new Error('The data you are trying to access has been trimmed.'), {
+            name: 'TrimmedDataAccessException',
+            $metadata: { httpStatusCode: 400 },
+          });
+        return next(args);
+      },
+      { step: 'initialize', name: 'trimmedStream' },
+    );
+    const replayer = (client: DynamoDBStreamsClient): Replayer =>
+      new Replayer({
+        config: compileConfig(CONFIG),
+        dynamodb,
+        dynamodbStreams: client,
+        kinesis: createAwsClients({ endpoint: dynamoServer.endpoint }).kinesis,
+        sqs,
+        countersTable: table,
+        queueUrl,
+        region: 'us-east-1',
+      });
+    const before = await rawTable(dynamodb, table);
+
+    // Act
+    const trimmed = await replayer(trimmingStreams).run();
+
+    // Assess: kept, reported as past retention, nothing written
+    expect(trimmed.kept).toBe(1);
+    expect(trimmed.pastRetention).toBe(1);
+    expect(trimmed.outcomes[0]).toMatchObject({ kind: 'range', action: 'kept', pastRetention: true });
+    expect(trimmed.outcomes[0].reason).toMatch(
+      new RegExp(
+        `${shardId} of .* no longer holds ${records[0].dynamodb?.SequenceNumber} .*past the stream's retention`,
+      ),
+    );
+    expect(await queueDepth(sqs, queueUrl)).toBe(1);
+    expect(await rawTable(dynamodb, table)).toBe(before);
+
+    // Act: the control, the same message with the stream as it really is
+    const real = await replayer(streams).run();
+
+    // Assess: read back and replayed, so the kept message above was the trim's doing
+    expect(real).toMatchObject({ replayed: 1, kept: 0, pastRetention: 0, recordsReplayed: records.length });
+    trimmingStreams.destroy();
+  }, 60_000);
 });
