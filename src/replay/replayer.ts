@@ -28,6 +28,7 @@ import type { CompiledConfig } from '../core/metric-config.js';
 import { CounterWriter } from '../sink/counter-writer.js';
 import { FailureDestination, rejectedRecordMessages, type RejectedRecordMessage } from '../sink/failure-destination.js';
 import { FailureLedger } from '../sink/failure-ledger.js';
+import type { RecordStore } from '../sink/record-store.js';
 import { cellItemDelta, statsItemDelta, type ItemDelta } from '../sink/item-delta.js';
 import { deltaKey, readItemsConsistently } from '../sink/item-reads.js';
 import { Attr, padSequence, parseCounterPk, STATS_PK_PREFIX } from '../sink/layout.js';
@@ -68,6 +69,11 @@ export interface ReplayOptions {
   dynamodbStreams?: DynamoDBStreamsClient;
   /** Reads rejects kept in the failure bucket (`recordObject: "s3://..."`); without it they are kept, saying so. */
   s3?: S3Client;
+  /**
+   * Where rejects found inside a replayed range that are too large for a queue message are kept, as the live
+   * sink keeps them (the failure bucket); without it their messages say to read them from the stream.
+   */
+  recordStore?: RecordStore;
   sqs: SQSClient;
   countersTable: string;
   queueUrl: string;
@@ -97,7 +103,11 @@ export class Replayer {
       concurrency: options.writeConcurrency,
     });
     this.ledger = new FailureLedger({ client: options.dynamodb, tableName: options.countersTable });
-    this.rejectsOut = new FailureDestination({ client: options.sqs, queueUrl: options.queueUrl });
+    this.rejectsOut = new FailureDestination({
+      client: options.sqs,
+      queueUrl: options.queueUrl,
+      store: options.recordStore,
+    });
   }
 
   /** Reads the queue until it is empty (or `maxMessages`), replaying each message. */
