@@ -5,8 +5,9 @@
  * wires it, so the handler gets the shard), the counters table fails after a few writes until the emulator
  * gives up on batches, then recovers while the live pipeline goes on past the dropped ranges. The replay
  * reads each range back with GetShardIterator AT_SEQUENCE_NUMBER / GetRecords and must bring the counters
- * to the reference: the orders table's live orders per status (a state metric) and the stream's status
- * entries per minute (an events metric), after one replay, a replay of the same messages again, and a
+ * to the reference: the orders table's live orders per status (a state metric), the stream's status
+ * entries per minute and its orders created per minute (events metrics; the last rejected by the deployed
+ * lateness, so rejects of DynamoDB records are replayed too, some inside the dropped ranges), after one replay, a replay of the same messages again, and a
  * replay SIGKILLed half-way and run again. A dry run changes nothing. Skips, saying why, without Java.
  * Prepare / Act / Assess.
  */
@@ -52,27 +53,48 @@ const JAVA = javaRuntime();
 if (JAVA.unavailableReason)
   console.warn(`[skip] replay of DynamoDB Streams ranges on DynamoDB Local: ${JAVA.unavailableReason}`);
 
-const CONFIG: StreamtallyConfig = {
-  metrics: [
-    {
-      name: 'orders_by_status',
-      kind: 'state',
-      source: 'dynamodb',
-      dimensions: ['status'],
-      value: 'amount',
-      aggregates: ['count', 'sum'],
-    },
-    {
-      name: 'orders_entering_status',
-      source: 'dynamodb',
-      filter: [{ eventName: ['INSERT', 'MODIFY'] }, { changed: ['status'] }],
-      dimensions: ['status'],
-      aggregates: ['count'],
-      windows: ['1m'],
-      allowedLateness: '2h',
-    },
-  ],
-};
+/**
+ * `orders_created` counts INSERTs by their `createdAt`, which the generator stamps 30 minutes before the
+ * write: the deployed 2-minute lateness rejects them (rejects from live batches and from dropped ones,
+ * which meet the range replay on the same records), the fix (2 h) counts them.
+ */
+function config(allowedLateness: string): StreamtallyConfig {
+  return {
+    metrics: [
+      {
+        name: 'orders_by_status',
+        kind: 'state',
+        source: 'dynamodb',
+        dimensions: ['status'],
+        value: 'amount',
+        aggregates: ['count', 'sum'],
+      },
+      {
+        name: 'orders_entering_status',
+        source: 'dynamodb',
+        filter: [{ eventName: ['INSERT', 'MODIFY'] }, { changed: ['status'] }],
+        dimensions: ['status'],
+        aggregates: ['count'],
+        windows: ['1m'],
+        allowedLateness: '2h',
+      },
+      {
+        name: 'orders_created',
+        source: 'dynamodb',
+        filter: [{ eventName: ['INSERT'] }],
+        eventTime: { field: 'createdAt', format: 'iso8601' },
+        dimensions: ['status'],
+        aggregates: ['count'],
+        windows: ['1m'],
+        allowedLateness,
+      },
+    ],
+  };
+}
+const LIVE_CONFIG = config('2m');
+const CONFIG = config('2h');
+const CREATED_AGO_MS = 30 * 60_000;
+const CREATED_PREFIX = 'orders_created#';
 const ENTERING_PREFIX = 'orders_entering_status#';
 
 let dynamoServer: LocalServer;
@@ -153,7 +175,7 @@ async function scenario(): Promise<Scenario> {
     config: {
       countersTable: table,
       failureQueueUrl: queueUrl,
-      metrics: compileConfig(CONFIG),
+      metrics: compileConfig(LIVE_CONFIG),
       metricsSource: 'test',
       maxDecompressedBytes: 1 << 20,
       writeConcurrency: 4,
@@ -185,7 +207,11 @@ async function scenario(): Promise<Scenario> {
       logs.push(`${level} ${message}`);
     },
   });
-  const generator = new OrderChangeGenerator({ seed: n * 101, targetLiveOrders: 25 });
+  const generator = new OrderChangeGenerator({
+    seed: n * 101,
+    targetLiveOrders: 25,
+    startMs: Date.now() - CREATED_AGO_MS,
+  });
   const writer = new ItemChangeWriter({ client: dynamodb, tableName: orders });
   const written = (): number => writer.progress.inserts + writer.progress.modifies + writer.progress.removes;
   const change = async (count: number): Promise<void> => {
@@ -236,6 +262,19 @@ async function scenario(): Promise<Scenario> {
   };
 }
 
+/** Rejects whose record lies inside a dropped range: there a range replay and a reject replay meet. */
+function rejectsInsideRanges(s: Scenario): number {
+  const parsed = s.bodies.map((b) => JSON.parse(b) as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const ranges = parsed
+    .filter((m) => m.DDBStreamBatchInfo)
+    .map((m) => [BigInt(m.DDBStreamBatchInfo.startSequenceNumber), BigInt(m.DDBStreamBatchInfo.endSequenceNumber)]);
+  return parsed.filter(
+    (m) =>
+      m.source === 'streamtally' &&
+      ranges.some(([a, b]) => BigInt(m.sequenceNumber) >= a && BigInt(m.sequenceNumber) <= b),
+  ).length;
+}
+
 /** Status entries per minute of arrival, from the stream itself: the events metric's reference. */
 function enteringModel(records: ReadonlyArray<DynamoDBRecord>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -250,11 +289,24 @@ function enteringModel(records: ReadonlyArray<DynamoDBRecord>): Record<string, n
   return out;
 }
 
-async function entering(table: string): Promise<Record<string, number>> {
+/** Orders created per minute of `createdAt`, from the stream's INSERTs. */
+function createdModel(records: ReadonlyArray<DynamoDBRecord>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of records) {
+    if (r.eventName !== 'INSERT') continue;
+    const image = r.dynamodb?.NewImage;
+    const minute = Math.floor(Date.parse(image?.createdAt?.S as string) / 60_000) * 60_000;
+    const key = `${image?.status?.S} 1m#${new Date(minute).toISOString()}`;
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** The counts of one events metric's items, `<dimension> <sk>` -> count. */
+async function counts(table: string, prefix: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const cell of (await scanCounters(dynamodb, table)).values())
-    if (cell.pk.startsWith(ENTERING_PREFIX) && cell.count !== 0)
-      out[`${cell.pk.slice(ENTERING_PREFIX.length)} ${cell.sk}`] = cell.count;
+    if (cell.pk.startsWith(prefix) && cell.count !== 0) out[`${cell.pk.slice(prefix.length)} ${cell.sk}`] = cell.count;
   return out;
 }
 
@@ -276,7 +328,8 @@ async function assertExact(s: Scenario): Promise<void> {
   const wantCounts = Object.fromEntries(Object.entries(s.byStatus).filter(([, c]) => c !== 0));
   expect(got.counts).toEqual(wantCounts);
   for (const [status, sum] of Object.entries(got.sums)) expect(sum).toBeCloseTo(s.amountByStatus[status], 2);
-  expect(await entering(s.table)).toEqual(enteringModel(s.records));
+  expect(await counts(s.table, ENTERING_PREFIX)).toEqual(enteringModel(s.records));
+  expect(await counts(s.table, CREATED_PREFIX)).toEqual(createdModel(s.records));
 }
 
 function replay(s: Scenario, extra: string[] = [], killAfterPuts = 0): Promise<CliRun> {
@@ -298,7 +351,8 @@ describe.skipIf(JAVA.unavailableReason !== undefined)('npm run replay on DynamoD
     // Prepare
     const s = await scenario();
     expect(s.rangeMessages).toBeGreaterThanOrEqual(2);
-    expect(s.bodies.length).toBe(s.rangeMessages);
+    expect(s.bodies.length - s.rangeMessages, 'rejects (too late for the deployed lateness)').toBeGreaterThan(0);
+    expect(rejectsInsideRanges(s), 'rejects sent by the failed attempts of a dropped range').toBeGreaterThan(0);
     const dropped = (await levels(s.table)).counts;
     expect(dropped).not.toEqual(Object.fromEntries(Object.entries(s.byStatus).filter(([, c]) => c !== 0)));
 
