@@ -93,6 +93,20 @@ export async function peekQueue(sqs: SQSClient, queueUrl: string): Promise<strin
   return bodies;
 }
 
+/** Rejects whose record lies inside a dropped range (`KinesisBatchInfo` / `DDBStreamBatchInfo`): where a range replay and a reject replay meet. */
+export function rejectsInsideRanges(bodies: ReadonlyArray<string>): number {
+  const parsed = bodies.map((b) => JSON.parse(b) as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const ranges = parsed
+    .map((m) => m.KinesisBatchInfo ?? m.DDBStreamBatchInfo)
+    .filter((info) => info !== undefined)
+    .map((info) => [BigInt(info.startSequenceNumber), BigInt(info.endSequenceNumber)]);
+  return parsed.filter(
+    (m) =>
+      m.source === 'streamtally' &&
+      ranges.some(([a, b]) => BigInt(m.sequenceNumber) >= a && BigInt(m.sequenceNumber) <= b),
+  ).length;
+}
+
 /** Sends the same messages again (a duplicate delivery, an operator's second run). */
 export async function resend(sqs: SQSClient, queueUrl: string, bodies: ReadonlyArray<string>): Promise<void> {
   for (const body of bodies) await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
