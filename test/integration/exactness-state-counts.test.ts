@@ -17,13 +17,13 @@ import { compileConfig } from '../../src/core/metric-config.js';
 import type { StreamtallyConfig } from '../../src/core/types.js';
 import { createAnalyticsHandler } from '../../src/handlers/create-analytics-handler.js';
 import { javaRuntime, startDynamoDbLocal, type LocalServer } from '../../src/local/aws/servers.js';
-import { DynamoDbStreamReader } from '../../src/local/emulator/dynamodb-stream-reader.js';
 import type { StreamEvent, StreamResponse } from '../../src/pipeline/stream-processor.js';
 import { ItemChangeWriter } from '../../src/producer/item-change-writer.js';
 import { CounterReader } from '../../src/read/counter-reader.js';
 import { OrderChangeGenerator } from '../../src/samples/order-changes.js';
 import { mulberry32 as rng } from '../../src/samples/prng.js';
 import { createCountersTable, localDynamoClient } from '../helpers/counters-table.js';
+import { readWholeDynamoDbStream } from '../helpers/dynamodb-stream.js';
 import { FaultInjector } from '../helpers/fault-injector.js';
 import { lambdaContext } from '../helpers/kinesis-batch.js';
 
@@ -84,23 +84,12 @@ async function writeOrders(server: LocalServer, table: string, seed: number, cou
     const writer = new ItemChangeWriter({ client, tableName: table });
     for (let i = 0; i < count; i++) await writer.apply(generator.next());
     const arn = (await client.send(new DescribeTableCommand({ TableName: table }))).Table?.LatestStreamArn;
-    const reader = new DynamoDbStreamReader(streams, { stream: arn!, region: 'us-east-1' });
-    await reader.open();
-    const shards = await reader.listShards();
-    expect(shards.length, 'DynamoDB Local keeps one shard for a small table').toBe(1);
-    const records: DynamoDBRecord[] = [];
-    let iterator = await reader.getIterator(shards[0].shardId, { type: 'TRIM_HORIZON' });
-    while (iterator) {
-      const page = await reader.read(shards[0].shardId, iterator, 1000);
-      for (const r of page.records) records.push(r.eventRecord as unknown as DynamoDBRecord);
-      if (page.records.length === 0) break;
-      iterator = page.nextIterator;
-    }
+    const { records, shardId } = await readWholeDynamoDbStream(streams, arn!);
     const { inserts, modifies, removes } = writer.progress;
     return {
       applied: inserts + modifies + removes,
       records,
-      shardId: shards[0].shardId,
+      shardId,
       byStatus: generator.statusCounts(),
       amountByStatus: generator.statusAmounts(),
       byCountryStatus: generator.countsBy(['country', 'status']),
