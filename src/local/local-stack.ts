@@ -14,6 +14,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadRuntimeConfig, type loadMetricDefinitions } from '../config.js';
 import { createAnalyticsHandler } from '../handlers/create-analytics-handler.js';
 import type { BatchSummary } from '../pipeline/stream-processor.js';
+import { DYNAMODB_CLIENT_SETTINGS } from '../sink/dynamodb-client.js';
 import { KinesisProducer } from '../producer/kinesis-producer.js';
 import { ItemChangeWriter } from '../producer/item-change-writer.js';
 import { OrderChangeGenerator } from '../samples/order-changes.js';
@@ -155,7 +156,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     const region = process.env.AWS_REGION ?? 'us-east-1';
     const kinesis = new KinesisClient(clientConfig({ endpoint: kinesisEndpoint, region }));
-    const dynamodb = new DynamoDBClient(clientConfig({ endpoint: dynamoEndpoint, region }));
+    const dynamodb = new DynamoDBClient({
+      ...clientConfig({ endpoint: dynamoEndpoint, region }),
+      ...DYNAMODB_CLIENT_SETTINGS,
+    });
     const dynamodbStreams = new DynamoDBStreamsClient(clientConfig({ endpoint: dynamoEndpoint, region }));
     const sqs = new SQSClient(clientConfig({ endpoint: sqsEndpoint, region }));
     clients.push(kinesis, dynamodb, dynamodbStreams, sqs);
