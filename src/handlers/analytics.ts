@@ -9,6 +9,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { loadRemoteMetricDefinitions, loadRuntimeConfig } from '../config.js';
+import { DYNAMODB_CLIENT_SETTINGS } from '../sink/dynamodb-client.js';
 import { createAnalyticsHandler } from './create-analytics-handler.js';
 
 const tracer = new Tracer({ serviceName: 'streamtally' });
@@ -16,7 +17,7 @@ const remote = await loadRemoteMetricDefinitions(process.env, () => tracer.captu
 
 export const handler = createAnalyticsHandler({
   config: loadRuntimeConfig(process.env, remote),
-  dynamodb: tracer.captureAWSv3Client(new DynamoDBClient({})),
+  dynamodb: tracer.captureAWSv3Client(new DynamoDBClient({ ...DYNAMODB_CLIENT_SETTINGS })),
   sqs: tracer.captureAWSv3Client(new SQSClient({})),
   tracer,
 });

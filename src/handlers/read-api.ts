@@ -14,6 +14,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { loadReadRuntimeConfig, loadRemoteMetricDefinitions } from '../config.js';
 import { DASHBOARD_ASSETS } from '../dashboard/assets.js';
 import { CounterReader } from '../read/counter-reader.js';
+import { DYNAMODB_CLIENT_SETTINGS } from '../sink/dynamodb-client.js';
 import {
   createReadApiHandler,
   type ReadApiAuthSettings,
@@ -37,7 +38,7 @@ function depsFromEnvironment(): ReadApiDeps {
   const config = loadReadRuntimeConfig(process.env, remote);
   return {
     reader: new CounterReader({
-      client: tracer.captureAWSv3Client(new DynamoDBClient({})),
+      client: tracer.captureAWSv3Client(new DynamoDBClient({ ...DYNAMODB_CLIENT_SETTINGS })),
       tableName: config.countersTable,
       metrics: config.metrics,
     }),

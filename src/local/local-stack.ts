@@ -15,6 +15,7 @@ import { loadRuntimeConfig, loadWindowFlushSchedule, type loadMetricDefinitions 
 import type { WindowFlushSchedule } from '../core/types.js';
 import { createAnalyticsHandler } from '../handlers/create-analytics-handler.js';
 import type { BatchSummary } from '../pipeline/stream-processor.js';
+import { DYNAMODB_CLIENT_SETTINGS } from '../sink/dynamodb-client.js';
 import { KinesisProducer } from '../producer/kinesis-producer.js';
 import { ItemChangeWriter } from '../producer/item-change-writer.js';
 import { OrderChangeGenerator } from '../samples/order-changes.js';
@@ -170,7 +171,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     const region = process.env.AWS_REGION ?? 'us-east-1';
     const kinesis = new KinesisClient(clientConfig({ endpoint: kinesisEndpoint, region }));
-    const dynamodb = new DynamoDBClient(clientConfig({ endpoint: dynamoEndpoint, region }));
+    const dynamodb = new DynamoDBClient({
+      ...clientConfig({ endpoint: dynamoEndpoint, region }),
+      ...DYNAMODB_CLIENT_SETTINGS,
+    });
     const dynamodbStreams = new DynamoDBStreamsClient(clientConfig({ endpoint: dynamoEndpoint, region }));
     const sqs = new SQSClient(clientConfig({ endpoint: sqsEndpoint, region }));
     clients.push(kinesis, dynamodb, dynamodbStreams, sqs);

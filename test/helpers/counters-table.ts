@@ -10,6 +10,7 @@ import type { DDSketch } from '../../src/core/sketch/ddsketch.js';
 import type { HyperLogLog } from '../../src/core/sketch/hyperloglog.js';
 import { Attr, TOP_INDEX } from '../../src/sink/layout.js';
 import { cellItemDelta } from '../../src/sink/item-delta.js';
+import { DYNAMODB_CLIENT_SETTINGS } from '../../src/sink/dynamodb-client.js';
 import type { ModelCell } from './reference-model.js';
 
 export function localDynamoClient(endpoint: string, maxAttempts = 3): DynamoDBClient {
@@ -19,6 +20,7 @@ export function localDynamoClient(endpoint: string, maxAttempts = 3): DynamoDBCl
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     requestHandler: new NodeHttpHandler(),
     maxAttempts,
+    ...DYNAMODB_CLIENT_SETTINGS,
   });
 }
 

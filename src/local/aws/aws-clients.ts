@@ -4,6 +4,7 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { DYNAMODB_CLIENT_SETTINGS } from '../../sink/dynamodb-client.js';
 
 export interface AwsTarget {
   /** Override endpoint (local server); undefined means real AWS with the default credential chain. */
@@ -38,7 +39,7 @@ export function createAwsClients(target: AwsTarget): AwsClients {
   const config = clientConfig(target);
   return {
     kinesis: new KinesisClient(config),
-    dynamodb: new DynamoDBClient(config),
+    dynamodb: new DynamoDBClient({ ...config, ...DYNAMODB_CLIENT_SETTINGS }),
     dynamodbStreams: new DynamoDBStreamsClient(config),
     sqs: new SQSClient(config),
   };
