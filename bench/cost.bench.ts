@@ -27,7 +27,8 @@ import { StreamProcessor, type StreamEvent } from '../src/pipeline/stream-proces
 import { emptyWriteResult, type CounterWriter, type WriteInput, type WriteResult } from '../src/sink/counter-writer.js';
 import type { Item } from '../src/sink/item-delta.js';
 import { itemSizeBytes, readUnits, writeUnits } from '../src/sink/item-size.js';
-import { Attr } from '../src/sink/layout.js';
+import { Attr, parseCounterPk, parseCounterSk, STATS_PK_PREFIX } from '../src/sink/layout.js';
+import { parseDurationMs } from '../src/core/duration.js';
 import { createRng, generateClickEvent, type ClickEvent } from '../src/samples/sample-events.js';
 import { buildBatch } from './batch.js';
 import { BaselineCase } from './cases.js';
@@ -111,9 +112,78 @@ export function demoConfig(): CompiledConfig {
   return compileConfig(JSON.parse(readFileSync(join(HERE, 'demo-config.json'), 'utf8')), 'bench/demo-config.json');
 }
 
+/**
+ * Why a counter write happened, judged at the simulated time of the invocation that made it (`--breakdown`):
+ * - `once`: the item's first write, its window already closed (the ideal: one write per item);
+ * - `open`: the window was still open (arrival time before its end), so more writes of it will follow;
+ * - `rest`: closed now, and this shard wrote it while it was open (the rest of a partly written window);
+ * - `late`: closed, and this shard had already written it closed (late events re-opened it);
+ * - `shard`: closed, first write by this shard of an item another shard wrote (writes are per shard).
+ */
+export const WRITE_REASONS = ['once', 'open', 'rest', 'late', 'shard'] as const;
+export type WriteReason = (typeof WRITE_REASONS)[number];
+
+/** Writes of one metric window size: distinct items, and writes by reason. */
+export interface BreakdownRow {
+  metric: string;
+  window: string;
+  items: number;
+  writes: number;
+  byReason: Record<WriteReason, number>;
+}
+
+/** Per item: the lanes that wrote it, and whether each lane's last write was after the window closed. */
+class WriteBreakdown {
+  private readonly rows = new Map<string, BreakdownRow>();
+  private readonly lanesOf = new Map<string, Map<string, boolean>>();
+
+  record(pk: string, sk: string, lane: string, nowMs: number): void {
+    const { windowLabel, windowStartMs } = parseCounterSk(sk);
+    const metric = pk.startsWith(STATS_PK_PREFIX) ? pk : parseCounterPk(pk).metric;
+    const closed = windowStartMs + parseDurationMs(windowLabel) <= nowMs;
+    const key = pk + '\u0000' + sk;
+    let lanes = this.lanesOf.get(key);
+    if (!lanes) this.lanesOf.set(key, (lanes = new Map()));
+    const before = lanes.get(lane);
+    const reason: WriteReason = !closed
+      ? 'open'
+      : before === false
+        ? 'rest'
+        : before === true
+          ? 'late'
+          : lanes.size > 0
+            ? 'shard'
+            : 'once';
+    lanes.set(lane, closed);
+    const rowKey = metric + '\u0000' + windowLabel;
+    let row = this.rows.get(rowKey);
+    if (!row) {
+      row = {
+        metric,
+        window: windowLabel,
+        items: 0,
+        writes: 0,
+        byReason: { once: 0, open: 0, rest: 0, late: 0, shard: 0 },
+      };
+      this.rows.set(rowKey, row);
+    }
+    if (lanes.size === 1 && before === undefined) row.items++;
+    row.writes++;
+    row.byReason[reason]++;
+  }
+
+  result(): BreakdownRow[] {
+    return [...this.rows.values()];
+  }
+}
+
 /** What the in-memory table saw: the writes the real writer would make, sized by DynamoDB's rules. */
 class SimulatedTable {
   readonly items = new Map<string, Item>();
+  /** Set with `--breakdown`: why each write happened. */
+  breakdown: WriteBreakdown | undefined;
+  /** Simulated time of the invocation in progress (for the breakdown). */
+  nowMs = 0;
   writes = 0;
   tableWru = 0;
   gsiWru = 0;
@@ -138,6 +208,7 @@ class SimulatedTable {
       if (progressAttr) item[progressAttr] = { S: input.positionOf(d.lastRecord) };
       const after = itemSizeBytes(item);
       this.writes++;
+      this.breakdown?.record(d.pk, d.sk, input.lane ?? '', this.nowMs);
       const wru = writeUnits(Math.max(before, after));
       this.tableWru += wru;
       if (after > this.maxItemBytes) this.maxItemBytes = after;
@@ -190,7 +261,9 @@ class SettingRun {
     readonly setting: FreshnessSetting,
     config: CompiledConfig,
     shards: number,
+    breakdown = false,
   ) {
+    if (breakdown) this.table.breakdown = new WriteBreakdown();
     this.processor = new StreamProcessor({
       config,
       writer: this.table as unknown as CounterWriter,
@@ -287,6 +360,7 @@ class SettingRun {
       event.isWindowTerminatedEarly = false;
     }
     const writesBefore = this.table.writes;
+    this.table.nowMs = atMs;
     const cpu = process.cpuUsage();
     const { response, summary } = await this.processor.process(event, Number.MAX_SAFE_INTEGER);
     const used = process.cpuUsage(cpu);
@@ -456,6 +530,8 @@ export interface CostRow {
   usdPerMillion: number;
   /** Oldest a count can be before it is in the table, simulated (s). */
   freshnessSeconds: number;
+  /** With `--breakdown` (streamtally rows): writes per metric window size and reason. */
+  breakdown?: BreakdownRow[];
 }
 
 export interface CostReport {
@@ -489,9 +565,12 @@ export async function runCostBenchmark(
   log: (line: string) => void = () => {},
   rates: ReadonlyArray<number> = COST_RATES,
   shardCounts: ReadonlyArray<number> = COST_SHARDS,
+  options: { breakdown?: boolean; settings?: (s: FreshnessSetting) => boolean } = {},
 ): Promise<CostReport> {
   const config = demoConfig();
-  const { settings, memorySizeMb } = freshnessSettings();
+  const resolved = freshnessSettings();
+  const memorySizeMb = resolved.memorySizeMb;
+  const settings = options.settings ? resolved.settings.filter(options.settings) : resolved.settings;
   const memoryGb = memorySizeMb / 1024;
   const rows: CostRow[] = [];
   for (const rate of rates) {
@@ -500,7 +579,7 @@ export async function runCostBenchmark(
     );
     const runs = shardCounts.map((shards) => ({
       shards,
-      runs: settings.map((s) => new SettingRun(s, config, shards)),
+      runs: settings.map((s) => new SettingRun(s, config, shards, options.breakdown)),
     }));
     const rng = createRng(20_261_201 + rate);
     const stepMs = 1000 / rate;
@@ -544,6 +623,7 @@ export async function runCostBenchmark(
           lambdaUsdPerMillion: cost.lambda,
           usdPerMillion: cost.dynamo + cost.lambda,
           freshnessSeconds: run.maxAgeMs / 1000,
+          breakdown: t.breakdown?.result(),
         });
         if (!run.setting.windowFlush) {
           // The coalesced ADD peer on the same batches: one small UpdateItem per counter item per batch.
@@ -564,6 +644,7 @@ export async function runCostBenchmark(
             dynamoDbUsdPerMillion: c.dynamo,
             lambdaUsdPerMillion: c.lambda,
             usdPerMillion: c.dynamo + c.lambda,
+            breakdown: undefined,
           });
         }
       }
@@ -660,6 +741,47 @@ function coalescedCpuLine(c: CpuCalibration): string {
   const peer = c.batch.records * c.peerParseMsPerRecord + c.batch.writes * c.peerMsPerUpdate;
   const ratio = c.batch.streamtallyCpuMs / peer;
   return `target handler CPU per ${c.batch.records}-record batch within ${TARGET_CPU_VS_COALESCED}x of the coalesced ADD peer: streamtally ${c.batch.streamtallyCpuMs.toFixed(0)} ms (measured) vs peer ~${peer.toFixed(0)} ms (modelled: parse + ${c.batch.writes} UpdateItem) = ${ratio.toFixed(2)}x -> ${ratio <= TARGET_CPU_VS_COALESCED ? 'MET' : 'MISSED'}`;
+}
+
+/** `--breakdown`: the streamtally rows' writes per event by metric, window size and reason. */
+export function formatBreakdownTable(report: CostReport): string {
+  const head = [
+    'events/s',
+    'shards',
+    'freshness setting',
+    'metric',
+    'window',
+    'items',
+    'writes/event',
+    ...WRITE_REASONS,
+  ];
+  const rows: string[][] = [];
+  for (const r of report.rows) {
+    if (!r.breakdown) continue;
+    for (const b of r.breakdown)
+      rows.push([
+        String(r.rate),
+        String(r.shards),
+        r.setting,
+        b.metric,
+        b.window,
+        String(b.items),
+        (b.writes / r.events).toFixed(4),
+        ...WRITE_REASONS.map((reason) => (b.byReason[reason] / r.events).toFixed(4)),
+      ]);
+  }
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
+  const line = (cells: string[]): string =>
+    cells.map((cell, c) => (c >= 2 && c <= 4 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  return [
+    line(head),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.map(line),
+    '',
+    'Reasons (writes/event): once = first write of a closed window; open = written while its window was open;',
+    'rest = the closing write of a window written while open; late = a closed window written again (late events);',
+    'shard = a closed window another shard had written.',
+  ].join('\n');
 }
 
 export function costJsonLines(report: CostReport): string[] {
