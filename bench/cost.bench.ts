@@ -70,9 +70,9 @@ export interface FreshnessSetting {
   batchSize: number;
   batchingWindowSeconds: number;
   tumblingWindowSeconds: number | undefined;
-  /** Window flush: WINDOW_FLUSH_CARRY_SECONDS and WINDOW_FLUSH_SLACK_SECONDS of the function. */
+  /** Window flush: WINDOW_FLUSH_GRACE_SECONDS and WINDOW_FLUSH_CARRY_SECONDS of the function. */
+  graceSeconds: number | undefined;
   carrySeconds: number | undefined;
-  slackSeconds: number | undefined;
 }
 
 /** Every freshness setting as template.yaml resolves it (through the local template reader). */
@@ -100,8 +100,8 @@ export function freshnessSettings(): { settings: FreshnessSetting[]; memorySizeM
         batchSize: source.batchSize,
         batchingWindowSeconds: source.maximumBatchingWindowSeconds,
         tumblingWindowSeconds: source.tumblingWindowSeconds,
+        graceSeconds: windowFlush ? Number(fn.environment.WINDOW_FLUSH_GRACE_SECONDS) : undefined,
         carrySeconds: windowFlush ? Number(fn.environment.WINDOW_FLUSH_CARRY_SECONDS) : undefined,
-        slackSeconds: windowFlush ? Number(fn.environment.WINDOW_FLUSH_SLACK_SECONDS) : undefined,
       });
     }
   }
@@ -184,12 +184,24 @@ class SimulatedTable {
   breakdown: WriteBreakdown | undefined;
   /** Simulated time of the invocation in progress (for the breakdown). */
   nowMs = 0;
+  /** Per lane, per metric window (`label#start ms`): the highest record (sequence counter) a written item holds. */
+  readonly writtenUpTo = new Map<string, Map<string, number>>();
   writes = 0;
   tableWru = 0;
   gsiWru = 0;
   rru = 0;
   maxItemBytes = 0;
   maxItemWru = 0;
+
+  private noteWritten(lane: string, sk: string, position: string | undefined): void {
+    const { windowLabel, windowStartMs } = parseCounterSk(sk);
+    // The bench's sequence numbers end in the lane's record counter (48 digits, see SettingRun.offer).
+    const upTo = Number((position ?? '').slice(-15));
+    let byWindow = this.writtenUpTo.get(lane);
+    if (!byWindow) this.writtenUpTo.set(lane, (byWindow = new Map()));
+    const key = windowLabel + '#' + windowStartMs;
+    if (upTo > (byWindow.get(key) ?? -1)) byWindow.set(key, upTo);
+  }
 
   write(input: WriteInput): Promise<WriteResult> {
     const progressAttr = input.lane === undefined ? undefined : Attr.progressPrefix + input.lane;
@@ -209,6 +221,8 @@ class SimulatedTable {
       const after = itemSizeBytes(item);
       this.writes++;
       this.breakdown?.record(d.pk, d.sk, input.lane ?? '', this.nowMs);
+      if (progressAttr && !d.pk.startsWith(STATS_PK_PREFIX))
+        this.noteWritten(input.lane ?? '', d.sk, item[progressAttr].S);
       const wru = writeUnits(Math.max(before, after));
       this.tableWru += wru;
       if (after > this.maxItemBytes) this.maxItemBytes = after;
@@ -240,9 +254,15 @@ interface ShardLane {
   /** Tumbling window (start ms) the buffer and the carried state belong to; -1 before the first record. */
   windowStartMs: number;
   state: Record<string, unknown>;
-  /** Oldest arrival whose counts are not yet in the table (window flush mode). */
-  oldestUnwrittenMs: number;
   seq: number;
+  /**
+   * Per metric window (`label#start ms`, event time) not yet durable from this lane: the first record of
+   * each batch that counts in it (sequence counter, arrival). A write makes whole batches' records of a
+   * window durable, so the first of each batch is the oldest count that write brought into the table.
+   */
+  pending: Map<string, { seqs: number[]; arrivals: number[]; head: number }>;
+  /** Windows the records buffered for the next batch count in (their first record is already pending). */
+  batchWindows: Set<string>;
 }
 
 /** One setting at one rate and shard count: the ESM's batching, simulated, into one processor and table. */
@@ -252,7 +272,8 @@ class SettingRun {
   readonly lanes: ShardLane[];
   invocations = 0;
   cpuMicros = 0;
-  maxAgeMs = 0;
+  /** Per window label: the oldest a count got before it was in the table (ms). */
+  readonly maxAgeMs = new Map<string, number>();
   /** Counter items (not `__stats__`) per batch, summed: the coalesced ADD peer writes exactly these. */
   coalescedItems = 0;
   events = 0;
@@ -271,9 +292,9 @@ class SettingRun {
       maxDecompressedBytes: 1 << 20,
       windowFlush: setting.windowFlush,
       windowStateLimits:
-        setting.carrySeconds === undefined
+        setting.graceSeconds === undefined
           ? undefined
-          : { carryMs: setting.carrySeconds * 1000, slackMs: (setting.slackSeconds ?? 0) * 1000 },
+          : { graceMs: setting.graceSeconds * 1000, carryMs: (setting.carrySeconds ?? 0) * 1000 },
     });
     this.lanes = Array.from({ length: shards }, (_, i) => ({
       id: `shardId-${String(i).padStart(12, '0')}`,
@@ -282,8 +303,9 @@ class SettingRun {
       bytes: 0,
       windowStartMs: -1,
       state: {},
-      oldestUnwrittenMs: Number.POSITIVE_INFINITY,
       seq: 0,
+      pending: new Map(),
+      batchWindows: new Set(),
     }));
   }
 
@@ -307,7 +329,13 @@ class SettingRun {
       await this.invoke(lane, lane.firstArrivalMs + windowMs, false);
   }
 
-  async offer(shard: number, data: string, bytes: number, arrivalMs: number): Promise<void> {
+  async offer(
+    shard: number,
+    data: string,
+    bytes: number,
+    arrivalMs: number,
+    windows: ReadonlyArray<string>,
+  ): Promise<void> {
     const lane = this.lanes[shard];
     await this.advance(lane, arrivalMs);
     if (lane.bytes + bytes > MAX_BATCH_BYTES) await this.invoke(lane, arrivalMs, false);
@@ -332,6 +360,14 @@ class SettingRun {
     });
     lane.bytes += bytes;
     this.events++;
+    for (const key of windows) {
+      if (lane.batchWindows.has(key)) continue;
+      lane.batchWindows.add(key);
+      let p = lane.pending.get(key);
+      if (!p) lane.pending.set(key, (p = { seqs: [], arrivals: [], head: 0 }));
+      p.seqs.push(lane.seq);
+      p.arrivals.push(arrivalMs);
+    }
     if (lane.records.length >= this.setting.batchSize) await this.invoke(lane, arrivalMs, false);
   }
 
@@ -347,6 +383,7 @@ class SettingRun {
     const records = lane.records;
     lane.records = [];
     lane.bytes = 0;
+    lane.batchWindows.clear();
     const event: StreamEvent = { Records: records };
     if (this.setting.tumblingWindowSeconds) {
       const sizeMs = this.setting.tumblingWindowSeconds * 1000;
@@ -359,7 +396,6 @@ class SettingRun {
       event.isFinalInvokeForWindow = final;
       event.isWindowTerminatedEarly = false;
     }
-    const writesBefore = this.table.writes;
     this.table.nowMs = atMs;
     const cpu = process.cpuUsage();
     const { response, summary } = await this.processor.process(event, Number.MAX_SAFE_INTEGER);
@@ -367,25 +403,28 @@ class SettingRun {
     this.cpuMicros += used.user + used.system;
     this.invocations++;
     if (response.batchItemFailures.length > 0) throw new Error(`simulated batch failed: ${summary.writes.errors[0]}`);
+    this.settleAges(lane, atMs);
     if (!this.setting.windowFlush) {
       this.coalescedItems += summary.counterItems;
-      if (records.length > 0) this.maxAgeMs = Math.max(this.maxAgeMs, atMs - lane.firstArrivalMs);
       return;
     }
     // Window flush: JSON round trip, as Lambda stores the state between invocations.
     lane.state = JSON.parse(JSON.stringify(response.state ?? {})) as Record<string, unknown>;
-    const wrote = this.table.writes > writesBefore;
-    if (wrote && Number.isFinite(lane.oldestUnwrittenMs))
-      this.maxAgeMs = Math.max(this.maxAgeMs, atMs - lane.oldestUnwrittenMs);
-    if (final) lane.oldestUnwrittenMs = Number.POSITIVE_INFINITY;
-    else if (wrote) lane.oldestUnwrittenMs = records.length > 0 ? arrivalOf(records[0]) : Number.POSITIVE_INFINITY;
-    else if (records.length > 0 && !Number.isFinite(lane.oldestUnwrittenMs))
-      lane.oldestUnwrittenMs = arrivalOf(records[0]);
   }
-}
 
-function arrivalOf(record: KinesisStreamRecord): number {
-  return record.kinesis.approximateArrivalTimestamp * 1000;
+  /** Counts of `lane` the table now holds (its items' progress reached them): their age at `atMs`. */
+  private settleAges(lane: ShardLane, atMs: number): void {
+    const written = this.table.writtenUpTo.get(lane.id);
+    if (!written) return;
+    for (const [key, p] of lane.pending) {
+      const upTo = written.get(key) ?? -1;
+      if (p.head >= p.seqs.length || p.seqs[p.head] > upTo) continue;
+      const label = key.slice(0, key.indexOf('#'));
+      this.maxAgeMs.set(label, Math.max(this.maxAgeMs.get(label) ?? 0, atMs - p.arrivals[p.head]));
+      while (p.head < p.seqs.length && p.seqs[p.head] <= upTo) p.head++;
+      if (p.head === p.seqs.length) lane.pending.delete(key);
+    }
+  }
 }
 
 /** FNV-1a of the partition key, modulo the shard count: Kinesis hashes partition keys (MD5) the same way in spirit. */
@@ -395,15 +434,20 @@ function shardOf(partitionKey: string, shards: number): number {
   return (h >>> 0) % shards;
 }
 
-/** Metric windows one event updates in the demo config: what a per-record `ADD` handler writes for it. */
-function metricWindowsOf(event: ClickEvent, config: CompiledConfig): number {
-  let n = 0;
+/**
+ * Metric windows one event updates in the demo config (`label#start ms`, event time; one per metric
+ * window, so a window two metrics share is listed twice): what a per-record `ADD` handler writes for it.
+ */
+function metricWindowsOf(event: ClickEvent, config: CompiledConfig): string[] {
+  const out: string[] = [];
+  const timeMs = Date.parse(event.ts);
   for (const m of config.metrics) {
     if (m.name === 'page_views' && event.type !== 'page_view') continue;
     if (m.name === 'purchases' && event.type !== 'purchase') continue;
-    n += m.windows.length; // distinct_users: every clickstream event has user.id
+    // distinct_users: every clickstream event has user.id
+    for (const w of m.windows) out.push(w.label + '#' + Math.floor(timeMs / w.sizeMs) * w.sizeMs);
   }
-  return n;
+  return out;
 }
 
 export interface CpuCalibration {
@@ -528,8 +572,10 @@ export interface CostRow {
   dynamoDbUsdPerMillion: number;
   lambdaUsdPerMillion: number;
   usdPerMillion: number;
-  /** Oldest a count can be before it is in the table, simulated (s). */
+  /** Oldest a count of the finest window size (1m) got before it was in the table, simulated (s). */
   freshnessSeconds: number;
+  /** The same per window size (label: s): in window flush mode, coarse windows are written once they close. */
+  maxAgeSecondsByWindow: Record<string, number>;
   /** With `--breakdown` (streamtally rows): writes per metric window size and reason. */
   breakdown?: BreakdownRow[];
 }
@@ -573,6 +619,12 @@ export async function runCostBenchmark(
   const settings = options.settings ? resolved.settings.filter(options.settings) : resolved.settings;
   const memoryGb = memorySizeMb / 1024;
   const rows: CostRow[] = [];
+  const labels = [...new Set(config.metrics.flatMap((m) => m.windows))]
+    .sort((a, b) => a.sizeMs - b.sizeMs)
+    .map((w) => w.label);
+  const finest = labels[0];
+  const ageSeconds = (run: SettingRun): Record<string, number> =>
+    Object.fromEntries(labels.map((label) => [label, (run.maxAgeMs.get(label) ?? 0) / 1000]));
   for (const rate of rates) {
     log(
       `  ${rate} events/s for ${SIMULATED_SECONDS} s through ${settings.length} settings x ${shardCounts.join(', ')} shards...`,
@@ -590,10 +642,11 @@ export async function runCostBenchmark(
       const event = generateClickEvent(rng, arrivalMs - Math.floor(rng() * MAX_PRODUCER_DELAY_MS));
       const json = Buffer.from(JSON.stringify(event));
       const data = json.toString('base64');
-      perRecordWrites += metricWindowsOf(event, config);
+      const windows = metricWindowsOf(event, config);
+      perRecordWrites += windows.length;
       for (const group of runs) {
         const shard = shardOf(event.user.id, group.shards);
-        for (const run of group.runs) await run.offer(shard, data, json.length, arrivalMs);
+        for (const run of group.runs) await run.offer(shard, data, json.length, arrivalMs, windows);
       }
     }
     const endMs = START_MS + SIMULATED_SECONDS * 1000;
@@ -622,7 +675,8 @@ export async function runCostBenchmark(
           dynamoDbUsdPerMillion: cost.dynamo,
           lambdaUsdPerMillion: cost.lambda,
           usdPerMillion: cost.dynamo + cost.lambda,
-          freshnessSeconds: run.maxAgeMs / 1000,
+          freshnessSeconds: (run.maxAgeMs.get(finest) ?? 0) / 1000,
+          maxAgeSecondsByWindow: ageSeconds(run),
           breakdown: t.breakdown?.result(),
         });
         if (!run.setting.windowFlush) {
@@ -678,7 +732,8 @@ export async function runCostBenchmark(
           dynamoDbUsdPerMillion: c.dynamo,
           lambdaUsdPerMillion: c.lambda,
           usdPerMillion: c.dynamo + c.lambda,
-          freshnessSeconds: fastest.maxAgeMs / 1000,
+          freshnessSeconds: (fastest.maxAgeMs.get(finest) ?? 0) / 1000,
+          maxAgeSecondsByWindow: ageSeconds(fastest),
         });
       }
     }
@@ -700,7 +755,7 @@ export function formatCostTable(report: CostReport): string {
     'max item B',
     '$/M events',
     'of it Lambda',
-    'max age s',
+    `max age s (${Object.keys(report.rows[0]?.maxAgeSecondsByWindow ?? {}).join('/')})`,
   ];
   const rows = report.rows.map((r) => [
     String(r.rate),
@@ -715,7 +770,9 @@ export function formatCostTable(report: CostReport): string {
     r.maxItemBytes === null ? '-' : String(r.maxItemBytes),
     r.usdPerMillion.toFixed(4),
     r.lambdaUsdPerMillion.toFixed(4),
-    r.freshnessSeconds.toFixed(0),
+    Object.values(r.maxAgeSecondsByWindow)
+      .map((s) => s.toFixed(0))
+      .join('/'),
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
   const line = (cells: string[]): string =>

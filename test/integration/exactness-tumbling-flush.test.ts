@@ -72,7 +72,8 @@ interface Rig {
   faults: FaultInjector;
   processor: StreamProcessor;
   itemCount(): Promise<number>;
-  windowLabels(): Promise<Set<string>>;
+  /** Sort keys (`<window label>#<window start>`) of the counter items written so far. */
+  writtenWindows(): Promise<Set<string>>;
   assertExact(events: ModelEvent[]): Promise<void>;
 }
 
@@ -94,8 +95,7 @@ async function rig(limits?: Partial<WindowStateLimits>): Promise<Rig> {
     faults,
     processor,
     itemCount: async () => (await scanCounters(client, table)).size,
-    windowLabels: async () =>
-      new Set([...(await scanCounters(client, table)).keys()].map((k) => k.split('\u0000')[1]?.split('#')[0] ?? k)),
+    writtenWindows: async () => new Set([...(await scanCounters(client, table)).values()].map((c) => c.sk)),
     async assertExact(events) {
       expect(diffCounters(await scanCounters(client, table), referenceCounters(CONFIG, events))).toEqual([]);
     },
@@ -289,23 +289,29 @@ describe('window flush mode: exact under tumbling-window delivery (dynalite, rea
     await r.assertExact(shards.flatMap((s) => s.events));
   });
 
-  it('each window size flushes on its own schedule (1m every ~10 s, 5m only at the end), with a failed flush between', async () => {
-    // Prepare: records 100 ms apart; 1m deltas carried 10 s at most, 5m ones max(10 s, 5m - 55 s).
-    const r = await rig({ carryMs: 10_000, slackMs: 55_000 });
+  it('a window is written once it closed (plus the grace), open ones at the end, with a failed flush between', async () => {
+    // Prepare: records 100 ms apart from 12:00:00 to 12:00:59.9, event times up to 90 s before arrival.
+    const r = await rig({ graceMs: 2_000 });
     const shard = makeShard(0, 600, 51);
     const lambda = new WindowDriver(r.processor, shard.id);
     const batches = chunks(shard.records, 40); // 4 s of records per invocation
     // Act
     for (let b = 0; b < batches.length; b++) {
-      if (b === 6)
+      // Batch 0's state reaches 12:00:03.9, so batch 1's invocation flushes: it fails part-way first.
+      if (b === 1)
         r.faults.add({ command: 'PutItemCommand', when: 'after', errorName: 'InjectedFailure', skip: 2, times: 10 });
       await lambda.deliver(batches[b]);
       r.faults.clear();
     }
-    const labelsBeforeFinal = await r.windowLabels();
+    const beforeFinal = await r.writtenWindows();
     await lambda.close();
-    // Assess
-    expect([...labelsBeforeFinal].sort()).toEqual(['1m']); // the 1m items were written during the window
+    // Assess: the windows that closed by 12:00:02 were written then (their later, late records coalesced
+    // until the next 1m boundary, 12:01:02, which this shard never reaches); 1m 12:00 and 5m 12:00 were open.
+    expect([...beforeFinal].sort()).toEqual([
+      '1m#2026-11-26T11:58:00.000Z',
+      '1m#2026-11-26T11:59:00.000Z',
+      '5m#2026-11-26T11:55:00.000Z',
+    ]);
     expect(lambda.failures).toBeGreaterThan(0);
     await r.assertExact(shard.events);
   });
@@ -316,8 +322,8 @@ describe('window flush mode: exact under tumbling-window delivery (dynalite, rea
       const r = await rig({
         flushAboveBytes: 30_000,
         maxBytes: 80_000,
+        graceMs: 1_000 + seed * 2_000,
         carryMs: 3_000 + seed * 2_000,
-        slackMs: 30_000,
       });
       const s = makeShard(0, 500, 100 + seed, 150);
       const lambda = new WindowDriver(r.processor, s.id);
