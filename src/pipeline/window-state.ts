@@ -29,7 +29,7 @@
  * The state is JSON (Lambda's format): sketches as base64 of their compact serialization.
  */
 import type { CellDelta, StatsDelta } from '../core/aggregator.js';
-import type { CompiledConfig, CompiledMetric, CompiledWindow } from '../core/metric-config.js';
+import { LEVEL_WINDOW, type CompiledConfig, type CompiledMetric, type CompiledWindow } from '../core/metric-config.js';
 import { DDSketch } from '../core/sketch/ddsketch.js';
 import { HyperLogLog } from '../core/sketch/hyperloglog.js';
 import { padSequence } from '../sink/layout.js';
@@ -222,7 +222,11 @@ export class WindowDeltas {
         out.since.set(windowKey(sizeMs, startMs), { sizeMs, startMs, firstSequence, firstArrivalMs });
     for (const c of raw.cells) {
       const metric = config.metrics.find((m) => m.name === c[0]);
-      const window = metric?.windows.find((w) => w.label === c[1]);
+      // A `state` metric's level cells carry LEVEL_WINDOW, which is not among its (empty) windows.
+      const window =
+        metric?.kind === 'state' && c[1] === LEVEL_WINDOW.label
+          ? LEVEL_WINDOW
+          : metric?.windows.find((w) => w.label === c[1]);
       // A metric or window removed from the config since the state was returned is no longer counted.
       if (!metric || !window) continue;
       out.addCell({

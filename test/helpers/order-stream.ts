@@ -1,0 +1,69 @@
+/**
+ * Real DynamoDB Streams records of order changes for the state-count suites: the order generator's
+ * changes written with the SDK into a fresh table of DynamoDB Local (with a stream), read back in full with
+ * GetRecords as Lambda delivers them.
+ */
+import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { expect } from 'vitest';
+import type { LocalServer } from '../../src/local/aws/servers.js';
+import { DynamoDbStreamReader } from '../../src/local/emulator/dynamodb-stream-reader.js';
+import { ItemChangeWriter } from '../../src/producer/item-change-writer.js';
+import { OrderChangeGenerator } from '../../src/samples/order-changes.js';
+import { localDynamoClient } from './counters-table.js';
+
+export interface OrderStream {
+  /** Changes the writer applied (a MODIFY that changes nothing is not written). */
+  applied: number;
+  records: DynamoDBRecord[];
+  shardId: string;
+  /** The generator after the changes: its live orders are the reference levels. */
+  generator: OrderChangeGenerator;
+}
+
+/** Writes `count` order changes into a fresh orders table `table` and reads its stream back in full. */
+export async function writeOrderStream(
+  server: LocalServer,
+  table: string,
+  options: { seed: number; count: number; targetLiveOrders: number },
+): Promise<OrderStream> {
+  const client = localDynamoClient(server.endpoint);
+  const streams = new DynamoDBStreamsClient({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'orderId', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'orderId', KeyType: 'HASH' }],
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      }),
+    );
+    const generator = new OrderChangeGenerator({ seed: options.seed, targetLiveOrders: options.targetLiveOrders });
+    const writer = new ItemChangeWriter({ client, tableName: table });
+    for (let i = 0; i < options.count; i++) await writer.apply(generator.next());
+    const arn = (await client.send(new DescribeTableCommand({ TableName: table }))).Table?.LatestStreamArn;
+    const reader = new DynamoDbStreamReader(streams, { stream: arn!, region: 'us-east-1' });
+    await reader.open();
+    const shards = await reader.listShards();
+    expect(shards.length, 'DynamoDB Local keeps one shard for a small table').toBe(1);
+    const records: DynamoDBRecord[] = [];
+    let iterator = await reader.getIterator(shards[0].shardId, { type: 'TRIM_HORIZON' });
+    while (iterator) {
+      const page = await reader.read(shards[0].shardId, iterator, 1000);
+      for (const r of page.records) records.push(r.eventRecord as unknown as DynamoDBRecord);
+      if (page.records.length === 0) break;
+      iterator = page.nextIterator;
+    }
+    const { inserts, modifies, removes } = writer.progress;
+    return { applied: inserts + modifies + removes, records, shardId: shards[0].shardId, generator };
+  } finally {
+    client.destroy();
+    streams.destroy();
+  }
+}
