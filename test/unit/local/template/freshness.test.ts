@@ -22,6 +22,7 @@ const freshness: Record<
     WindowFlushBatchingSeconds: number;
     WindowFlushCarrySeconds: number;
     WindowFlushGraceSeconds: number;
+    WindowFlushLagSeconds: number;
   }
 > = raw.Mappings.Freshness;
 
@@ -52,7 +53,8 @@ describe('FlushIntervalSeconds', () => {
       // "At most this old": a batch never waits longer than the interval for more records.
       expect(entry.BatchingWindowSeconds, interval).toBeLessThanOrEqual(Number(interval));
       // Window flush: a level's carry time plus the lag of two batch intervals (the mapping's comment) = the interval.
-      expect(entry.WindowFlushCarrySeconds + 2 * entry.WindowFlushBatchingSeconds, interval).toBe(Number(interval));
+      expect(entry.WindowFlushLagSeconds, interval).toBe(2 * entry.WindowFlushBatchingSeconds);
+      expect(entry.WindowFlushCarrySeconds + entry.WindowFlushLagSeconds, interval).toBe(Number(interval));
       // A window's grace for late records is short against its own size (1m is the finest window size).
       expect(entry.WindowFlushGraceSeconds, interval).toBeGreaterThanOrEqual(1);
       expect(entry.WindowFlushGraceSeconds, interval).toBeLessThan(60);
