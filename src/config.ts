@@ -9,7 +9,7 @@ import { parse as parseYaml, parseDocument } from 'yaml';
 import { GetParameterCommand, type GetParameterCommandOutput } from '@aws-sdk/client-ssm';
 import { ConfigError, type ConfigProblem } from './core/errors.js';
 import { compileConfig, type CompiledConfig } from './core/metric-config.js';
-import type { StreamtallyConfig } from './core/types.js';
+import type { StreamtallyConfig, WindowFlushSchedule } from './core/types.js';
 import defaultMetricDefinitions from '../streamtally.config.json' with { type: 'json' };
 import { DEFAULT_MAX_BATCH_DECOMPRESSED_BYTES, DEFAULT_MAX_DECOMPRESSED_BYTES } from './sources/constants.js';
 import { DEFAULT_WRITE_CONCURRENCY } from './sink/counter-writer.js';
@@ -36,6 +36,8 @@ export interface ReadRuntimeConfig {
   readonly countersTable: string;
   readonly metrics: CompiledConfig;
   readonly metricsSource: string;
+  /** Set in window flush mode (see {@link loadWindowFlushSchedule}): the read API says how old coarse windows are. */
+  readonly windowFlushSchedule?: WindowFlushSchedule;
 }
 
 export interface RuntimeConfig extends ReadRuntimeConfig {
@@ -235,8 +237,36 @@ function metricsOf(
 }
 
 /**
+ * The window flush schedule the read function is told (template.yaml sets these from the same parameters
+ * as the analytics function's): WINDOW_FLUSH (`true` / `false`), WINDOW_FLUSH_CARRY_SECONDS,
+ * WINDOW_FLUSH_SLACK_SECONDS, and the tumbling window of each source, KINESIS_TUMBLING_WINDOW_SECONDS and
+ * DYNAMODB_TUMBLING_WINDOW_SECONDS (empty: that source has none). Undefined unless WINDOW_FLUSH is true.
+ */
+export function loadWindowFlushSchedule(env: NodeJS.ProcessEnv): WindowFlushSchedule | undefined {
+  const problems: ConfigProblem[] = [];
+  const schedule = windowFlushScheduleOf(env, problems);
+  if (problems.length > 0) throw new ConfigError(problems, 'configuration');
+  return schedule;
+}
+
+function windowFlushScheduleOf(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): WindowFlushSchedule | undefined {
+  if (!booleanFlag(env, 'WINDOW_FLUSH', problems)) return undefined;
+  const kinesis = optionalPositiveInt(env, 'KINESIS_TUMBLING_WINDOW_SECONDS', problems);
+  const dynamodb = optionalPositiveInt(env, 'DYNAMODB_TUMBLING_WINDOW_SECONDS', problems);
+  return Object.freeze({
+    carrySeconds: optionalPositiveInt(env, 'WINDOW_FLUSH_CARRY_SECONDS', problems),
+    slackSeconds: optionalPositiveInt(env, 'WINDOW_FLUSH_SLACK_SECONDS', problems) ?? 0,
+    tumblingSeconds: Object.freeze({
+      ...(kinesis === undefined ? {} : { kinesis }),
+      ...(dynamodb === undefined ? {} : { dynamodb }),
+    }),
+  });
+}
+
+/**
  * The read API's configuration: COUNTERS_TABLE (required) and STREAMTALLY_CONFIG_FILE, read exactly as
- * {@link loadRuntimeConfig} reads them, so the dashboard lists the metrics the analytics function counts.
+ * {@link loadRuntimeConfig} reads them, so the dashboard lists the metrics the analytics function counts;
+ * in window flush mode also its schedule ({@link loadWindowFlushSchedule}).
  */
 export function loadReadRuntimeConfig(
   env: NodeJS.ProcessEnv = process.env,
@@ -244,9 +274,15 @@ export function loadReadRuntimeConfig(
 ): ReadRuntimeConfig {
   const problems: ConfigProblem[] = [];
   const countersTable = countersTableOf(env, problems);
+  const windowFlushSchedule = windowFlushScheduleOf(env, problems);
   const metrics = metricsOf(env, problems, remote);
   if (problems.length > 0 || !metrics) throw new ConfigError(problems, 'configuration');
-  return Object.freeze({ countersTable, metrics: metrics.compiled, metricsSource: metrics.source });
+  return Object.freeze({
+    countersTable,
+    metrics: metrics.compiled,
+    metricsSource: metrics.source,
+    windowFlushSchedule,
+  });
 }
 
 /**

@@ -4,9 +4,12 @@
  * failure, 2 on bad arguments.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadMetricDefinitions } from '../config.js';
+import { S3RecordStore } from '../sink/record-store.js';
 import { clientConfig } from '../local/aws/aws-clients.js';
 import { Replayer, DEFAULT_VISIBILITY_TIMEOUT_SECONDS, type MessageOutcome } from '../replay/index.js';
 import {
@@ -21,6 +24,8 @@ import {
 
 /** The counters table `npm start` creates from template.yaml (stack name streamtally-dev). */
 const DEFAULT_TABLE = 'streamtally-dev-counters';
+/** S3's bucket naming rule (the short form config.ts checks FAILURE_BUCKET with). */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** Exit code when the run finished but kept some messages (they need a fix first, or are past retention). */
 const EXIT_KEPT = 3;
 
@@ -52,8 +57,23 @@ const SPEC = {
       description: 'one endpoint for all services (LocalStack, moto_server); default: AWS',
     },
     'kinesis-endpoint': { type: 'string', valueName: 'URL', description: 'Kinesis endpoint (overrides --endpoint)' },
-    'dynamodb-endpoint': { type: 'string', valueName: 'URL', description: 'DynamoDB endpoint (overrides --endpoint)' },
+    'dynamodb-endpoint': {
+      type: 'string',
+      valueName: 'URL',
+      description: 'DynamoDB and DynamoDB Streams endpoint (overrides --endpoint)',
+    },
+    's3-endpoint': {
+      type: 'string',
+      valueName: 'URL',
+      description: 'S3 endpoint, for rejects kept in the failure bucket (overrides --endpoint)',
+    },
     'sqs-endpoint': { type: 'string', valueName: 'URL', description: 'SQS endpoint (overrides --endpoint)' },
+    'failure-bucket': {
+      type: 'string',
+      valueName: 'NAME',
+      description:
+        'keep rejects of replayed ranges that are too large for a queue message in this bucket, as the function does (its FAILURE_BUCKET)',
+    },
     region: { type: 'string', valueName: 'REGION', description: 'AWS region (default: AWS_REGION, else us-east-1)' },
     'dry-run': { type: 'boolean', description: 'print what would be replayed; write, send and delete nothing' },
     'max-messages': { type: 'string', valueName: 'N', description: 'stop after N messages (default: all)' },
@@ -101,6 +121,7 @@ async function main(argv: string[]): Promise<number> {
   const kinesisEndpoint = endpointOption(values['kinesis-endpoint'], 'kinesis-endpoint') ?? endpoint;
   const dynamodbEndpoint = endpointOption(values['dynamodb-endpoint'], 'dynamodb-endpoint') ?? endpoint;
   const sqsEndpoint = endpointOption(values['sqs-endpoint'], 'sqs-endpoint') ?? endpoint;
+  const s3Endpoint = endpointOption(values['s3-endpoint'], 's3-endpoint') ?? endpoint;
   const maxMessages =
     values['max-messages'] === undefined ? 0 : parsePositiveNumber(values['max-messages'], 'max-messages');
   const visibility =
@@ -110,10 +131,22 @@ async function main(argv: string[]): Promise<number> {
   const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const metrics = loadMetricDefinitions(values.config);
   const dryRun = values['dry-run'];
+  const failureBucket = values['failure-bucket'];
+  if (failureBucket !== undefined && !BUCKET_NAME.test(failureBucket))
+    throw new UsageError(`--failure-bucket must be an S3 bucket name (3-63 of a-z 0-9 . -), got "${failureBucket}"`);
+  // A local S3 (moto, LocalStack) has no per-bucket host names: path-style addressing.
+  const s3 = new S3Client({
+    ...clientConfig({ endpoint: s3Endpoint, region }),
+    forcePathStyle: s3Endpoint !== undefined,
+  });
   const replayer = new Replayer({
     config: metrics.compiled,
     kinesis: new KinesisClient(clientConfig({ endpoint: kinesisEndpoint, region })),
     dynamodb: new DynamoDBClient(clientConfig({ endpoint: dynamodbEndpoint, region })),
+    // Local servers (DynamoDB Local, LocalStack, moto) serve DynamoDB Streams on the DynamoDB endpoint.
+    dynamodbStreams: new DynamoDBStreamsClient(clientConfig({ endpoint: dynamodbEndpoint, region })),
+    s3,
+    recordStore: failureBucket ? new S3RecordStore({ client: s3, bucket: failureBucket }) : undefined,
     sqs: new SQSClient(clientConfig({ endpoint: sqsEndpoint, region })),
     countersTable: values.table,
     queueUrl,
@@ -128,7 +161,7 @@ async function main(argv: string[]): Promise<number> {
   );
   const summary = await replayer.run();
   process.stdout.write(
-    `${dryRun ? 'dry run: ' : ''}${summary.messages} messages: ${summary.replayed} replayed (${summary.recordsReplayed} records), ${summary.kept} ${dryRun ? 'looked at' : 'kept'}\n`,
+    `${dryRun ? 'dry run: ' : ''}${summary.messages} messages: ${summary.replayed} replayed (${summary.recordsReplayed} records), ${summary.kept} ${dryRun ? 'looked at' : 'kept'}${summary.pastRetention > 0 ? ` (${summary.pastRetention} past the stream's retention: those records cannot be replayed)` : ''}\n`,
   );
   return summary.kept > 0 && !dryRun ? EXIT_KEPT : 0;
 }

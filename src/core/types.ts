@@ -6,6 +6,19 @@
 /** Where an event came from; a metric declares which of these it counts. */
 export type MetricSource = 'kinesis' | 'dynamodb' | 'both';
 
+/**
+ * Window flush mode as the analytics function runs it (template WindowFlush, src/pipeline/window-state.ts):
+ * its WINDOW_FLUSH_CARRY_SECONDS and WINDOW_FLUSH_SLACK_SECONDS, and the TumblingWindowInSeconds of each
+ * source whose event source mapping has one (a source without one is written per batch). The read side
+ * derives from it how often each window size is written.
+ */
+export interface WindowFlushSchedule {
+  /** Undefined: a window size is written only at the tumbling window's end. */
+  readonly carrySeconds: number | undefined;
+  readonly slackSeconds: number;
+  readonly tumblingSeconds: Readonly<Partial<Record<'kinesis' | 'dynamodb', number>>>;
+}
+
 /** How the event-time field is written. */
 export type TimeFormat = 'iso8601' | 'epoch_s' | 'epoch_ms';
 

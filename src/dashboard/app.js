@@ -39,6 +39,8 @@
     valueFields: [],
     timer: 0,
     generation: 0,
+    /** /api/metrics windowFlush: the window flush schedule, or null when every batch writes every window. */
+    windowFlush: null,
   };
 
   const $ = (id) => document.getElementById(id);
@@ -126,6 +128,27 @@
     return n <= 2;
   }
 
+  /**
+   * What a chart drew, for tests and tooling (a canvas has no DOM to look at): on the chart's container,
+   * data-draws counts the draws and data-drawn lists [series label, value, x, y] for every value drawn,
+   * x and y in canvas pixels where uPlot put its point (or its bar's top), so a test can read the canvas there.
+   */
+  function recordDrawn(u) {
+    const drawn = [];
+    const xs = u.data[0] || [];
+    for (let s = 1; s < u.series.length; s++) {
+      const ys = u.data[s] || [];
+      for (let i = 0; i < xs.length; i++) {
+        if (ys[i] === null || ys[i] === undefined) continue;
+        const x = Math.round(u.valToPos(xs[i], 'x', true));
+        drawn.push([u.series[s].label, ys[i], x, Math.round(u.valToPos(ys[i], u.series[s].scale, true))]);
+      }
+    }
+    const box = u.root.parentElement;
+    box.setAttribute('data-drawn', JSON.stringify(drawn));
+    box.setAttribute('data-draws', String(Number(box.getAttribute('data-draws') || 0) + 1));
+  }
+
   function chartOptions(title, series, width, bars) {
     const fromZero = (u, min, max) => [0, max > 0 ? max * 1.1 : 1];
     const hasSum = series.some(([, , scale]) => scale === 'sum');
@@ -138,6 +161,7 @@
       width,
       height: 240,
       legend: { show: true },
+      hooks: { draw: [recordDrawn] },
       cursor: { drag: { x: false, y: false } },
       // Counts, distinct counts, sums and latencies all read best from zero up.
       scales: { x: { time: true }, y: { range: fromZero }, sum: { range: fromZero } },
@@ -218,11 +242,28 @@
     state.group = state.metric.dimensions.length === 0 ? [] : preferredGroup || null;
     if (state.group && state.group.length > 0) state.groups.set(groupKey(state.group), state.group);
     $('count-window').textContent = state.window.label + ' window';
+    renderWindowAge();
     fillSelectors();
     fillRollupSelector();
     buildRollingTiles();
     buildCharts();
     writeHash();
+  }
+
+  /**
+   * In window flush mode a coarse window is written less often than the flush interval (5m every 5 minutes,
+   * 1h once per 900 s tumbling window): say how far behind it can be while it is shown.
+   */
+  function renderWindowAge() {
+    const note = $('window-age');
+    const every = state.window.writtenEverySeconds;
+    const interval = (state.windowFlush && state.windowFlush.intervalSeconds) || 0;
+    note.hidden = !every || every <= interval;
+    note.setAttribute('data-written-every-s', note.hidden ? '' : String(every));
+    if (note.hidden) return;
+    const span = every % 60 === 0 ? every / 60 + ' min' : every + ' s';
+    note.textContent =
+      state.window.label + ' windows are written every ' + span + ' (window flush mode); up to ' + span + ' behind.';
   }
 
   function fillRollupSelector() {
@@ -500,8 +541,9 @@
 
   async function start() {
     try {
-      const { metrics } = await api('metrics');
+      const { metrics, windowFlush } = await api('metrics');
       if (metrics.length === 0) throw new Error('no metrics are configured');
+      state.windowFlush = windowFlush || null;
       state.metrics = metrics.filter((m) => m.kind !== 'state'); // levels.js shows "state" metrics
     } catch (err) {
       $('error').hidden = false;
@@ -518,6 +560,7 @@
     $('window').addEventListener('change', (e) => {
       state.window = state.metric.windows.find((w) => w.label === e.target.value) || state.metric.windows[0];
       $('count-window').textContent = state.window.label + ' window';
+      renderWindowAge();
       writeHash();
       refreshSoon();
     });

@@ -4,7 +4,8 @@
  * from src/config.ts, the loader the analytics function uses (the SSM parameter, when
  * STREAMTALLY_CONFIG_SSM_PARAMETER names one, is read once at cold start), on the first request; a bad
  * value answers 500 naming it and is logged. Authentication is API Gateway's JWT authorizer (template.yaml);
- * READ_API_AUTH, OIDC_ISSUER and OIDC_CLIENT_ID only tell the dashboard how to sign in.
+ * READ_API_AUTH, OIDC_ISSUER and OIDC_CLIENT_ID only tell the dashboard how to sign in; WINDOW_FLUSH and
+ * its companions (src/config.ts loadWindowFlushSchedule) how old a coarse window can be.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -42,6 +43,7 @@ function depsFromEnvironment(): ReadApiDeps {
     }),
     assets: DASHBOARD_ASSETS,
     auth: authFromEnvironment(process.env),
+    windowFlush: config.windowFlushSchedule,
   };
 }
 

@@ -11,7 +11,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { loadRuntimeConfig, type loadMetricDefinitions } from '../config.js';
+import { loadRuntimeConfig, loadWindowFlushSchedule, type loadMetricDefinitions } from '../config.js';
+import type { WindowFlushSchedule } from '../core/types.js';
 import { createAnalyticsHandler } from '../handlers/create-analytics-handler.js';
 import type { BatchSummary } from '../pipeline/stream-processor.js';
 import { KinesisProducer } from '../producer/kinesis-producer.js';
@@ -30,6 +31,8 @@ import type { LocalTemplate, StreamEventSourceSpec } from './template/template.j
 
 /** The analytics handler module of this repository; other entry points in a template are imported as they are. */
 const BUILT_IN_ANALYTICS_ENTRY = fileURLToPath(new URL('../handlers/analytics.ts', import.meta.url));
+/** The read API's entry point: its environment in the template says what the read server is told. */
+const BUILT_IN_READ_API_ENTRY = fileURLToPath(new URL('../handlers/read-api.ts', import.meta.url));
 const LOCAL_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
 
 export interface LocalStackOptions {
@@ -102,6 +105,18 @@ function esmSettings(spec: StreamEventSourceSpec, onFailureUrl: string | undefin
     TumblingWindowInSeconds: spec.tumblingWindowSeconds,
     Enabled: spec.enabled,
   };
+}
+
+/**
+ * The window flush schedule the template gives its read function (WINDOW_FLUSH and companions, set from the
+ * same parameters as the analytics function's), so that the local dashboard says what the deployed one says.
+ */
+function windowFlushOfReadApi(template: LocalTemplate): WindowFlushSchedule | undefined {
+  const fn = template.functions.find((f) => resolve(f.entryPoint) === BUILT_IN_READ_API_ENTRY);
+  if (!fn) return undefined;
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(fn.environment)) if (typeof value === 'string') env[name] = value;
+  return loadWindowFlushSchedule(env);
 }
 
 /** Crashes every Nth invocation after the handler ran: its writes are durable but Lambda sees an error. */
@@ -280,6 +295,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         settings: { mode: 'JWT', issuer: issuer.issuer, clientId: issuer.clientId, scopes: 'openid' },
       },
       sourceStatus,
+      windowFlush: windowFlushOfReadApi(template),
     });
     stops.push(() => readServer.stop());
 

@@ -38,6 +38,8 @@ export interface ReadServerOptions {
   auth?: { verifier: JwtVerifier; settings: ReadApiAuthSettings };
   /** See ReadApiDeps.sourceStatus: which sources the local runner emulates, and why not the others. */
   sourceStatus?: ReadApiDeps['sourceStatus'];
+  /** See ReadApiDeps.windowFlush (`npm start` reads it from the template's read function). */
+  windowFlush?: ReadApiDeps['windowFlush'];
 }
 
 export interface ReadServer {
@@ -135,6 +137,7 @@ export async function startReadServer(options: ReadServerOptions): Promise<ReadS
       logger,
       auth: options.auth?.settings,
       sourceStatus: options.sourceStatus,
+      windowFlush: options.windowFlush,
     },
     logger,
   );

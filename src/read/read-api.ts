@@ -3,7 +3,8 @@
  *
  *   GET /                     the dashboard page
  *   GET /api/assets/<name>    its script, style sheet and uPlot (under /api/ so one route covers them)
- *   GET /api/metrics
+ *   GET /api/metrics          { metrics, nowMs, windowFlush }: in window flush mode each window says how
+ *                             often it is written (writtenEverySeconds), windowFlush the schedule; else null
  *   GET /api/series?metric=&window=&dims=a|b&from=&to=
  *   GET /api/rolling?metric=&dims=&minutes=1|5|15|60
  *   GET /api/top?metric=&window=&start=&limit=&dimension=
@@ -24,9 +25,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { DashboardAsset } from '../dashboard/files.js';
+import type { WindowFlushSchedule } from '../core/types.js';
 import { ALL_METRICS } from '../sink/layout.js';
 import type { CounterReader } from './counter-reader.js';
 import { ROLLING_MINUTES, ReadArgumentError, type MetricSummary, type RollingMinutes } from './types.js';
+import { flushIntervalSeconds, writtenEverySeconds } from './window-cadence.js';
 
 /** Default span of a series when `from` is absent: this many windows before `to`. */
 export const DEFAULT_SERIES_WINDOWS = 60;
@@ -85,6 +88,12 @@ export interface ReadApiDeps {
    * live, or the reason it is not. The dashboard then says "not emulated" instead of "no data yet".
    */
   sourceStatus?: Readonly<Partial<Record<'kinesis' | 'dynamodb', string | null>>>;
+  /**
+   * Window flush mode, as the analytics function runs it (deployed: the read function's WINDOW_FLUSH*
+   * variables, which template.yaml sets from the same parameters; locally: the same, from the template).
+   * The dashboard then says how far behind a coarse window can be. Absent: every batch writes every window.
+   */
+  windowFlush?: WindowFlushSchedule;
 }
 
 export type ReadApiHandler = middy.MiddyfiedHandler<
@@ -141,7 +150,13 @@ export async function routeReadApi(
       case '/api/auth-config':
         return json(200, deps.auth ?? { mode: 'NONE' });
       case '/api/metrics':
-        return json(200, { metrics: withLiveness(deps.reader.metrics(), deps.sourceStatus), nowMs: now });
+        return json(200, {
+          metrics: withCadence(withLiveness(deps.reader.metrics(), deps.sourceStatus), deps.windowFlush),
+          nowMs: now,
+          windowFlush: deps.windowFlush
+            ? { ...deps.windowFlush, intervalSeconds: flushIntervalSeconds(deps.windowFlush) ?? null }
+            : null,
+        });
       case '/api/series':
         return json(200, await series(deps.reader, query, now));
       case '/api/rolling':
@@ -183,6 +198,17 @@ function withLiveness(metrics: MetricSummary[], status: ReadApiDeps['sourceStatu
     const live = reasons.some((r) => r === null);
     return live ? { ...m, live } : { ...m, live, liveReason: reasons.filter((r) => r).join('; ') };
   });
+}
+
+function withCadence(metrics: MetricSummary[], schedule: WindowFlushSchedule | undefined): MetricSummary[] {
+  if (!schedule) return metrics;
+  return metrics.map((m) => ({
+    ...m,
+    windows: m.windows.map((w) => {
+      const every = writtenEverySeconds(w.sizeMs, m.source, schedule);
+      return every === undefined ? w : { ...w, writtenEverySeconds: every };
+    }),
+  }));
 }
 
 async function series(reader: CounterReader, query: Query, now: number): Promise<unknown> {

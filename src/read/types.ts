@@ -130,6 +130,11 @@ export interface StatsResult {
 export interface WindowSummary {
   label: string;
   sizeMs: number;
+  /**
+   * Set by the read API in window flush mode (./window-cadence.ts): about how often this window
+   * size is written, so also how far behind its counts can be. Absent: written with every batch.
+   */
+  writtenEverySeconds?: number;
 }
 
 export interface MetricSummary {

@@ -7,4 +7,11 @@ export class ReplayError extends Error {
 /** The stream no longer holds (all of) a range: past its retention, or the shard or stream is gone. */
 export class RangeUnavailableError extends ReplayError {
   override name = 'RangeUnavailableError';
+  /** The stream said, or showed, that the records aged out (its retention), rather than some other loss. */
+  readonly pastRetention: boolean;
+
+  constructor(message: string, options: ErrorOptions & { pastRetention?: boolean } = {}) {
+    super(message, options);
+    this.pastRetention = options.pastRetention ?? false;
+  }
 }

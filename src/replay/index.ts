@@ -6,6 +6,6 @@ export {
   type RejectMessage,
   type StreamFailureRecordBatchInfo,
 } from './messages.js';
-export { readKinesisRange, toLambdaRecord, type RangeRequest } from './range-reader.js';
+export { readDynamoDbRange, readKinesisRange, toLambdaRecord, type RangeRequest } from './range-reader.js';
 export { ReplayError, RangeUnavailableError } from './errors.js';
 export type { MessageOutcome, ReplaySummary, MessageKind } from './types.js';

@@ -24,7 +24,7 @@ export interface RejectMessage {
   sequenceNumber: string;
   eventSourceARN?: string;
   record?: RawRecordData;
-  /** A pointer to a record kept outside the queue (a local path or file:// URL; other schemes are reported). */
+  /** A pointer to a record kept outside the queue (`recordObject`: s3://bucket/key, file:// or a local path). */
   pointer?: string;
 }
 
@@ -34,7 +34,7 @@ export type ParsedMessage =
   | { kind: 'unknown'; reason: string };
 
 /** Field names a pointer to an oversized reject may use (the failure destination's store is pluggable). */
-const POINTER_FIELDS = ['pointer', 'recordPointer', 'recordLocation', 'recordUrl', 'location'] as const;
+const POINTER_FIELDS = ['recordObject', 'pointer', 'recordPointer', 'recordLocation', 'recordUrl', 'location'] as const;
 
 export function parseFailureMessage(body: string | undefined): ParsedMessage {
   let parsed: unknown;
@@ -71,7 +71,8 @@ export function parseFailureMessage(body: string | undefined): ParsedMessage {
   }
   if (m.source === 'streamtally' && typeof m.sequenceNumber === 'string' && Array.isArray(m.reasons)) {
     let pointer: string | undefined;
-    for (const field of POINTER_FIELDS) if (typeof m[field] === 'string') pointer = m[field] as string;
+    for (const field of POINTER_FIELDS)
+      if (pointer === undefined && typeof m[field] === 'string') pointer = m[field] as string;
     return { kind: 'reject', reject: { ...(m as unknown as RejectMessage), pointer } };
   }
   return { kind: 'unknown', reason: 'neither an on-failure record nor a streamtally reject' };

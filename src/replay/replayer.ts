@@ -11,8 +11,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { BatchGetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
@@ -23,10 +25,12 @@ import {
 import type { DynamoDBRecord, KinesisStreamRecord } from 'aws-lambda';
 import { Aggregator } from '../core/aggregator.js';
 import type { CompiledConfig } from '../core/metric-config.js';
-import { CounterWriter, deltaKey, MAX_BATCH_GET_KEYS } from '../sink/counter-writer.js';
+import { CounterWriter } from '../sink/counter-writer.js';
 import { FailureDestination, rejectedRecordMessages, type RejectedRecordMessage } from '../sink/failure-destination.js';
 import { FailureLedger } from '../sink/failure-ledger.js';
+import type { RecordStore } from '../sink/record-store.js';
 import { cellItemDelta, statsItemDelta, type ItemDelta } from '../sink/item-delta.js';
+import { deltaKey, readItemsConsistently } from '../sink/item-reads.js';
 import { Attr, padSequence, parseCounterPk, STATS_PK_PREFIX } from '../sink/layout.js';
 import { withRetry } from '../sink/retry.js';
 import {
@@ -38,10 +42,15 @@ import {
 } from '../sources/index.js';
 import { RangeUnavailableError, ReplayError } from './errors.js';
 import { parseFailureMessage, type RejectMessage, type StreamFailureRecordBatchInfo } from './messages.js';
-import { readKinesisRange } from './range-reader.js';
+import { readDynamoDbRange, readKinesisRange, type RangeRequest } from './range-reader.js';
 import type { MessageOutcome, ReplaySummary } from './types.js';
 
 type StreamRecord = KinesisStreamRecord | DynamoDBRecord;
+
+/** A record's zero-padded position (Kinesis or DynamoDB Streams sequence number), as the writer compares it. */
+function positionOf(record: StreamRecord): string {
+  return padSequence(sequenceNumberOf(record) ?? '0');
+}
 
 /** ReceiveMessage takes at most 10 (SQS quota). */
 export const MAX_RECEIVE_MESSAGES = 10;
@@ -56,6 +65,15 @@ export interface ReplayOptions {
   config: CompiledConfig;
   dynamodb: DynamoDBClient;
   kinesis: KinesisClient;
+  /** Reads DynamoDB Streams ranges (`DDBStreamBatchInfo`); without it they are kept, saying so. */
+  dynamodbStreams?: DynamoDBStreamsClient;
+  /** Reads rejects kept in the failure bucket (`recordObject: "s3://..."`); without it they are kept, saying so. */
+  s3?: S3Client;
+  /**
+   * Where rejects found inside a replayed range that are too large for a queue message are kept, as the live
+   * sink keeps them (the failure bucket); without it their messages say to read them from the stream.
+   */
+  recordStore?: RecordStore;
   sqs: SQSClient;
   countersTable: string;
   queueUrl: string;
@@ -85,12 +103,23 @@ export class Replayer {
       concurrency: options.writeConcurrency,
     });
     this.ledger = new FailureLedger({ client: options.dynamodb, tableName: options.countersTable });
-    this.rejectsOut = new FailureDestination({ client: options.sqs, queueUrl: options.queueUrl });
+    this.rejectsOut = new FailureDestination({
+      client: options.sqs,
+      queueUrl: options.queueUrl,
+      store: options.recordStore,
+    });
   }
 
   /** Reads the queue until it is empty (or `maxMessages`), replaying each message. */
   async run(): Promise<ReplaySummary> {
-    const summary: ReplaySummary = { messages: 0, replayed: 0, kept: 0, recordsReplayed: 0, outcomes: [] };
+    const summary: ReplaySummary = {
+      messages: 0,
+      replayed: 0,
+      kept: 0,
+      recordsReplayed: 0,
+      pastRetention: 0,
+      outcomes: [],
+    };
     const seen = new Set<string>();
     const handBack: Message[] = [];
     const max = this.o.maxMessages ?? 0;
@@ -118,6 +147,7 @@ export class Replayer {
             summary.recordsReplayed += outcome.records;
           } else {
             summary.kept++;
+            if (outcome.pastRetention) summary.pastRetention++;
             handBack.push(message);
           }
           this.o.onMessage?.(outcome, summary.messages);
@@ -155,7 +185,11 @@ export class Replayer {
       return {
         ...base,
         kind: parsed.kind,
-        ...(parsed.kind === 'range' ? { batch: parsed.batch, shardId: parsed.batch.shardId } : {}),
+        ...(parsed.kind === 'range'
+          ? { batch: parsed.batch, shardId: parsed.batch.shardId }
+          : parsed.kind === 'reject'
+            ? { shardId: parsed.reject.shardId }
+            : {}),
         action: 'kept',
         reason: err instanceof ReplayError ? err.message : `failed: ${(err as Error).message}`,
       };
@@ -177,32 +211,29 @@ export class Replayer {
     base: Omit<MessageOutcome, 'kind' | 'action'>,
   ): Promise<MessageOutcome> {
     const head = { ...base, kind: 'range' as const, shardId: batch.shardId, batch };
-    if (batch.source !== 'kinesis')
-      return { ...head, action: 'kept', reason: 'DynamoDB Streams ranges are not replayed yet (see the README)' };
-    let records: KinesisStreamRecord[];
+    let records: StreamRecord[];
     try {
-      records = await readKinesisRange(
-        this.o.kinesis,
-        {
-          streamArn: batch.streamArn,
-          shardId: batch.shardId,
-          startSequenceNumber: batch.startSequenceNumber,
-          endSequenceNumber: batch.endSequenceNumber,
-          expectedRecords: batch.batchSize,
-        },
-        this.o.region,
-      );
+      records = await this.readRange(batch.source, {
+        streamArn: batch.streamArn,
+        shardId: batch.shardId,
+        startSequenceNumber: batch.startSequenceNumber,
+        endSequenceNumber: batch.endSequenceNumber,
+        expectedRecords: batch.batchSize,
+      });
     } catch (err) {
-      if (err instanceof RangeUnavailableError) return { ...head, action: 'kept', reason: err.message };
+      if (err instanceof RangeUnavailableError)
+        return { ...head, action: 'kept', reason: err.message, pastRetention: err.pastRetention };
       throw err;
     }
+    // The lane is the shard for both sources: Kinesis names it in each record, DynamoDB Streams in the
+    // tumbling-window event (event.shardId), which is the shard the on-failure record names.
     const lane = batch.shardId;
     const start = padSequence(batch.startSequenceNumber);
     const end = padSequence(batch.endSequenceNumber);
-    const positions = records.map((r) => padSequence(r.kinesis.sequenceNumber));
+    const positions = records.map(positionOf);
 
     // What each item of the range already holds, from its live progress or else the failure ledger.
-    const whole = this.aggregate(records);
+    const whole = this.aggregate(records, lane);
     const keys = whole.deltas.map((d) => deltaKey(d.pk, d.sk));
     const current = await this.readItems(whole.deltas);
     const ledger = await this.ledger.read(lane, start);
@@ -258,7 +289,7 @@ export class Replayer {
         already += group.size;
         continue;
       }
-      const part = this.aggregate(sub);
+      const part = this.aggregate(sub, lane);
       const deltas = part.deltas.filter((d) => group.has(deltaKey(d.pk, d.sk)));
       missing += deltas.length;
       if (this.o.dryRun) continue;
@@ -268,9 +299,9 @@ export class Replayer {
       const result = await this.writer.write({
         deltas,
         lane: replayLane,
-        positionOf: (i) => padSequence(sub[i].kinesis.sequenceNumber),
+        positionOf: (i) => positionOf(sub[i]),
         recordCount: sub.length,
-        recompute: (fromRecord) => this.recompute(sub, fromRecord),
+        recompute: (fromRecord) => this.recompute(sub, fromRecord, lane),
         deadlineMs: Date.now() + MESSAGE_DEADLINE_MS,
       });
       if (result.failed > 0)
@@ -308,7 +339,14 @@ export class Replayer {
     base: Omit<MessageOutcome, 'kind' | 'action'>,
   ): Promise<MessageOutcome> {
     const head = { ...base, kind: 'reject' as const, shardId: reject.shardId, records: 1 };
-    const record = await this.rejectedRecord(reject);
+    let record: StreamRecord | undefined;
+    try {
+      record = await this.rejectedRecord(reject);
+    } catch (err) {
+      if (err instanceof RangeUnavailableError)
+        return { ...head, action: 'kept', reason: err.message, pastRetention: err.pastRetention };
+      throw err;
+    }
     if (!record)
       return { ...head, action: 'kept', reason: 'the reject carries neither its record nor a readable pointer' };
     const all = reject.reasons.some((r) => r.metric === undefined);
@@ -317,7 +355,7 @@ export class Replayer {
     this.o.config.metrics.forEach((m, i) => {
       if (all || metrics.has(m.name)) metricIndexes.add(i);
     });
-    const result = this.aggregate([record]);
+    const result = this.aggregate([record], reject.shardId);
     const still = result.rejectEntries.filter((r) => r.metricIndex < 0 || metricIndexes.has(r.metricIndex));
     if (still.length > 0)
       return {
@@ -372,30 +410,22 @@ export class Replayer {
     return { ...head, action: 'replayed', itemsWritten: written.written, itemsAlreadyApplied: written.alreadyApplied };
   }
 
-  /** The reject's record: inline, at its pointer (a local file), or read back from the stream. */
+  /** The reject's record: inline, at its pointer (the failure bucket or a local file), or read back from the stream. */
   private async rejectedRecord(reject: RejectMessage): Promise<StreamRecord | undefined> {
     let raw = reject.record as Record<string, unknown> | undefined;
     if (!raw && reject.pointer) {
-      if (!/^(file:|\/|\.)/.test(reject.pointer))
-        throw new ReplayError(
-          `the reject points to ${reject.pointer}, which this replay cannot read (local paths and file:// only)`,
-        );
-      const path = reject.pointer.startsWith('file:') ? fileURLToPath(reject.pointer) : reject.pointer;
-      const stored = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+      const stored = JSON.parse(await this.readPointer(reject.pointer)) as Record<string, unknown>;
       raw = (stored.record as Record<string, unknown> | undefined) ?? stored;
     }
-    if (!raw && reject.shardId && reject.eventSourceARN?.includes(':kinesis:')) {
-      const [r] = await readKinesisRange(
-        this.o.kinesis,
-        {
-          streamArn: reject.eventSourceARN,
-          shardId: reject.shardId,
-          startSequenceNumber: reject.sequenceNumber,
-          endSequenceNumber: reject.sequenceNumber,
-          expectedRecords: 1,
-        },
-        this.o.region,
-      );
+    if (!raw && reject.shardId && reject.eventSourceARN) {
+      const source = reject.eventSourceARN.includes(':dynamodb:') ? 'dynamodb' : 'kinesis';
+      const [r] = await this.readRange(source, {
+        streamArn: reject.eventSourceARN,
+        shardId: reject.shardId,
+        startSequenceNumber: reject.sequenceNumber,
+        endSequenceNumber: reject.sequenceNumber,
+        expectedRecords: 1,
+      });
       return r;
     }
     if (!raw) return undefined;
@@ -419,8 +449,59 @@ export class Replayer {
     };
   }
 
-  /** Decodes records with a fresh aggregator (its deltas own their sketches until written). */
-  private aggregate(records: ReadonlyArray<StreamRecord>): {
+  /** A dropped range from its stream, with the client of its source. */
+  private readRange(source: 'kinesis' | 'dynamodb', range: RangeRequest): Promise<StreamRecord[]> {
+    if (source === 'kinesis') return readKinesisRange(this.o.kinesis, range, this.o.region);
+    if (!this.o.dynamodbStreams)
+      throw new ReplayError('DynamoDB Streams ranges need a DynamoDB Streams client (ReplayOptions.dynamodbStreams)');
+    return readDynamoDbRange(this.o.dynamodbStreams, range, this.o.region);
+  }
+
+  /** The text of a reject kept outside the queue: s3://bucket/key, file:// or a local path. */
+  private async readPointer(pointer: string): Promise<string> {
+    if (pointer.startsWith('s3://')) {
+      const slash = pointer.indexOf('/', 5);
+      const bucket = pointer.slice(5, slash < 0 ? undefined : slash);
+      const key = slash < 0 ? '' : pointer.slice(slash + 1);
+      if (!this.o.s3)
+        throw new ReplayError(`the reject is kept in ${pointer}; give the replay an S3 client (ReplayOptions.s3)`);
+      try {
+        const out = await withRetry(
+          () => (this.o.s3 as S3Client).send(new GetObjectCommand({ Bucket: bucket, Key: key })),
+          {
+            deadlineMs: Date.now() + MESSAGE_DEADLINE_MS,
+          },
+        );
+        return await (out.Body as { transformToString(): Promise<string> }).transformToString();
+      } catch (err) {
+        const name = (err as { name?: string }).name ?? '';
+        const fix =
+          name === 'NoSuchKey' || name === 'NoSuchBucket' || name === 'NotFound'
+            ? 'it was deleted or expired (the failure bucket keeps objects 14 days): put the object back at that key and replay again, or, while the stream still retains the record, remove recordObject from the message so the replay reads it from the stream by shard and sequence number'
+            : name === 'AccessDenied' || name === 'Forbidden'
+              ? "let the replaying identity s3:GetObject on the bucket's rejected/* objects and replay again"
+              : 'check the bucket and the --s3-endpoint, then replay again';
+        throw new ReplayError(
+          `the reject's record object s3://${bucket}/${key} (bucket ${bucket}, key ${key}) could not be read: ${name || 'error'}: ${(err as Error).message}; ${fix}`,
+          { cause: err },
+        );
+      }
+    }
+    if (!/^(file:|\/|\.)/.test(pointer))
+      throw new ReplayError(
+        `the reject points to ${pointer}, which this replay cannot read (s3://, file:// and local paths only)`,
+      );
+    return readFile(pointer.startsWith('file:') ? fileURLToPath(pointer) : pointer, 'utf8');
+  }
+
+  /**
+   * Decodes records with a fresh aggregator (its deltas own their sketches until written). `lane` names the
+   * shard of DynamoDB records in their rejects, as the live pipeline does (their records do not name it).
+   */
+  private aggregate(
+    records: ReadonlyArray<StreamRecord>,
+    lane: string | undefined,
+  ): {
     deltas: ItemDelta[];
     rejects: RejectedRecordMessage[];
     rejectEntries: ReturnType<Aggregator['rejected']>;
@@ -443,7 +524,7 @@ export class Replayer {
       aggregator.rejected(),
       this.o.config.metrics.map((m) => m.name),
       (i) => ({
-        shardId: shardIdOf(records[i]),
+        shardId: shardIdOf(records[i]) ?? lane,
         sequenceNumber: sequenceNumberOf(records[i]) ?? '',
         eventSourceARN: records[i].eventSourceARN,
         record: rawDataOf(records[i]),
@@ -457,34 +538,18 @@ export class Replayer {
     };
   }
 
-  private recompute(records: ReadonlyArray<StreamRecord>, from: number): ReadonlyMap<string, ItemDelta> {
+  private recompute(records: ReadonlyArray<StreamRecord>, from: number, lane: string): ReadonlyMap<string, ItemDelta> {
     const out = new Map<string, ItemDelta>();
-    for (const d of this.aggregate(records.slice(from)).deltas)
+    for (const d of this.aggregate(records.slice(from), lane).deltas)
       out.set(deltaKey(d.pk, d.sk), { ...d, firstRecord: d.firstRecord + from, lastRecord: d.lastRecord + from });
     return out;
   }
 
-  private async readItems(deltas: ReadonlyArray<ItemDelta>): Promise<Map<string, Record<string, AttributeValue>>> {
-    const found = new Map<string, Record<string, AttributeValue>>();
-    for (let i = 0; i < deltas.length; i += MAX_BATCH_GET_KEYS) {
-      let keys: Array<Record<string, AttributeValue>> = deltas
-        .slice(i, i + MAX_BATCH_GET_KEYS)
-        .map((d) => ({ [Attr.pk]: { S: d.pk }, [Attr.sk]: { S: d.sk } }));
-      while (keys.length > 0) {
-        const out = await withRetry(
-          () =>
-            this.o.dynamodb.send(
-              new BatchGetItemCommand({
-                RequestItems: { [this.o.countersTable]: { Keys: keys, ConsistentRead: true } },
-              }),
-            ),
-          { deadlineMs: Date.now() + MESSAGE_DEADLINE_MS },
-        );
-        for (const item of out.Responses?.[this.o.countersTable] ?? [])
-          found.set(deltaKey(item[Attr.pk].S as string, item[Attr.sk].S as string), item);
-        keys = (out.UnprocessedKeys?.[this.o.countersTable]?.Keys ?? []) as typeof keys;
-      }
-    }
-    return found;
+  /** The counter items of `deltas` as they are now (strongly consistent, batched: src/sink/item-reads.ts). */
+  private readItems(deltas: ReadonlyArray<ItemDelta>): Promise<Map<string, Record<string, AttributeValue>>> {
+    return readItemsConsistently(this.o.dynamodb, this.o.countersTable, deltas, {
+      deadlineMs: Date.now() + MESSAGE_DEADLINE_MS,
+      what: 'counter items',
+    });
   }
 }

@@ -18,6 +18,8 @@ export interface MessageOutcome {
   itemsWritten: number;
   itemsAlreadyApplied: number;
   batch?: StreamFailureRecordBatchInfo;
+  /** Kept because the stream no longer holds the records (past its retention): replaying them is impossible. */
+  pastRetention?: boolean;
 }
 
 export interface ReplaySummary {
@@ -25,5 +27,7 @@ export interface ReplaySummary {
   replayed: number;
   kept: number;
   recordsReplayed: number;
+  /** Messages kept because their records are past the stream's retention (reported, never skipped). */
+  pastRetention: number;
   outcomes: MessageOutcome[];
 }

@@ -13,6 +13,7 @@ export {
   type DynamoDbDecoderOptions,
   type DynamoDbDecodeStats,
 } from './dynamodb.js';
+export { lambdaDynamoDbRecord } from './dynamodb-stream-record.js';
 export { KplReader, hasKplMagic } from './kpl.js';
 export { encodeKplAggregate, aggregateKplRecords, type KplEntry, type KplAggregate } from './kpl-encode.js';
 export { GzipDecoder, hasGzipMagic, type GunzipStatus } from './gzip.js';

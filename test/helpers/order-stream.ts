@@ -6,12 +6,11 @@
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { expect } from 'vitest';
 import type { LocalServer } from '../../src/local/aws/servers.js';
-import { DynamoDbStreamReader } from '../../src/local/emulator/dynamodb-stream-reader.js';
 import { ItemChangeWriter } from '../../src/producer/item-change-writer.js';
 import { OrderChangeGenerator } from '../../src/samples/order-changes.js';
 import { localDynamoClient } from './counters-table.js';
+import { readWholeDynamoDbStream } from './dynamodb-stream.js';
 
 export interface OrderStream {
   /** Changes the writer applied (a MODIFY that changes nothing is not written). */
@@ -48,20 +47,9 @@ export async function writeOrderStream(
     const writer = new ItemChangeWriter({ client, tableName: table });
     for (let i = 0; i < options.count; i++) await writer.apply(generator.next());
     const arn = (await client.send(new DescribeTableCommand({ TableName: table }))).Table?.LatestStreamArn;
-    const reader = new DynamoDbStreamReader(streams, { stream: arn!, region: 'us-east-1' });
-    await reader.open();
-    const shards = await reader.listShards();
-    expect(shards.length, 'DynamoDB Local keeps one shard for a small table').toBe(1);
-    const records: DynamoDBRecord[] = [];
-    let iterator = await reader.getIterator(shards[0].shardId, { type: 'TRIM_HORIZON' });
-    while (iterator) {
-      const page = await reader.read(shards[0].shardId, iterator, 1000);
-      for (const r of page.records) records.push(r.eventRecord as unknown as DynamoDBRecord);
-      if (page.records.length === 0) break;
-      iterator = page.nextIterator;
-    }
+    const { records, shardId } = await readWholeDynamoDbStream(streams, arn!);
     const { inserts, modifies, removes } = writer.progress;
-    return { applied: inserts + modifies + removes, records, shardId: shards[0].shardId, generator };
+    return { applied: inserts + modifies + removes, records, shardId, generator };
   } finally {
     client.destroy();
     streams.destroy();

@@ -55,6 +55,12 @@ const BAD: Array<[cli: string, args: string[], message: RegExp]> = [
     /--max-messages must be a positive integer, got "-2"/,
   ],
   ['replay', ['--queue-url', 'http://127.0.0.1:9/q', '--endpoint', 'ftp://x'], /--endpoint must be an http/],
+  ['replay', ['--queue-url', 'http://127.0.0.1:9/q', '--s3-endpoint', 'nope'], /--s3-endpoint must be a URL/],
+  [
+    'replay',
+    ['--queue-url', 'http://127.0.0.1:9/q', '--failure-bucket', 'Bad_Bucket'],
+    /--failure-bucket must be an S3 bucket name .*got "Bad_Bucket"/,
+  ],
 ];
 
 describe('bad arguments: usage and exit 2, no stack', () => {

@@ -21,8 +21,23 @@ import { mulberry32 } from '../../src/samples/prng.js';
 import { createCountersTable, localDynamoClient } from '../helpers/counters-table.js';
 import { kinesisRecord, lambdaContext, sequenceNumber } from '../helpers/kinesis-batch.js';
 import { referenceCounters, type ModelCell, type ModelEvent } from '../helpers/reference-model.js';
+import { waitFor } from '../helpers/runner.js';
 
-declare const document: { getElementById(id: string): { textContent: string | null; hidden: boolean } | null };
+/** The parts of the page's DOM the callbacks below (run in the browser) use; tsconfig has no DOM lib. */
+interface CanvasNode {
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } };
+}
+declare const document: {
+  getElementById(id: string): {
+    textContent: string | null;
+    hidden: boolean;
+    querySelector(selector: string): CanvasNode | null;
+  } | null;
+  querySelector(selector: string): { href: string } | null;
+};
+
+/** data-drawn of a chart (app.js recordDrawn): [series label, value, x, y], x and y in canvas pixels. */
+type Drawn = Array<[label: string, value: number, x: number, y: number]>;
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
@@ -153,6 +168,46 @@ describe.skipIf(chromiumMissing)('dashboard totals, roll-ups and empty states', 
     return out;
   }
 
+  /** What a chart says it drew, once `ready` holds for it (polled: the page refreshes on its own). */
+  function drawnBy(chart: string, ready: (d: Drawn) => boolean): Promise<Drawn> {
+    let last: string | null = null;
+    return waitFor(
+      `#${chart} data-drawn`,
+      async () => {
+        last = await page.locator('#' + chart).getAttribute('data-drawn');
+        const drawn = last === null ? [] : (JSON.parse(last) as Drawn);
+        return ready(drawn) ? drawn : undefined;
+      },
+      WAIT_MS,
+      () => `last data-drawn: ${last}`,
+    );
+  }
+
+  /**
+   * Inked pixels in the (2 * half + 1)^2 box of a chart's canvas around (x, y), canvas pixels: not
+   * transparent (the canvas has no background) and not near white (the grid lines are #eef0f3). Read in
+   * one task, so never half a redraw.
+   */
+  function inkAt(chart: string, x: number, y: number, half: number): Promise<number> {
+    return page.evaluate(
+      ([id, cx, cy, h]) => {
+        const canvas = document.getElementById(id)?.querySelector('canvas');
+        if (!canvas) return -1;
+        const { data } = canvas.getContext('2d').getImageData(cx - h, cy - h, 2 * h + 1, 2 * h + 1);
+        let ink = 0;
+        for (let i = 0; i < data.length; i += 4)
+          if (data[i + 3] >= 64 && 255 - Math.min(data[i], data[i + 1], data[i + 2]) > 40) ink++;
+        return ink;
+      },
+      [chart, x, y, half] as const,
+    );
+  }
+
+  async function showGroup(dims: string[]): Promise<void> {
+    await page.goto(server.url + '/#metric=views&window=1m&group=' + encodeURIComponent(JSON.stringify(dims)));
+    await page.reload(); // a hash-only navigation does not reload the page
+  }
+
   async function cell(name: string, field: string): Promise<string | null> {
     return page.locator(`#totals tbody tr[data-name="${name}"] td[data-field="${field}"]`).textContent();
   }
@@ -216,6 +271,71 @@ describe.skipIf(chromiumMissing)('dashboard totals, roll-ups and empty states', 
     expect(await page.locator('#top-prev tbody tr').count()).toBe(Math.min(10, groups.length));
   });
 
+  it('a group with exactly one bucket is visibly drawn: its bar and its value points are on the canvas', async () => {
+    // Act: IS · /solo has one event, in the last complete minute, and nothing else
+    await showGroup(['IS', '/solo']);
+    const counts = await drawnBy('count-chart', (d) => d.some(([, v]) => v > 0));
+    const values = await drawnBy('values-chart', (d) => d.some(([label]) => label === 'mean'));
+
+    // Assess: one bar of height 1, inked on the canvas inside the bar and not in an empty bucket beside it
+    const bars = counts.filter(([, v]) => v > 0);
+    expect(bars).toHaveLength(1);
+    const [, count, barX, barTop] = bars[0];
+    expect(count).toBe(1);
+    const empty = counts.find(([, v, x]) => v === 0 && Math.abs(x - barX) > 60);
+    expect(empty).toBeDefined();
+    expect(await inkAt('count-chart', barX, barTop + 12, 3)).toBeGreaterThanOrEqual(25);
+    expect(await inkAt('count-chart', empty?.[2] ?? 0, barTop + 12, 3)).toBe(0);
+
+    // Assess: each value line has one value (a line through one point draws nothing), and its point is drawn
+    for (const label of ['sum', 'mean', 'p95', 'max', 'min'])
+      expect(values.filter(([l]) => l === label).map(([, v]) => Math.round(v))).toEqual([250]);
+    const [, , x, y] = values.find(([l]) => l === 'mean') as Drawn[number];
+    expect(await inkAt('values-chart', x, y, 3)).toBeGreaterThanOrEqual(20);
+    expect(await inkAt('values-chart', x - 60, y, 3)).toBe(0);
+
+    // Act: a narrow screen, where 60 buckets are too dense for uPlot's own rule to show points
+    await page.setViewportSize({ width: 600, height: 1100 });
+    try {
+      const narrow = await drawnBy('values-chart', (d) => d.some(([l, , nx]) => l === 'mean' && nx < x - 100));
+      // Assess: the one point is still drawn
+      const [, , nx, ny] = narrow.find(([l]) => l === 'mean') as Drawn[number];
+      expect(await inkAt('values-chart', nx, ny, 3)).toBeGreaterThanOrEqual(20);
+    } finally {
+      await page.setViewportSize({ width: 1360, height: 1100 });
+    }
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('charts the sum on an axis of its own, so the per-event values keep their height', async () => {
+    // Prepare: the busiest group of the last complete minute, and its sums in the model
+    const cells = [...referenceCounters(CONFIG, events).values()].filter((c) => c.pk.startsWith('views#'));
+    const busiest = cells
+      .filter((c) => c.sk === `1m#${new Date(previousStart).toISOString()}`)
+      .sort((a, b) => b.count - a.count)[0];
+    const dims = busiest.pk.slice('views#'.length).split('|');
+    const sums = cells
+      .filter((c) => c.pk === busiest.pk)
+      .map((c) => c.sum)
+      .sort((a, b) => a - b);
+
+    // Act
+    await showGroup(dims);
+    const values = await drawnBy('values-chart', (d) => d.filter(([l]) => l === 'sum').length === sums.length);
+
+    // Assess: the sums charted are the model's, on the right-hand axis (three axes), named in the legend
+    const charted = values.filter(([l]) => l === 'sum');
+    expect(charted.map(([, v]) => v).sort((a, b) => a - b)).toEqual(sums);
+    expect(await page.locator('#values-chart .u-axis').count()).toBe(3);
+    expect(await page.locator('#values-chart .u-legend').textContent()).toContain('sum');
+    // Both scales run from zero to 1.1 x their largest value: the largest sum and the largest max sit at
+    // the same height. On one shared axis the max (a few hundred ms) would lie flat near zero instead.
+    const topOf = (label: string): number =>
+      values.filter(([l]) => l === label).reduce((best, d) => (d[1] > best[1] ? d : best))[3];
+    expect(Math.abs(topOf('sum') - topOf('max'))).toBeLessThanOrEqual(2);
+    expect(pageErrors).toEqual([]);
+  });
+
   it('empty states say why: no data yet, a group that matches nothing, a source that is not emulated', async () => {
     // No data yet: a kinesis metric nothing has been counted for
     await page.selectOption('#metric', 'signups');
@@ -226,6 +346,9 @@ describe.skipIf(chromiumMissing)('dashboard totals, roll-ups and empty states', 
       /^No data yet: nothing has been counted for signups/,
     );
     expect(await page.locator('#top-empty').textContent()).toMatch(/^No data yet/);
+    await expect
+      .poll(() => page.locator('#count-empty').textContent(), { timeout: WAIT_MS })
+      .toMatch(/^No data yet: nothing has been counted for signups/);
 
     // Not emulated: a DynamoDB Streams metric while the local runner has no Streams
     await page.selectOption('#metric', 'orders');
@@ -237,6 +360,8 @@ describe.skipIf(chromiumMissing)('dashboard totals, roll-ups and empty states', 
     expect(await page.locator('#totals-empty').textContent()).toBe(
       'No data: the dynamodb source of orders is not emulated here (dynalite has no DynamoDB Streams).',
     );
+    expect(await page.locator('#top-empty').textContent()).toMatch(/^No data: the dynamodb source of orders is not/);
+    await expect.poll(() => page.locator('#count-empty').textContent(), { timeout: WAIT_MS }).toMatch(/not emulated/);
 
     // A group that matches nothing, while other groups have data
     await page.goto(server.url + '/#metric=views&window=1m&group=' + encodeURIComponent('["XX","/nowhere"]'));
@@ -251,10 +376,15 @@ describe.skipIf(chromiumMissing)('dashboard totals, roll-ups and empty states', 
     expect(pageErrors).toEqual([]);
   });
 
-  it('serves a favicon', async () => {
+  it('serves a favicon, and the page links it', async () => {
     const res = await fetch(server.url + '/favicon.ico');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/svg+xml');
     expect(await res.text()).toMatch(/^<svg /);
+    // The icon the browser asks for (the page's <link rel="icon">) answers the same file.
+    const linked = await page.evaluate(() => document.querySelector('link[rel="icon"]')?.href ?? '');
+    const icon = await fetch(linked);
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get('content-type')).toBe('image/svg+xml');
   });
 });

@@ -9,12 +9,10 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateStreamCommand,
   DescribeStreamSummaryCommand,
@@ -23,14 +21,7 @@ import {
   PutRecordsCommand,
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
-import {
-  ChangeMessageVisibilityCommand,
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -45,8 +36,17 @@ import { mulberry32 } from '../../src/samples/prng.js';
 import { createCountersTable, diffCounters, scanCounters } from '../helpers/counters-table.js';
 import { exactnessMetrics } from '../helpers/exactness-metrics.js';
 import { referenceCounters, type ModelEvent } from '../helpers/reference-model.js';
-
-const DEADLINE_MS = 60_000;
+import {
+  injectCounterWriteFaults,
+  rejectsInsideRanges,
+  peekQueue,
+  queueDepth as depthOf,
+  rawTable as rawItems,
+  replayCli as runReplay,
+  resend as resendBodies,
+  waitFor,
+  type CliRun,
+} from '../helpers/replay-run.js';
 
 function config(allowedLateness: string): StreamtallyConfig {
   return exactnessMetrics({ allowedLateness });
@@ -78,18 +78,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([kinesisServer?.stop(), dynamoServer?.stop(), sqsServer?.stop()]);
 });
-
-async function waitFor(
-  check: () => Promise<boolean> | boolean,
-  what: string | (() => string),
-  timeoutMs = DEADLINE_MS,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function makeEvents(count: number, seed: number): unknown[] {
   const random = mulberry32(seed);
@@ -125,17 +113,8 @@ interface Scenario {
   rejectMessages: number;
 }
 
-async function queueDepth(queueUrl: string): Promise<number> {
-  const out = await clients.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
+function queueDepth(queueUrl: string): Promise<number> {
+  return depthOf(clients.sqs, queueUrl);
 }
 
 async function put(stream: string, events: unknown[]): Promise<void> {
@@ -168,26 +147,7 @@ async function scenario(options: { failLedger?: boolean } = {}): Promise<Scenari
   );
 
   const handlerDynamo = createAwsClients({ endpoint: dynamoServer.endpoint }).dynamodb;
-  const faults = { failCounterWritesAfter: -1, seen: 0, failLedger: options.failLedger === true };
-  // Fails counter-item PutItems (not the failure ledger's, unless failLedger) once armed, after letting
-  // `failCounterWritesAfter` of them through: a table whose counter partitions refuse writes.
-  handlerDynamo.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName === 'PutItemCommand' && faults.failCounterWritesAfter >= 0) {
-        const pk = String((args.input as { Item?: { pk?: { S?: string } } }).Item?.pk?.S ?? '');
-        const isLedger = pk.startsWith('__ledger__');
-        if ((!isLedger || faults.failLedger) && (isLedger || faults.seen++ >= faults.failCounterWritesAfter)) {
-          // As the SDK reports DynamoDB's refusal: a 400 answer, so the write is known not to have landed.
-          throw Object.assign(new Error('injected AccessDeniedException on PutItem'), {
-            name: 'AccessDeniedException',
-            $metadata: { httpStatusCode: 400 },
-          });
-        }
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: 'replayTestFaults' },
-  );
+  const faults = injectCounterWriteFaults(handlerDynamo, options.failLedger === true);
   const handler = createAnalyticsHandler({
     config: {
       countersTable: table,
@@ -257,40 +217,9 @@ async function scenario(options: { failLedger?: boolean } = {}): Promise<Scenari
   }
 
   const events = await readBack(stream);
-  // Read the queue (hiding each message), then hand every message back (visibility 0).
-  const bodies: string[] = [];
-  const handles: string[] = [];
-  for (;;) {
-    const page =
-      (
-        await clients.sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
-        )
-      ).Messages ?? [];
-    if (page.length === 0) break;
-    for (const m of page) {
-      bodies.push(m.Body as string);
-      handles.push(m.ReceiptHandle as string);
-    }
-  }
-  for (const ReceiptHandle of handles)
-    await clients.sqs.send(
-      new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle, VisibilityTimeout: 0 }),
-    );
+  const bodies = await peekQueue(clients.sqs, queueUrl);
   const rangeMessages = bodies.filter((b) => b.includes('KinesisBatchInfo')).length;
   return { table, queueUrl, stream, events, bodies, rangeMessages, rejectMessages: bodies.length - rangeMessages };
-}
-
-function rejectsInsideRanges(s: Scenario): number {
-  const parsed = s.bodies.map((b) => JSON.parse(b) as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any
-  const ranges = parsed
-    .filter((m) => m.KinesisBatchInfo)
-    .map((m) => [BigInt(m.KinesisBatchInfo.startSequenceNumber), BigInt(m.KinesisBatchInfo.endSequenceNumber)]);
-  return parsed.filter(
-    (m) =>
-      m.source === 'streamtally' &&
-      ranges.some(([a, b]) => BigInt(m.sequenceNumber) >= a && BigInt(m.sequenceNumber) <= b),
-  ).length;
 }
 
 async function lastSequence(stream: string): Promise<string | undefined> {
@@ -330,98 +259,27 @@ async function drift(s: Scenario): Promise<string[]> {
   return diffCounters(await scanCounters(clients.dynamodb, s.table), referenceCounters(FIXED_CONFIG, s.events));
 }
 
-/** Every item of the table, raw (progress attributes and all), for "nothing changed" checks. */
-async function rawTable(table: string): Promise<string> {
-  const out = await clients.dynamodb.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
-  return JSON.stringify((out.Items ?? []).map((i) => JSON.stringify(i)).sort());
+function rawTable(table: string): Promise<string> {
+  return rawItems(clients.dynamodb, table);
 }
 
-interface CliRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
+function replayCli(s: Scenario, extra: string[] = [], killAfterPuts = 0): Promise<CliRun> {
+  return runReplay(
+    {
+      queueUrl: s.queueUrl,
+      table: s.table,
+      configFile: fixedConfigFile,
+      kinesisEndpoint: kinesisServer.endpoint,
+      dynamodbEndpoint: dynamoServer.endpoint,
+      sqsEndpoint: sqsServer.endpoint,
+    },
+    extra,
+    killAfterPuts,
+  );
 }
 
-/** `npm run replay` as a child process (node --import tsx src/cli/replay.ts); `killAfterPuts` SIGKILLs it after that many PutItem calls landed. */
-async function replayCli(s: Scenario, extra: string[] = [], killAfterPuts = 0): Promise<CliRun> {
-  let dynamoEndpoint = dynamoServer.endpoint;
-  let proxy: Server | undefined;
-  let puts = 0;
-  let child: ReturnType<typeof spawn> | undefined;
-  if (killAfterPuts > 0) {
-    // A proxy in front of dynalite: the Nth PutItem reaches the table, then the replay dies before it hears back.
-    const upstream = new URL(dynamoServer.endpoint);
-    proxy = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const isPut = String(req.headers['x-amz-target'] ?? '').endsWith('.PutItem');
-        const up = request(
-          { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-          (upRes) => {
-            const body: Buffer[] = [];
-            upRes.on('data', (c: Buffer) => body.push(c));
-            upRes.on('end', () => {
-              if (isPut && ++puts >= killAfterPuts) {
-                child?.kill('SIGKILL');
-                res.destroy();
-                return;
-              }
-              res.writeHead(upRes.statusCode ?? 500, upRes.headers);
-              res.end(Buffer.concat(body));
-            });
-          },
-        );
-        up.on('error', () => res.destroy());
-        up.end(Buffer.concat(chunks));
-      });
-    });
-    await new Promise<void>((r) => proxy?.listen(0, '127.0.0.1', () => r()));
-    const address = proxy.address();
-    dynamoEndpoint = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  }
-  // One process (node with tsx's loader), so SIGKILL kills the replay itself, not a wrapper around it.
-  const args = [
-    '--import',
-    'tsx',
-    'src/cli/replay.ts',
-    '--queue-url',
-    s.queueUrl,
-    '--table',
-    s.table,
-    '--config',
-    fixedConfigFile,
-    '--kinesis-endpoint',
-    kinesisServer.endpoint,
-    '--dynamodb-endpoint',
-    dynamoEndpoint,
-    '--sqs-endpoint',
-    sqsServer.endpoint,
-    ...extra,
-  ];
-  try {
-    return await new Promise<CliRun>((resolve, reject) => {
-      child = spawn(process.execPath, args, {
-        cwd: process.cwd(),
-        env: { ...process.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    });
-  } finally {
-    proxy?.close();
-  }
-}
-
-async function resend(s: Scenario): Promise<void> {
-  for (const body of s.bodies)
-    await clients.sqs.send(new SendMessageCommand({ QueueUrl: s.queueUrl, MessageBody: body }));
+function resend(s: Scenario): Promise<void> {
+  return resendBodies(clients.sqs, s.queueUrl, s.bodies);
 }
 
 describe('npm run replay', () => {
@@ -432,7 +290,7 @@ describe('npm run replay', () => {
     expect(s.rejectMessages).toBeGreaterThan(0);
     // Some rejects were sent by the failed attempts of a dropped range: a range replay and a reject
     // replay then meet on the same record, the case the two lanes must not count twice.
-    expect(rejectsInsideRanges(s)).toBeGreaterThan(0);
+    expect(rejectsInsideRanges(s.bodies)).toBeGreaterThan(0);
     expect((await drift(s)).length).toBeGreaterThan(0); // the drops and rejects are missing
 
     // Act: a dry run

@@ -1,6 +1,6 @@
 /** WINDOW_FLUSH (template parameter WindowFlush): "true" or "false", anything else fails the cold start. */
 import { describe, expect, it } from 'vitest';
-import { loadRuntimeConfig } from '../../src/config.js';
+import { loadReadRuntimeConfig, loadRuntimeConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/core/errors.js';
 
 const BASE = { COUNTERS_TABLE: 'streamtally-dev-counters' };
@@ -41,5 +41,31 @@ describe('WINDOW_FLUSH_GRACE_SECONDS / WINDOW_FLUSH_CARRY_SECONDS', () => {
     expect(() => loadRuntimeConfig({ ...BASE, WINDOW_FLUSH_GRACE_SECONDS: '-1' })).toThrow(
       /WINDOW_FLUSH_GRACE_SECONDS/,
     );
+  });
+});
+
+describe('the read function: loadReadRuntimeConfig windowFlushSchedule', () => {
+  it('is undefined unless WINDOW_FLUSH is "true"; a source without a tumbling window is left out', () => {
+    expect(loadReadRuntimeConfig(BASE).windowFlushSchedule).toBeUndefined();
+    expect(
+      loadReadRuntimeConfig({ ...BASE, WINDOW_FLUSH: 'false', KINESIS_TUMBLING_WINDOW_SECONDS: '900' })
+        .windowFlushSchedule,
+    ).toBeUndefined();
+    expect(
+      loadReadRuntimeConfig({
+        ...BASE,
+        WINDOW_FLUSH: 'true',
+        WINDOW_FLUSH_CARRY_SECONDS: '40',
+        WINDOW_FLUSH_SLACK_SECONDS: '20',
+        KINESIS_TUMBLING_WINDOW_SECONDS: '',
+        DYNAMODB_TUMBLING_WINDOW_SECONDS: '60',
+      }).windowFlushSchedule,
+    ).toEqual({ carrySeconds: 40, slackSeconds: 20, tumblingSeconds: { dynamodb: 60 } });
+  });
+
+  it('names the variable when a tumbling window is not 1 to 900 seconds', () => {
+    expect(() =>
+      loadReadRuntimeConfig({ ...BASE, WINDOW_FLUSH: 'true', KINESIS_TUMBLING_WINDOW_SECONDS: '3600' }),
+    ).toThrow(/KINESIS_TUMBLING_WINDOW_SECONDS: must be a positive integer, at most 900/);
   });
 });

@@ -8,6 +8,7 @@ import {
   type Shard,
   type _Record,
 } from '@aws-sdk/client-dynamodb-streams';
+import { lambdaDynamoDbRecord } from '../../sources/dynamodb-stream-record.js';
 import { DYNAMODB_STREAMS_MAX_GET_RECORDS } from './constants.js';
 import { ExpiredIteratorError, StreamSourceError } from './errors.js';
 import type { IteratorPosition, ReadResult, ShardDescription, SourceRecord, StreamReader } from './types.js';
@@ -17,21 +18,6 @@ export interface DynamoDbStreamReaderOptions {
   readonly stream: string;
   readonly region: string;
   readonly dynamodb?: DynamoDBClient;
-}
-
-/** The SDK decodes B / BS to bytes; Lambda's event carries them base64, as on the wire. */
-function toEventJson(value: unknown): unknown {
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  if (Array.isArray(value)) return value.map(toEventJson);
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = toEventJson(v);
-    }
-    return out;
-  }
-  return value;
 }
 
 function isExpired(err: unknown): boolean {
@@ -136,27 +122,13 @@ export class DynamoDbStreamReader implements StreamReader {
   }
 
   #toSourceRecord(r: _Record): SourceRecord {
-    const d = r.dynamodb ?? {};
-    const sequenceNumber = d.SequenceNumber ?? '';
-    const arrivalMs = d.ApproximateCreationDateTime?.getTime() ?? Date.now();
-    const dynamodb: Record<string, unknown> = { ApproximateCreationDateTime: arrivalMs / 1000 };
-    if (d.Keys) dynamodb.Keys = toEventJson(d.Keys);
-    if (d.NewImage) dynamodb.NewImage = toEventJson(d.NewImage);
-    if (d.OldImage) dynamodb.OldImage = toEventJson(d.OldImage);
-    dynamodb.SequenceNumber = sequenceNumber;
-    dynamodb.SizeBytes = d.SizeBytes ?? 0;
-    dynamodb.StreamViewType = d.StreamViewType;
-    const eventRecord: Record<string, unknown> = {
-      eventID: r.eventID ?? '',
-      eventName: r.eventName ?? '',
-      eventVersion: r.eventVersion ?? '1.1',
-      eventSource: 'aws:dynamodb',
-      awsRegion: r.awsRegion ?? this.#region,
-      dynamodb,
-      eventSourceARN: this.#streamArn,
+    const arrivalMs = r.dynamodb?.ApproximateCreationDateTime?.getTime() ?? Date.now();
+    const eventRecord = lambdaDynamoDbRecord(r, this.#streamArn, this.#region, arrivalMs);
+    return {
+      sequenceNumber: r.dynamodb?.SequenceNumber ?? '',
+      arrivalMs,
+      payloadBytes: Buffer.byteLength(JSON.stringify(eventRecord)) + 1,
+      eventRecord: eventRecord as unknown as Record<string, unknown>,
     };
-    // TTL deletions carry the service principal; Lambda passes it through.
-    if (r.userIdentity) eventRecord.userIdentity = toEventJson(r.userIdentity);
-    return { sequenceNumber, arrivalMs, payloadBytes: Buffer.byteLength(JSON.stringify(eventRecord)) + 1, eventRecord };
   }
 }

@@ -16,6 +16,7 @@ import { startDynalite, type LocalServer } from '../../../src/local/aws/servers.
 import { clientConfig } from '../../../src/local/aws/aws-clients.js';
 import { createReadApiHandler, type ReadApiHandler } from '../../../src/read/read-api.js';
 import { compileConfig } from '../../../src/core/metric-config.js';
+import { loadReadRuntimeConfig } from '../../../src/config.js';
 import { CounterReader } from '../../../src/read/counter-reader.js';
 import { Attr, counterSk, statsPk } from '../../../src/sink/layout.js';
 import { DASHBOARD_ASSETS } from '../../../src/dashboard/assets.js';
@@ -152,6 +153,60 @@ describe('read API handler', () => {
     expect(res.headers?.['cache-control']).toBe('no-store');
     expect((res.json.metrics as Array<{ name: string }>).map((m) => m.name)).toEqual(['views', 'plain']);
     expect(res.json.nowMs).toBe(NOW);
+  });
+
+  it('GET /api/metrics says no window is flushed late unless the read function is told window flush mode', async () => {
+    const res = await call(event('/api/metrics'));
+    expect(res.json.windowFlush).toBeNull();
+    const windows = (res.json.metrics as Array<{ windows: object[] }>).flatMap((m) => m.windows);
+    for (const w of windows) expect(w).not.toHaveProperty('writtenEverySeconds');
+  });
+
+  it('GET /api/metrics in window flush mode: how often each window is written, per source, and the schedule', async () => {
+    // Prepare: the read function's variables as template.yaml sets them for FlushIntervalSeconds=60 WindowFlush=true
+    const { windowFlushSchedule } = loadReadRuntimeConfig({
+      COUNTERS_TABLE: TABLE,
+      WINDOW_FLUSH: 'true',
+      WINDOW_FLUSH_CARRY_SECONDS: '40',
+      WINDOW_FLUSH_SLACK_SECONDS: '20',
+      KINESIS_TUMBLING_WINDOW_SECONDS: '900',
+      DYNAMODB_TUMBLING_WINDOW_SECONDS: '60',
+    });
+    const metrics = compileConfig({
+      metrics: [
+        { name: 'views', aggregates: ['count'], windows: ['1m', '5m', '1h'] },
+        { name: 'orders', source: 'dynamodb', aggregates: ['count'], windows: ['1m', '1h'] },
+      ],
+    });
+    const flushed = createReadApiHandler(
+      {
+        reader: new CounterReader({ client, tableName: TABLE, metrics }),
+        assets: DASHBOARD_ASSETS,
+        logger: silent,
+        windowFlush: windowFlushSchedule,
+      },
+      silent,
+    );
+
+    // Act
+    const res = await flushed(event('/api/metrics'), context);
+
+    // Assess: the finest window every interval, 5m every 5 minutes, 1h once per 900 s tumbling window; the
+    // DynamoDB source's 60 s tumbling window writes everything every minute
+    const body = JSON.parse(res.body ?? '{}') as {
+      metrics: Array<{ name: string; windows: Array<{ label: string; writtenEverySeconds?: number }> }>;
+      windowFlush: unknown;
+    };
+    const every = Object.fromEntries(
+      body.metrics.map((m) => [m.name, Object.fromEntries(m.windows.map((w) => [w.label, w.writtenEverySeconds]))]),
+    );
+    expect(every).toEqual({ views: { '1m': 60, '5m': 300, '1h': 900 }, orders: { '1m': 60, '1h': 60 } });
+    expect(body.windowFlush).toEqual({
+      carrySeconds: 40,
+      slackSeconds: 20,
+      intervalSeconds: 60,
+      tumblingSeconds: { kinesis: 900, dynamodb: 60 },
+    });
   });
 
   it('GET /api/series reads one group; times as epoch ms or ISO-8601; `|` inside a value escaped', async () => {
@@ -321,6 +376,47 @@ describe('read API handler', () => {
     }
   });
 
+  /** GET /api/metrics from the deployed handler, imported afresh so that it reads `vars`; the environment is restored after. */
+  async function deployedMetrics(vars: Record<string, string>): Promise<{ statusCode?: number; body: unknown }> {
+    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, vars);
+    try {
+      vi.resetModules();
+      const { handler: deployedHandler } = await import('../../../src/handlers/read-api.js');
+      const res = await deployedHandler(event('/api/metrics'), context);
+      return { statusCode: res.statusCode, body: JSON.parse(res.body ?? '{}') };
+    } finally {
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+    }
+  }
+
+  it('the deployed handler tells the dashboard the window flush schedule of its WINDOW_FLUSH variables', async () => {
+    // Act: FlushIntervalSeconds=300 WindowFlush=true, as template.yaml sets the read function's variables
+    const res = await deployedMetrics({
+      COUNTERS_TABLE: TABLE,
+      WINDOW_FLUSH: 'true',
+      WINDOW_FLUSH_CARRY_SECONDS: '240',
+      WINDOW_FLUSH_SLACK_SECONDS: '60',
+      KINESIS_TUMBLING_WINDOW_SECONDS: '900',
+      DYNAMODB_TUMBLING_WINDOW_SECONDS: '60',
+    });
+    // Assess: the bundled page_views (1m, 5m, 1h) from the Kinesis stream
+    expect(res.statusCode).toBe(200);
+    const body = res.body as {
+      metrics: Array<{ name: string; windows: Array<{ label: string; writtenEverySeconds?: number }> }>;
+      windowFlush: { intervalSeconds: number };
+    };
+    expect(body.windowFlush.intervalSeconds).toBe(300);
+    const pageViews = body.metrics.find((m) => m.name === 'page_views');
+    expect(pageViews?.windows.map((w) => [w.label, w.writtenEverySeconds])).toEqual([
+      ['1m', 300],
+      ['5m', 300],
+      ['1h', 900],
+    ]);
+  });
+
   it('the deployed handler lists the metrics of STREAMTALLY_CONFIG_FILE, loaded as the analytics function loads them', async () => {
     // Prepare: a metrics file that shares no metric name with the bundled one.
     const dir = mkdtempSync(join(tmpdir(), 'streamtally-read-config-'));
@@ -329,26 +425,12 @@ describe('read API handler', () => {
       file,
       'metrics:\n  - name: checkout_latency\n    dimensions: [region]\n    value: ms\n    aggregates: [count, p95]\n    windows: [1m, 1h]\n',
     );
-    const saved = { table: process.env.COUNTERS_TABLE, file: process.env.STREAMTALLY_CONFIG_FILE };
-    process.env.COUNTERS_TABLE = TABLE;
-    process.env.STREAMTALLY_CONFIG_FILE = file;
-    try {
-      vi.resetModules();
-      const { handler: deployedHandler } = await import('../../../src/handlers/read-api.js');
-      // Act
-      const res = await deployedHandler(event('/api/metrics'), context);
-      // Assess
-      expect(res.statusCode).toBe(200);
-      const body = JSON.parse(res.body ?? '{}') as {
-        metrics: Array<{ name: string; dimensions: string[]; value?: string }>;
-      };
-      expect(body.metrics.map((m) => m.name)).toEqual(['checkout_latency']);
-      expect(body.metrics[0]).toMatchObject({ dimensions: ['region'], value: 'ms' });
-    } finally {
-      if (saved.table === undefined) delete process.env.COUNTERS_TABLE;
-      else process.env.COUNTERS_TABLE = saved.table;
-      if (saved.file === undefined) delete process.env.STREAMTALLY_CONFIG_FILE;
-      else process.env.STREAMTALLY_CONFIG_FILE = saved.file;
-    }
+    // Act
+    const res = await deployedMetrics({ COUNTERS_TABLE: TABLE, STREAMTALLY_CONFIG_FILE: file });
+    // Assess
+    expect(res.statusCode).toBe(200);
+    const body = res.body as { metrics: Array<{ name: string; dimensions: string[]; value?: string }> };
+    expect(body.metrics.map((m) => m.name)).toEqual(['checkout_latency']);
+    expect(body.metrics[0]).toMatchObject({ dimensions: ['region'], value: 'ms' });
   });
 });

@@ -49,6 +49,27 @@ describe('parseFailureMessage', () => {
     expect(parsed.kind === 'reject' && parsed.reject.pointer).toBe('file:///tmp/rejects/7.json');
   });
 
+  it("reads the sink's recordObject (the failure bucket's s3:// URI) as the pointer", () => {
+    // Prepare: the field src/sink/failure-destination.ts writes for a record too large for SQS
+    const body = JSON.stringify({
+      source: 'streamtally',
+      reasons: [{ reason: 'too_late', metric: 'views', count: 1, details: [] }],
+      recordIndex: 3,
+      shardId: 'shardId-000000000002',
+      sequenceNumber: '9',
+      recordObject: 's3://failures/rejected/shardId-000000000002/9.json',
+      detailsOmitted: true,
+    });
+
+    // Act
+    const parsed = parseFailureMessage(body);
+
+    // Assess
+    expect(parsed.kind === 'reject' && parsed.reject.pointer).toBe(
+      's3://failures/rejected/shardId-000000000002/9.json',
+    );
+  });
+
   it.each([
     ['not json', 'the body is not JSON'],
     ['42', 'the body is not an object'],

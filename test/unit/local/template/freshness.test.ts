@@ -85,6 +85,22 @@ describe('FlushIntervalSeconds', () => {
     expect(env.WINDOW_FLUSH_GRACE_SECONDS).toBe(String(freshness['60'].WindowFlushGraceSeconds));
   });
 
+  it.each([
+    ...Object.keys(freshness).map((interval) => ({ FlushIntervalSeconds: Number(interval), WindowFlush: 'true' })),
+    { FlushIntervalSeconds: 60, WindowFlush: 'false' },
+  ])('tells the read function the window flush schedule the analytics function runs (%o)', (overrides) => {
+    // Act
+    const { kinesis, dynamodb, env } = sourcesOf(overrides);
+    const read = loadTemplate(TEMPLATE_PATH, { parameterOverrides: overrides }).functions.find(
+      (f) => f.logicalId === 'ReadApiFunction',
+    );
+    // Assess: the same variables, and the tumbling window each source actually has
+    for (const name of ['WINDOW_FLUSH', 'WINDOW_FLUSH_CARRY_SECONDS', 'WINDOW_FLUSH_SLACK_SECONDS'])
+      expect(read?.environment[name], name).toBe(env[name]);
+    expect(read?.environment.KINESIS_TUMBLING_WINDOW_SECONDS).toBe(String(kinesis.tumblingWindowSeconds ?? ''));
+    expect(read?.environment.DYNAMODB_TUMBLING_WINDOW_SECONDS).toBe(String(dynamodb.tumblingWindowSeconds ?? ''));
+  });
+
   it('rejects an interval outside the mapping, naming the parameter', () => {
     expect(() => sourcesOf({ FlushIntervalSeconds: 30 })).toThrow(/FlushIntervalSeconds = 30 is not one of/);
     expect(() => sourcesOf({ WindowFlush: 'yes' })).toThrow(/WindowFlush = yes is not one of/);
