@@ -27,7 +27,8 @@ import { StreamProcessor, type StreamEvent } from '../src/pipeline/stream-proces
 import { emptyWriteResult, type CounterWriter, type WriteInput, type WriteResult } from '../src/sink/counter-writer.js';
 import type { Item } from '../src/sink/item-delta.js';
 import { itemSizeBytes, readUnits, writeUnits } from '../src/sink/item-size.js';
-import { Attr } from '../src/sink/layout.js';
+import { Attr, parseCounterPk, parseCounterSk, STATS_PK_PREFIX } from '../src/sink/layout.js';
+import { parseDurationMs } from '../src/core/duration.js';
 import { createRng, generateClickEvent, type ClickEvent } from '../src/samples/sample-events.js';
 import { buildBatch } from './batch.js';
 import { BaselineCase } from './cases.js';
@@ -70,9 +71,9 @@ export interface FreshnessSetting {
   batchSize: number;
   batchingWindowSeconds: number;
   tumblingWindowSeconds: number | undefined;
-  /** Window flush: WINDOW_FLUSH_CARRY_SECONDS and WINDOW_FLUSH_SLACK_SECONDS of the function. */
+  /** Window flush: WINDOW_FLUSH_GRACE_SECONDS and WINDOW_FLUSH_CARRY_SECONDS of the function. */
+  graceSeconds: number | undefined;
   carrySeconds: number | undefined;
-  slackSeconds: number | undefined;
 }
 
 /** Every freshness setting as template.yaml resolves it (through the local template reader). */
@@ -100,8 +101,8 @@ export function freshnessSettings(): { settings: FreshnessSetting[]; memorySizeM
         batchSize: source.batchSize,
         batchingWindowSeconds: source.maximumBatchingWindowSeconds,
         tumblingWindowSeconds: source.tumblingWindowSeconds,
+        graceSeconds: windowFlush ? Number(fn.environment.WINDOW_FLUSH_GRACE_SECONDS) : undefined,
         carrySeconds: windowFlush ? Number(fn.environment.WINDOW_FLUSH_CARRY_SECONDS) : undefined,
-        slackSeconds: windowFlush ? Number(fn.environment.WINDOW_FLUSH_SLACK_SECONDS) : undefined,
       });
     }
   }
@@ -112,15 +113,96 @@ export function demoConfig(): CompiledConfig {
   return compileConfig(JSON.parse(readFileSync(join(HERE, 'demo-config.json'), 'utf8')), 'bench/demo-config.json');
 }
 
+/**
+ * Why a counter write happened, judged at the simulated time of the invocation that made it (`--breakdown`):
+ * - `once`: the item's first write, its window already closed (the ideal: one write per item);
+ * - `open`: the window was still open (arrival time before its end), so more writes of it will follow;
+ * - `rest`: closed now, and this shard wrote it while it was open (the rest of a partly written window);
+ * - `late`: closed, and this shard had already written it closed (late events re-opened it);
+ * - `shard`: closed, first write by this shard of an item another shard wrote (writes are per shard).
+ */
+export const WRITE_REASONS = ['once', 'open', 'rest', 'late', 'shard'] as const;
+export type WriteReason = (typeof WRITE_REASONS)[number];
+
+/** Writes of one metric window size: distinct items, and writes by reason. */
+export interface BreakdownRow {
+  metric: string;
+  window: string;
+  items: number;
+  writes: number;
+  byReason: Record<WriteReason, number>;
+}
+
+/** Per item: the lanes that wrote it, and whether each lane's last write was after the window closed. */
+class WriteBreakdown {
+  private readonly rows = new Map<string, BreakdownRow>();
+  private readonly lanesOf = new Map<string, Map<string, boolean>>();
+
+  record(pk: string, sk: string, lane: string, nowMs: number): void {
+    const { windowLabel, windowStartMs } = parseCounterSk(sk);
+    const metric = pk.startsWith(STATS_PK_PREFIX) ? pk : parseCounterPk(pk).metric;
+    const closed = windowStartMs + parseDurationMs(windowLabel) <= nowMs;
+    const key = pk + '\u0000' + sk;
+    let lanes = this.lanesOf.get(key);
+    if (!lanes) this.lanesOf.set(key, (lanes = new Map()));
+    const before = lanes.get(lane);
+    const reason: WriteReason = !closed
+      ? 'open'
+      : before === false
+        ? 'rest'
+        : before === true
+          ? 'late'
+          : lanes.size > 0
+            ? 'shard'
+            : 'once';
+    lanes.set(lane, closed);
+    const rowKey = metric + '\u0000' + windowLabel;
+    let row = this.rows.get(rowKey);
+    if (!row) {
+      row = {
+        metric,
+        window: windowLabel,
+        items: 0,
+        writes: 0,
+        byReason: { once: 0, open: 0, rest: 0, late: 0, shard: 0 },
+      };
+      this.rows.set(rowKey, row);
+    }
+    if (lanes.size === 1 && before === undefined) row.items++;
+    row.writes++;
+    row.byReason[reason]++;
+  }
+
+  result(): BreakdownRow[] {
+    return [...this.rows.values()];
+  }
+}
+
 /** What the in-memory table saw: the writes the real writer would make, sized by DynamoDB's rules. */
 class SimulatedTable {
   readonly items = new Map<string, Item>();
+  /** Set with `--breakdown`: why each write happened. */
+  breakdown: WriteBreakdown | undefined;
+  /** Simulated time of the invocation in progress (for the breakdown). */
+  nowMs = 0;
+  /** Per lane, per metric window (`label#start ms`): the highest record (sequence counter) a written item holds. */
+  readonly writtenUpTo = new Map<string, Map<string, number>>();
   writes = 0;
   tableWru = 0;
   gsiWru = 0;
   rru = 0;
   maxItemBytes = 0;
   maxItemWru = 0;
+
+  private noteWritten(lane: string, sk: string, position: string | undefined): void {
+    const { windowLabel, windowStartMs } = parseCounterSk(sk);
+    // The bench's sequence numbers end in the lane's record counter (48 digits, see SettingRun.offer).
+    const upTo = Number((position ?? '').slice(-15));
+    let byWindow = this.writtenUpTo.get(lane);
+    if (!byWindow) this.writtenUpTo.set(lane, (byWindow = new Map()));
+    const key = windowLabel + '#' + windowStartMs;
+    if (upTo > (byWindow.get(key) ?? -1)) byWindow.set(key, upTo);
+  }
 
   write(input: WriteInput): Promise<WriteResult> {
     const progressAttr = input.lane === undefined ? undefined : Attr.progressPrefix + input.lane;
@@ -139,6 +221,9 @@ class SimulatedTable {
       if (progressAttr) item[progressAttr] = { S: input.positionOf(d.lastRecord) };
       const after = itemSizeBytes(item);
       this.writes++;
+      this.breakdown?.record(d.pk, d.sk, input.lane ?? '', this.nowMs);
+      if (progressAttr && !d.pk.startsWith(STATS_PK_PREFIX))
+        this.noteWritten(input.lane ?? '', d.sk, item[progressAttr].S);
       const wru = writeUnits(Math.max(before, after));
       this.tableWru += wru;
       if (after > this.maxItemBytes) this.maxItemBytes = after;
@@ -170,9 +255,15 @@ interface ShardLane {
   /** Tumbling window (start ms) the buffer and the carried state belong to; -1 before the first record. */
   windowStartMs: number;
   state: Record<string, unknown>;
-  /** Oldest arrival whose counts are not yet in the table (window flush mode). */
-  oldestUnwrittenMs: number;
   seq: number;
+  /**
+   * Per metric window (`label#start ms`, event time) not yet durable from this lane: the first record of
+   * each batch that counts in it (sequence counter, arrival). A write makes whole batches' records of a
+   * window durable, so the first of each batch is the oldest count that write brought into the table.
+   */
+  pending: Map<string, { seqs: number[]; arrivals: number[]; head: number }>;
+  /** Windows the records buffered for the next batch count in (their first record is already pending). */
+  batchWindows: Set<string>;
 }
 
 /** One setting at one rate and shard count: the ESM's batching, simulated, into one processor and table. */
@@ -182,7 +273,8 @@ class SettingRun {
   readonly lanes: ShardLane[];
   invocations = 0;
   cpuMicros = 0;
-  maxAgeMs = 0;
+  /** Per window label: the oldest a count got before it was in the table (ms). */
+  readonly maxAgeMs = new Map<string, number>();
   /** Counter items (not `__stats__`) per batch, summed: the coalesced ADD peer writes exactly these. */
   coalescedItems = 0;
   events = 0;
@@ -191,7 +283,9 @@ class SettingRun {
     readonly setting: FreshnessSetting,
     config: CompiledConfig,
     shards: number,
+    breakdown = false,
   ) {
+    if (breakdown) this.table.breakdown = new WriteBreakdown();
     this.processor = new StreamProcessor({
       config,
       writer: this.table as unknown as CounterWriter,
@@ -199,9 +293,9 @@ class SettingRun {
       maxDecompressedBytes: 1 << 20,
       windowFlush: setting.windowFlush,
       windowStateLimits:
-        setting.carrySeconds === undefined
+        setting.graceSeconds === undefined
           ? undefined
-          : { carryMs: setting.carrySeconds * 1000, slackMs: (setting.slackSeconds ?? 0) * 1000 },
+          : { graceMs: setting.graceSeconds * 1000, carryMs: (setting.carrySeconds ?? 0) * 1000 },
     });
     this.lanes = Array.from({ length: shards }, (_, i) => ({
       id: `shardId-${String(i).padStart(12, '0')}`,
@@ -210,8 +304,9 @@ class SettingRun {
       bytes: 0,
       windowStartMs: -1,
       state: {},
-      oldestUnwrittenMs: Number.POSITIVE_INFINITY,
       seq: 0,
+      pending: new Map(),
+      batchWindows: new Set(),
     }));
   }
 
@@ -235,7 +330,13 @@ class SettingRun {
       await this.invoke(lane, lane.firstArrivalMs + windowMs, false);
   }
 
-  async offer(shard: number, data: string, bytes: number, arrivalMs: number): Promise<void> {
+  async offer(
+    shard: number,
+    data: string,
+    bytes: number,
+    arrivalMs: number,
+    windows: ReadonlyArray<string>,
+  ): Promise<void> {
     const lane = this.lanes[shard];
     await this.advance(lane, arrivalMs);
     if (lane.bytes + bytes > MAX_BATCH_BYTES) await this.invoke(lane, arrivalMs, false);
@@ -260,6 +361,14 @@ class SettingRun {
     });
     lane.bytes += bytes;
     this.events++;
+    for (const key of windows) {
+      if (lane.batchWindows.has(key)) continue;
+      lane.batchWindows.add(key);
+      let p = lane.pending.get(key);
+      if (!p) lane.pending.set(key, (p = { seqs: [], arrivals: [], head: 0 }));
+      p.seqs.push(lane.seq);
+      p.arrivals.push(arrivalMs);
+    }
     if (lane.records.length >= this.setting.batchSize) await this.invoke(lane, arrivalMs, false);
   }
 
@@ -275,6 +384,7 @@ class SettingRun {
     const records = lane.records;
     lane.records = [];
     lane.bytes = 0;
+    lane.batchWindows.clear();
     const event: StreamEvent = { Records: records };
     if (this.setting.tumblingWindowSeconds) {
       const sizeMs = this.setting.tumblingWindowSeconds * 1000;
@@ -287,32 +397,35 @@ class SettingRun {
       event.isFinalInvokeForWindow = final;
       event.isWindowTerminatedEarly = false;
     }
-    const writesBefore = this.table.writes;
+    this.table.nowMs = atMs;
     const cpu = process.cpuUsage();
     const { response, summary } = await this.processor.process(event, Number.MAX_SAFE_INTEGER);
     const used = process.cpuUsage(cpu);
     this.cpuMicros += used.user + used.system;
     this.invocations++;
     if (response.batchItemFailures.length > 0) throw new Error(`simulated batch failed: ${summary.writes.errors[0]}`);
+    this.settleAges(lane, atMs);
     if (!this.setting.windowFlush) {
       this.coalescedItems += summary.counterItems;
-      if (records.length > 0) this.maxAgeMs = Math.max(this.maxAgeMs, atMs - lane.firstArrivalMs);
       return;
     }
     // Window flush: JSON round trip, as Lambda stores the state between invocations.
     lane.state = JSON.parse(JSON.stringify(response.state ?? {})) as Record<string, unknown>;
-    const wrote = this.table.writes > writesBefore;
-    if (wrote && Number.isFinite(lane.oldestUnwrittenMs))
-      this.maxAgeMs = Math.max(this.maxAgeMs, atMs - lane.oldestUnwrittenMs);
-    if (final) lane.oldestUnwrittenMs = Number.POSITIVE_INFINITY;
-    else if (wrote) lane.oldestUnwrittenMs = records.length > 0 ? arrivalOf(records[0]) : Number.POSITIVE_INFINITY;
-    else if (records.length > 0 && !Number.isFinite(lane.oldestUnwrittenMs))
-      lane.oldestUnwrittenMs = arrivalOf(records[0]);
   }
-}
 
-function arrivalOf(record: KinesisStreamRecord): number {
-  return record.kinesis.approximateArrivalTimestamp * 1000;
+  /** Counts of `lane` the table now holds (its items' progress reached them): their age at `atMs`. */
+  private settleAges(lane: ShardLane, atMs: number): void {
+    const written = this.table.writtenUpTo.get(lane.id);
+    if (!written) return;
+    for (const [key, p] of lane.pending) {
+      const upTo = written.get(key) ?? -1;
+      if (p.head >= p.seqs.length || p.seqs[p.head] > upTo) continue;
+      const label = key.slice(0, key.indexOf('#'));
+      this.maxAgeMs.set(label, Math.max(this.maxAgeMs.get(label) ?? 0, atMs - p.arrivals[p.head]));
+      while (p.head < p.seqs.length && p.seqs[p.head] <= upTo) p.head++;
+      if (p.head === p.seqs.length) lane.pending.delete(key);
+    }
+  }
 }
 
 /** FNV-1a of the partition key, modulo the shard count: Kinesis hashes partition keys (MD5) the same way in spirit. */
@@ -322,15 +435,20 @@ function shardOf(partitionKey: string, shards: number): number {
   return (h >>> 0) % shards;
 }
 
-/** Metric windows one event updates in the demo config: what a per-record `ADD` handler writes for it. */
-function metricWindowsOf(event: ClickEvent, config: CompiledConfig): number {
-  let n = 0;
+/**
+ * Metric windows one event updates in the demo config (`label#start ms`, event time; one per metric
+ * window, so a window two metrics share is listed twice): what a per-record `ADD` handler writes for it.
+ */
+function metricWindowsOf(event: ClickEvent, config: CompiledConfig): string[] {
+  const out: string[] = [];
+  const timeMs = Date.parse(event.ts);
   for (const m of config.metrics) {
     if (m.name === 'page_views' && event.type !== 'page_view') continue;
     if (m.name === 'purchases' && event.type !== 'purchase') continue;
-    n += m.windows.length; // distinct_users: every clickstream event has user.id
+    // distinct_users: every clickstream event has user.id
+    for (const w of m.windows) out.push(w.label + '#' + Math.floor(timeMs / w.sizeMs) * w.sizeMs);
   }
-  return n;
+  return out;
 }
 
 export interface CpuCalibration {
@@ -467,8 +585,12 @@ export interface CostRow {
   dynamoDbUsdPerMillion: number;
   lambdaUsdPerMillion: number;
   usdPerMillion: number;
-  /** Oldest a count can be before it is in the table, simulated (s). */
+  /** Oldest a count of the finest window size (1m) got before it was in the table, simulated (s). */
   freshnessSeconds: number;
+  /** The same per window size (label: s): in window flush mode, coarse windows are written once they close. */
+  maxAgeSecondsByWindow: Record<string, number>;
+  /** With `--breakdown` (streamtally rows): writes per metric window size and reason. */
+  breakdown?: BreakdownRow[];
 }
 
 export interface CostReport {
@@ -502,18 +624,27 @@ export async function runCostBenchmark(
   log: (line: string) => void = () => {},
   rates: ReadonlyArray<number> = COST_RATES,
   shardCounts: ReadonlyArray<number> = COST_SHARDS,
+  options: { breakdown?: boolean; settings?: (s: FreshnessSetting) => boolean } = {},
 ): Promise<CostReport> {
   const config = demoConfig();
-  const { settings, memorySizeMb } = freshnessSettings();
+  const resolved = freshnessSettings();
+  const memorySizeMb = resolved.memorySizeMb;
+  const settings = options.settings ? resolved.settings.filter(options.settings) : resolved.settings;
   const memoryGb = memorySizeMb / 1024;
   const rows: CostRow[] = [];
+  const labels = [...new Set(config.metrics.flatMap((m) => m.windows))]
+    .sort((a, b) => a.sizeMs - b.sizeMs)
+    .map((w) => w.label);
+  const finest = labels[0];
+  const ageSeconds = (run: SettingRun): Record<string, number> =>
+    Object.fromEntries(labels.map((label) => [label, (run.maxAgeMs.get(label) ?? 0) / 1000]));
   for (const rate of rates) {
     log(
       `  ${rate} events/s for ${SIMULATED_SECONDS} s through ${settings.length} settings x ${shardCounts.join(', ')} shards...`,
     );
     const runs = shardCounts.map((shards) => ({
       shards,
-      runs: settings.map((s) => new SettingRun(s, config, shards)),
+      runs: settings.map((s) => new SettingRun(s, config, shards, options.breakdown)),
     }));
     const rng = createRng(20_261_201 + rate);
     const stepMs = 1000 / rate;
@@ -524,10 +655,11 @@ export async function runCostBenchmark(
       const event = generateClickEvent(rng, arrivalMs - Math.floor(rng() * MAX_PRODUCER_DELAY_MS));
       const json = Buffer.from(JSON.stringify(event));
       const data = json.toString('base64');
-      perRecordWrites += metricWindowsOf(event, config);
+      const windows = metricWindowsOf(event, config);
+      perRecordWrites += windows.length;
       for (const group of runs) {
         const shard = shardOf(event.user.id, group.shards);
-        for (const run of group.runs) await run.offer(shard, data, json.length, arrivalMs);
+        for (const run of group.runs) await run.offer(shard, data, json.length, arrivalMs, windows);
       }
     }
     const endMs = START_MS + SIMULATED_SECONDS * 1000;
@@ -556,7 +688,9 @@ export async function runCostBenchmark(
           dynamoDbUsdPerMillion: cost.dynamo,
           lambdaUsdPerMillion: cost.lambda,
           usdPerMillion: cost.dynamo + cost.lambda,
-          freshnessSeconds: run.maxAgeMs / 1000,
+          freshnessSeconds: (run.maxAgeMs.get(finest) ?? 0) / 1000,
+          maxAgeSecondsByWindow: ageSeconds(run),
+          breakdown: t.breakdown?.result(),
         });
         if (!run.setting.windowFlush) {
           // The coalesced ADD peer on the same batches: one small UpdateItem per counter item per batch.
@@ -577,6 +711,7 @@ export async function runCostBenchmark(
             dynamoDbUsdPerMillion: c.dynamo,
             lambdaUsdPerMillion: c.lambda,
             usdPerMillion: c.dynamo + c.lambda,
+            breakdown: undefined,
           });
         }
       }
@@ -610,7 +745,8 @@ export async function runCostBenchmark(
           dynamoDbUsdPerMillion: c.dynamo,
           lambdaUsdPerMillion: c.lambda,
           usdPerMillion: c.dynamo + c.lambda,
-          freshnessSeconds: fastest.maxAgeMs / 1000,
+          freshnessSeconds: (fastest.maxAgeMs.get(finest) ?? 0) / 1000,
+          maxAgeSecondsByWindow: ageSeconds(fastest),
         });
       }
     }
@@ -632,7 +768,7 @@ export function formatCostTable(report: CostReport): string {
     'max item B',
     '$/M events',
     'of it Lambda',
-    'max age s',
+    `max age s (${Object.keys(report.rows[0]?.maxAgeSecondsByWindow ?? {}).join('/')})`,
   ];
   const rows = report.rows.map((r) => [
     String(r.rate),
@@ -647,7 +783,9 @@ export function formatCostTable(report: CostReport): string {
     r.maxItemBytes === null ? '-' : String(r.maxItemBytes),
     r.usdPerMillion.toFixed(4),
     r.lambdaUsdPerMillion.toFixed(4),
-    r.freshnessSeconds.toFixed(0),
+    Object.values(r.maxAgeSecondsByWindow)
+      .map((s) => s.toFixed(0))
+      .join('/'),
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
   const line = (cells: string[]): string =>
@@ -679,6 +817,47 @@ function coalescedCpuLine(c: CpuCalibration): string {
     : `peer ~${modelled.toFixed(0)} ms (modelled: parse + ${c.batch.writes} UpdateItem)`;
   const ratio = c.coalescedPeer ? c.coalescedPeer.ratio : c.batch.streamtallyCpuMs / modelled;
   return `target handler CPU per ${c.batch.records}-record batch within ${TARGET_CPU_VS_COALESCED}x of the coalesced ADD peer: streamtally ${c.batch.streamtallyCpuMs.toFixed(0)} ms (measured) vs ${peer} = ${ratio.toFixed(2)}x -> ${ratio <= TARGET_CPU_VS_COALESCED ? 'MET' : 'MISSED'}`;
+}
+
+/** `--breakdown`: the streamtally rows' writes per event by metric, window size and reason. */
+export function formatBreakdownTable(report: CostReport): string {
+  const head = [
+    'events/s',
+    'shards',
+    'freshness setting',
+    'metric',
+    'window',
+    'items',
+    'writes/event',
+    ...WRITE_REASONS,
+  ];
+  const rows: string[][] = [];
+  for (const r of report.rows) {
+    if (!r.breakdown) continue;
+    for (const b of r.breakdown)
+      rows.push([
+        String(r.rate),
+        String(r.shards),
+        r.setting,
+        b.metric,
+        b.window,
+        String(b.items),
+        (b.writes / r.events).toFixed(4),
+        ...WRITE_REASONS.map((reason) => (b.byReason[reason] / r.events).toFixed(4)),
+      ]);
+  }
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
+  const line = (cells: string[]): string =>
+    cells.map((cell, c) => (c >= 2 && c <= 4 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  return [
+    line(head),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.map(line),
+    '',
+    'Reasons (writes/event): once = first write of a closed window; open = written while its window was open;',
+    'rest = the closing write of a window written while open; late = a closed window written again (late events);',
+    'shard = a closed window another shard had written.',
+  ].join('\n');
 }
 
 export function costJsonLines(report: CostReport): string[] {

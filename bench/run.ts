@@ -3,6 +3,7 @@
  *   --json       one JSON object per line instead of tables
  *   --core-only  skip the handler and cost benchmarks
  *   --cost-only  the cost benchmark only (with the handler benchmark it calibrates Lambda CPU from)
+ *   --breakdown  with the cost benchmark: streamtally's writes per metric, window size and reason
  * Re-executes node with --expose-gc (for allocation and heap checks) and a 256 MB young generation, so
  * that no scavenge runs inside an allocation window; a window that saw one is reported as unmeasured.
  */
@@ -55,12 +56,15 @@ async function main(): Promise<void> {
     log('cost benchmark (simulated event source batching, demo config, every freshness setting)...');
     const cost = await import('./cost.bench.js');
     const calibration = await cost.calibrateFromHandler(handler);
-    const report = await cost.runCostBenchmark(calibration, log);
+    const breakdown = args.has('--breakdown');
+    const report = await cost.runCostBenchmark(calibration, log, undefined, undefined, { breakdown });
     if (json) for (const line of cost.costJsonLines(report)) console.log(line);
-    else
+    else {
       console.log(
         `## Cost per event: demo config, clickstream, every freshness setting\n\n${cost.formatCostTable(report)}\n`,
       );
+      if (breakdown) console.log(`## Writes per event by reason\n\n${cost.formatBreakdownTable(report)}\n`);
+    }
   }
 }
 

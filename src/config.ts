@@ -54,11 +54,12 @@ export interface RuntimeConfig extends ReadRuntimeConfig {
   /** WINDOW_FLUSH: carry deltas in tumbling-window state and write once per window (template WindowFlush). */
   readonly windowFlush?: boolean;
   /**
-   * WINDOW_FLUSH_CARRY_SECONDS / WINDOW_FLUSH_SLACK_SECONDS: a window size's deltas are written once its
-   * oldest carried record is max(carry, size - slack) seconds older than the newest; unset: at the window's end.
+   * WINDOW_FLUSH_GRACE_SECONDS: a carried metric window is written once the carried records reach its end
+   * plus this many seconds; WINDOW_FLUSH_CARRY_SECONDS: a carried level (state metric) once carried this
+   * long (the cadence rule: windowFlushDueAtMs in src/pipeline/window-state.ts). Unset: at the window's end.
    */
+  readonly windowFlushGraceSeconds?: number;
   readonly windowFlushCarrySeconds?: number;
-  readonly windowFlushSlackSeconds?: number;
 }
 
 /** Reads a metric definitions file (JSON or YAML) and compiles it; errors name the file and the field. */
@@ -187,7 +188,7 @@ function positiveInt(
   return n;
 }
 
-/** Lambda's largest TumblingWindowInSeconds (a quota): no carry or slack time of a window can exceed it. */
+/** Lambda's largest TumblingWindowInSeconds (a quota): no carry or grace time of a window can exceed it. */
 const MAX_TUMBLING_WINDOW_SECONDS = 900;
 
 function optionalPositiveInt(env: NodeJS.ProcessEnv, name: string, problems: ConfigProblem[]): number | undefined {
@@ -289,7 +290,7 @@ export function loadReadRuntimeConfig(
  * records are only logged), FAILURE_BUCKET (S3, for rejected records too large for a queue message) or
  * FAILURE_DIRECTORY (the same, locally), STREAMTALLY_CONFIG_FILE (JSON/YAML metric definitions; default: the bundled
  * streamtally.config.json), MAX_DECOMPRESSED_BYTES, MAX_BATCH_DECOMPRESSED_BYTES, WRITE_CONCURRENCY, DEADLINE_MARGIN_MS,
- * WINDOW_FLUSH (`true` / `false`, default false), WINDOW_FLUSH_CARRY_SECONDS, WINDOW_FLUSH_SLACK_SECONDS.
+ * WINDOW_FLUSH (`true` / `false`, default false), WINDOW_FLUSH_GRACE_SECONDS, WINDOW_FLUSH_CARRY_SECONDS.
  */
 export function loadRuntimeConfig(
   env: NodeJS.ProcessEnv = process.env,
@@ -345,8 +346,8 @@ export function loadRuntimeConfig(
     MAX_DEADLINE_MARGIN_MS,
   );
   const windowFlush = booleanFlag(env, 'WINDOW_FLUSH', problems);
+  const windowFlushGraceSeconds = optionalPositiveInt(env, 'WINDOW_FLUSH_GRACE_SECONDS', problems);
   const windowFlushCarrySeconds = optionalPositiveInt(env, 'WINDOW_FLUSH_CARRY_SECONDS', problems);
-  const windowFlushSlackSeconds = optionalPositiveInt(env, 'WINDOW_FLUSH_SLACK_SECONDS', problems);
   const metrics = metricsOf(env, problems, remote);
   if (problems.length > 0 || !metrics) throw new ConfigError(problems, 'configuration');
   return Object.freeze({
@@ -355,8 +356,8 @@ export function loadRuntimeConfig(
     failureBucket,
     failureDirectory,
     windowFlush,
+    windowFlushGraceSeconds,
     windowFlushCarrySeconds,
-    windowFlushSlackSeconds,
     metrics: metrics.compiled,
     metricsSource: metrics.source,
     maxDecompressedBytes,

@@ -68,13 +68,10 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
     failureLedger: new FailureLedger({ client: deps.dynamodb, tableName: config.countersTable }),
     onBatch: deps.onBatch,
     windowFlush: config.windowFlush,
-    windowStateLimits:
-      config.windowFlushCarrySeconds === undefined
-        ? undefined
-        : {
-            carryMs: config.windowFlushCarrySeconds * 1000,
-            slackMs: (config.windowFlushSlackSeconds ?? 0) * 1000,
-          },
+    windowStateLimits: {
+      ...(config.windowFlushGraceSeconds === undefined ? {} : { graceMs: config.windowFlushGraceSeconds * 1000 }),
+      ...(config.windowFlushCarrySeconds === undefined ? {} : { carryMs: config.windowFlushCarrySeconds * 1000 }),
+    },
   });
   let warnedNoLane = false;
 

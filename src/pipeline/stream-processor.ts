@@ -4,7 +4,7 @@
  * builds one processor per cold start and passes it the event.
  */
 import type { DynamoDBRecord, KinesisStreamRecord } from 'aws-lambda';
-import { Aggregator, type CellDelta } from '../core/aggregator.js';
+import { Aggregator, type CellDelta, type StatsDelta } from '../core/aggregator.js';
 import type { CompiledConfig } from '../core/metric-config.js';
 import {
   DynamoDbRecordDecoder,
@@ -30,6 +30,8 @@ import {
   WindowDeltas,
   WindowFlushError,
   WindowStateFullError,
+  type CarriedFlush,
+  type WindowFlushCadence,
 } from './window-state.js';
 
 type StreamRecord = KinesisStreamRecord | DynamoDBRecord;
@@ -88,18 +90,16 @@ export interface ProcessorOptions {
   /** Window flush mode: in tumbling-window invocations, carry deltas in `state` and write at the window's end. */
   windowFlush?: boolean;
   /**
-   * Window flush timing and sizes: a window size's deltas are written once its oldest carried record is
-   * `max(carryMs, size - slackMs)` older than the newest (default: only at the window's end); the state
+   * Window flush timing and sizes: a carried window is written by the cadence rule of
+   * {@link WindowFlushCadence} (`graceMs`, `carryMs`; default: only at the tumbling window's end); the state
    * is flushed whole above `flushAboveBytes` and never returned above `maxBytes` (tests scale these down).
    */
   windowStateLimits?: Partial<WindowStateLimits>;
 }
 
-export interface WindowStateLimits {
+export interface WindowStateLimits extends WindowFlushCadence {
   flushAboveBytes: number;
   maxBytes: number;
-  carryMs: number;
-  slackMs: number;
 }
 
 /** Size of the carried deltas as Lambda counts state (UTF-8 of the JSON); their sketches are already base64. */
@@ -151,8 +151,8 @@ export class StreamProcessor {
     this.windowLimits = {
       flushAboveBytes: FLUSH_CARRIED_ABOVE_BYTES,
       maxBytes: MAX_CARRIED_BYTES,
+      graceMs: Number.POSITIVE_INFINITY,
       carryMs: Number.POSITIVE_INFINITY,
-      slackMs: 0,
       ...options.windowStateLimits,
     };
     this.failureLedger = options.failureLedger;
@@ -213,19 +213,13 @@ export class StreamProcessor {
       durable: new Uint8Array(0),
     };
     const writeCounters = async (): Promise<WriteResult> => {
-      let folded: FoldDecision = NO_FOLDS;
-      let capped = false;
-      for (let i = 0; i < cells.length && !capped; i++) capped = cells[i].metric.capsGroups;
-      if (capped && this.admission) {
-        try {
-          folded = await this.admission.decide(cells, deadlineMs);
-        } catch (err) {
-          return admissionFailed(cells, err as Error);
-        }
+      let capped: { deltas: ItemDelta[]; folded: FoldDecision };
+      try {
+        capped = await this.cappedDeltas(cells, stats, deadlineMs);
+      } catch (err) {
+        return admissionFailed(cells, err as Error);
       }
-      const deltas: ItemDelta[] = [];
-      for (const cell of foldCells(cells, folded)) deltas.push(cellItemDelta(cell));
-      for (const s of withFoldedStats(stats, cells, folded)) deltas.push(statsItemDelta(s));
+      const { deltas, folded } = capped;
       progress.durable = new Uint8Array(deltas.length);
       progress.deltas = deltas;
       return this.writer.write({
@@ -334,9 +328,59 @@ export class StreamProcessor {
   }
 
   /**
-   * Window flush mode (see window-state.ts for why it is exact): flush the carried deltas when the window
-   * ends or the carried state is full, then carry this batch's deltas, or, in the final invocation, write
-   * them through the per-batch path. Anything not durable throws, so Lambda retries with the same state.
+   * The item deltas of `cells` and `stats`, with the group cap (maxGroupsPerWindow) applied: folds decided by
+   * persisted admissions, so the same on every delivery. Throws when the admissions cannot be decided.
+   */
+  private async cappedDeltas(
+    cells: ReadonlyArray<CellDelta>,
+    stats: ReadonlyArray<StatsDelta>,
+    deadlineMs: number,
+  ): Promise<{ deltas: ItemDelta[]; folded: FoldDecision }> {
+    let folded: FoldDecision = NO_FOLDS;
+    let capped = false;
+    for (let i = 0; i < cells.length && !capped; i++) capped = cells[i].metric.capsGroups;
+    if (capped && this.admission) folded = await this.admission.decide(cells, deadlineMs);
+    const deltas: ItemDelta[] = [];
+    for (const cell of foldCells(cells, folded)) deltas.push(cellItemDelta(cell));
+    for (const s of withFoldedStats(stats, cells, folded)) deltas.push(statsItemDelta(s));
+    return { deltas, folded };
+  }
+
+  /** Writes carried deltas (group cap applied); throws {@link WindowFlushError} unless all of it is durable. */
+  private async writeCarried(part: CarriedFlush, lane: string, deadlineMs: number): Promise<WriteResult> {
+    let deltas: ItemDelta[];
+    try {
+      ({ deltas } = await this.cappedDeltas(part.cells, part.stats, deadlineMs));
+    } catch (err) {
+      throw new WindowFlushError(
+        `the group cap of carried counter items of ${lane} could not be decided; Lambda retries with the same state`,
+        { cause: err },
+      );
+    }
+    const flush = await this.writer.write({
+      deltas,
+      lane,
+      positionOf: part.positionOf,
+      recordCount: part.recordCount,
+      recompute: () => {
+        // Cannot happen: every other write of these items has positions outside this flush's.
+        throw new WindowFlushError(`an item holds a position inside the carried window state of ${lane}`);
+      },
+      deadlineMs,
+    });
+    if (flush.firstFailedRecord >= 0)
+      throw new WindowFlushError(
+        `flushing carried counter items of ${lane} left ${flush.failed} not durable; Lambda retries with the same state`,
+        { cause: flush.errors[0] },
+      );
+    return flush;
+  }
+
+  /**
+   * Window flush mode (see window-state.ts for why it is exact): flush the carried windows that are due
+   * (closed), all of them when the window ends or the carried state is full, then carry this batch's
+   * deltas, or, in the final invocation, write them through the per-batch path. Anything not durable
+   * throws, so Lambda retries with the same state.
    */
   private async processWindowFlush(
     event: StreamEvent,
@@ -347,44 +391,14 @@ export class StreamProcessor {
     const final = event.isFinalInvokeForWindow === true;
     const carried = WindowDeltas.fromState(event.state, this.config);
     // What to flush is decided on the incoming state alone (see window-state.ts), before this batch.
-    const sizes =
+    const windows =
       final || carriedBytes(event.state) > this.windowLimits.flushAboveBytes
-        ? carried.sizes()
-        : carried.dueSizes(this.windowLimits.carryMs, this.windowLimits.slackMs);
+        ? carried.windows()
+        : carried.dueWindows(this.windowLimits);
     let flush: WriteResult | undefined;
-    if (sizes.length > 0) {
-      const parts = carried.toItemDeltas(sizes);
-      const results = await Promise.all(
-        parts.map((part) =>
-          this.writer.write({
-            deltas: part.deltas,
-            lane,
-            positionOf: part.positionOf,
-            recordCount: 2,
-            recompute: () => {
-              // Cannot happen: every other write of these items has positions outside this flush's.
-              throw new WindowFlushError(`an item holds a position inside the carried window state of ${lane}`);
-            },
-            deadlineMs,
-          }),
-        ),
-      );
-      flush = results[0];
-      for (let i = 1; i < results.length; i++) {
-        flush.written += results[i].written;
-        flush.alreadyApplied += results[i].alreadyApplied;
-        flush.retries += results[i].retries;
-        flush.conflicts += results[i].conflicts;
-        flush.failed += results[i].failed;
-        flush.errors.push(...results[i].errors);
-        if (results[i].firstFailedRecord >= 0) flush.firstFailedRecord = results[i].firstFailedRecord;
-      }
-      if (flush.firstFailedRecord >= 0)
-        throw new WindowFlushError(
-          `flushing carried counter items of ${lane} left ${flush.failed} not durable; Lambda retries with the same state`,
-          { cause: flush.errors[0] },
-        );
-      carried.remove(sizes);
+    if (windows.length > 0) {
+      flush = await this.writeCarried(carried.flush(windows), lane, deadlineMs);
+      carried.remove(windows);
     }
 
     let out: { response: StreamResponse; summary: BatchSummary; carriedJson?: unknown };
@@ -433,9 +447,9 @@ export class StreamProcessor {
         `record ${this.lastStoppedAt} of ${records.length} (${event.shardId}) is past the batch's decompression budget; failing so that Lambda bisects the batch`,
       );
     carried.addBatch(aggregator.cells(), aggregator.statistics(), {
-      firstSequence: sequenceNumberOf(records[0]) ?? '0',
+      sequenceOf: (i) => sequenceNumberOf(records[i]) ?? String(i),
+      arrivalMsOf: (i) => arrivalMsOf(records[i]),
       lastSequence: sequenceNumberOf(records[records.length - 1]) ?? String(records.length - 1),
-      firstArrivalMs: arrivalMsOf(records[0]),
       lastArrivalMs: arrivalMsOf(records[records.length - 1]),
     });
     const { json, bytes } = carried.toJson();

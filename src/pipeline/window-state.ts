@@ -1,20 +1,24 @@
 /**
  * Window flush mode (WINDOW_FLUSH=true): counter deltas carried in a Lambda tumbling window's `state`
- * instead of written once per batch. Each window size is written on its own schedule (see
- * {@link WindowDeltas.dueSizes}: the finest about every WINDOW_FLUSH_CARRY_SECONDS, a coarse one once per
- * its own size), everything at the window's final invocation, and all of it early when the state is full.
+ * instead of written once per batch. Each carried metric window is written once it has closed (see
+ * {@link windowFlushDueAtMs}: the carried records reached its end plus a grace for late records), a level
+ * (state metric) once carried WINDOW_FLUSH_CARRY_SECONDS, everything at the tumbling window's final
+ * invocation, and all of it early when the state is full. So a window's items are written about once, not
+ * once per flush while the window is open; {@link windowFlushMaxAgeMs} says how old a count can get.
  *
  * Why it stays exact. Lambda hands every invocation the state the last *successful* invocation returned;
  * a failed invocation (error, timeout) is retried, or bisected, with that same state. So:
  * - A flush only ever writes a carried state as Lambda gave it to us, never something built in the same
- *   invocation. Its deltas are stamped with one position, the highest sequence number the state covers,
- *   and written through the idempotent writer (per-shard progress). A retried flush therefore writes the
- *   same deltas with the same position: items already written skip as applied, the rest are written.
+ *   invocation. Its deltas are stamped with the range (first sequence number carried for their window
+ *   since its last flush, highest sequence number the state covers) and written through the idempotent
+ *   writer (per-shard progress). A retried flush therefore writes the same deltas with the same positions:
+ *   items already written skip as applied, the rest are written. A window's later flush starts after its
+ *   earlier one, since what is carried for it afterwards came in later batches.
  * - What of the carried state is flushed depends on the state alone (final invocation, above
- *   {@link FLUSH_CARRIED_ABOVE_BYTES}, or a window size whose carried records span its carry time), so
- *   every retry of an invocation, bisected or not, decides the same. Each window size keeps the first
- *   sequence number carried since its last flush, so a later flush of the same items starts after it. A flush that is not fully durable fails the invocation (throws): nothing of the batch has been
- *   merged into a returned state, and Lambda retries from the same state.
+ *   {@link FLUSH_CARRIED_ABOVE_BYTES}, or the windows due by the state's newest arrival), so every retry of
+ *   an invocation, bisected or not, decides the same; the group cap's folds are persisted admissions, the
+ *   same on every retry too. A flush that is not fully durable fails the invocation (throws): nothing of the
+ *   batch has been merged into a returned state, and Lambda retries from the same state.
  * - A batch's own deltas are only merged into the returned state (never written) outside the final
  *   invocation; in the final invocation they go through today's per-batch path after the carried state
  *   is durable, whose positions are later than the state's.
@@ -25,10 +29,9 @@
  * The state is JSON (Lambda's format): sketches as base64 of their compact serialization.
  */
 import type { CellDelta, StatsDelta } from '../core/aggregator.js';
-import type { CompiledConfig, CompiledMetric, CompiledWindow } from '../core/metric-config.js';
+import { LEVEL_WINDOW, type CompiledConfig, type CompiledMetric, type CompiledWindow } from '../core/metric-config.js';
 import { DDSketch } from '../core/sketch/ddsketch.js';
 import { HyperLogLog } from '../core/sketch/hyperloglog.js';
-import { cellItemDelta, statsItemDelta, type ItemDelta } from '../sink/item-delta.js';
 import { padSequence } from '../sink/layout.js';
 
 /** Lambda keeps at most 1 MB of tumbling-window state per shard (Lambda developer guide, "Tumbling windows"). */
@@ -40,8 +43,52 @@ export const MAX_CARRIED_BYTES = 900 * 1024;
  * deltas under {@link MAX_CARRIED_BYTES}. Decided on the incoming state only, so retries decide the same.
  */
 export const FLUSH_CARRIED_ABOVE_BYTES = 512 * 1024;
-/** Format of the carried deltas in `state.carried`. */
-export const WINDOW_STATE_VERSION = 1;
+/** Format of the carried deltas in `state.carried` (1: first carried record per window size; still read). */
+export const WINDOW_STATE_VERSION = 2;
+
+/**
+ * When a carried window is written (template mapping Freshness: WindowFlushGraceSeconds and
+ * WindowFlushCarrySeconds; the function's WINDOW_FLUSH_GRACE_SECONDS and WINDOW_FLUSH_CARRY_SECONDS).
+ */
+export interface WindowFlushCadence {
+  /** A time window is written once the carried records reach its end plus this: late records still join it. */
+  graceMs: number;
+  /** A level (a `state` metric's window of size 0, which never closes) is written once carried this long. */
+  carryMs: number;
+}
+
+/**
+ * The cadence rule of window flush mode: the newest carried arrival (ms) at which a carried window is
+ * written. A time window: its end plus the grace. One re-opened by records that arrived after that (late
+ * records, after the window was written): with the next window of its size that closes, so late records
+ * are coalesced rather than written one invocation at a time. A level: `carryMs` after its first carried
+ * record. Pure, so that every retry of an invocation decides the same.
+ */
+export function windowFlushDueAtMs(
+  window: { sizeMs: number; startMs: number },
+  firstArrivalMs: number,
+  cadence: WindowFlushCadence,
+): number {
+  if (window.sizeMs <= 0) return firstArrivalMs + cadence.carryMs;
+  const closesAtMs = window.startMs + window.sizeMs + cadence.graceMs;
+  if (firstArrivalMs < closesAtMs) return closesAtMs;
+  return Math.ceil((firstArrivalMs - cadence.graceMs) / window.sizeMs) * window.sizeMs + cadence.graceMs;
+}
+
+/**
+ * How old a count in a window of `sizeMs` can be before it is in the table, in window flush mode (what the
+ * dashboard can show as the age of each window size): until the window closes plus the grace, at most the
+ * tumbling window (its final invocation writes everything), a level `carryMs`; plus two batching windows,
+ * since the flush is decided on the incoming state, which the next invocation writes. Open windows are not
+ * written in part: the dashboard's newest window of each size is the last one that closed.
+ */
+export function windowFlushMaxAgeMs(
+  sizeMs: number,
+  settings: WindowFlushCadence & { batchingWindowMs: number; tumblingWindowMs: number },
+): number {
+  const carried = sizeMs <= 0 ? settings.carryMs : Math.min(sizeMs + settings.graceMs, settings.tumblingWindowMs);
+  return carried + 2 * settings.batchingWindowMs;
+}
 
 /** A corrupt or foreign `state.carried`: the message says what was wrong. */
 export class WindowStateError extends Error {
@@ -74,15 +121,17 @@ type CarriedCell = [
 /** [metric, window label, window size ms, ttl seconds, window start ms, counts by reason] */
 type CarriedStats = [string, string, number, number, number, Record<string, number>];
 
-/** Per window size (ms, as a string key): the first sequence number and arrival carried since its last flush. */
-type CarriedSince = Record<string, [string, number]>;
+/** Per carried window: [size ms, start ms, first sequence number, its arrival ms] carried since its last flush. */
+type CarriedSince = Array<[number, number, string, number]>;
+/** Format 1: per window size (ms, as a string key), the first sequence number and arrival carried. */
+type CarriedSinceV1 = Record<string, [string, number]>;
 
 interface CarriedJson {
   v: number;
   /** Highest sequence number (unpadded) and latest arrival (ms) of the records these deltas cover. */
   last: string;
   lastArrivalMs: number;
-  since: CarriedSince;
+  since: CarriedSince | CarriedSinceV1;
   cells: CarriedCell[];
   stats: CarriedStats[];
 }
@@ -111,13 +160,32 @@ const b64 = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 const unb64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'));
 
+/** A carried metric window (its size and start): what is flushed together. Key: {@link windowKey}. */
+interface CarriedWindow {
+  sizeMs: number;
+  startMs: number;
+  /** First sequence number (unpadded) and its arrival (ms) carried for this window since its last flush. */
+  firstSequence: string;
+  firstArrivalMs: number;
+}
+
+const windowKey = (sizeMs: number, startMs: number): string => sizeMs + ':' + startMs;
+
+/** Carried deltas to write in one flush, with record indexes 0..k-1 (each window's first) and k (the state's last). */
+export interface CarriedFlush {
+  cells: CellDelta[];
+  stats: StatsDelta[];
+  positionOf: (recordIndex: number) => string;
+  recordCount: number;
+}
+
 /** The deltas a window has gathered so far (not yet written), merged per counter item. */
 export class WindowDeltas {
   private readonly config: CompiledConfig;
   private readonly cells = new Map<string, Cell>();
   private readonly stats = new Map<string, Stats>();
-  /** Per window size: first sequence number and arrival of the records carried for it. */
-  private readonly since = new Map<number, [string, number]>();
+  /** Per carried metric window ({@link windowKey}): where its carried records begin. */
+  private readonly since = new Map<string, CarriedWindow>();
   last: string | undefined;
   lastArrivalMs = 0;
 
@@ -140,7 +208,7 @@ export class WindowDeltas {
     if (raw === undefined || raw === null) return out;
     if (
       typeof raw !== 'object' ||
-      raw.v !== WINDOW_STATE_VERSION ||
+      (raw.v !== WINDOW_STATE_VERSION && raw.v !== 1) ||
       !Array.isArray(raw.cells) ||
       !Array.isArray(raw.stats)
     )
@@ -149,10 +217,16 @@ export class WindowDeltas {
       );
     out.last = raw.last;
     out.lastArrivalMs = raw.lastArrivalMs;
-    for (const [size, value] of Object.entries(raw.since ?? {})) out.since.set(Number(size), value);
+    if (Array.isArray(raw.since))
+      for (const [sizeMs, startMs, firstSequence, firstArrivalMs] of raw.since)
+        out.since.set(windowKey(sizeMs, startMs), { sizeMs, startMs, firstSequence, firstArrivalMs });
     for (const c of raw.cells) {
       const metric = config.metrics.find((m) => m.name === c[0]);
-      const window = metric?.windows.find((w) => w.label === c[1]);
+      // A `state` metric's level cells carry LEVEL_WINDOW, which is not among its (empty) windows.
+      const window =
+        metric?.kind === 'state' && c[1] === LEVEL_WINDOW.label
+          ? LEVEL_WINDOW
+          : metric?.windows.find((w) => w.label === c[1]);
       // A metric or window removed from the config since the state was returned is no longer counted.
       if (!metric || !window) continue;
       out.addCell({
@@ -175,54 +249,120 @@ export class WindowDeltas {
         windowStartMs: s[4],
         counts: s[5],
       });
+    if (raw.v === 1) {
+      // Format 1 kept the first record per window size: it is at or before each of that size's windows' own,
+      // and after their last flush, so it is a safe start for each (a deploy meets states of format 1).
+      const v1 = (raw.since ?? {}) as CarriedSinceV1;
+      const mark = (sizeMs: number, startMs: number): void => {
+        const first = v1[String(sizeMs)];
+        if (first && !out.since.has(windowKey(sizeMs, startMs)))
+          out.since.set(windowKey(sizeMs, startMs), {
+            sizeMs,
+            startMs,
+            firstSequence: first[0],
+            firstArrivalMs: first[1],
+          });
+      };
+      for (const c of out.cells.values()) mark(c.window.sizeMs, c.windowStartMs);
+      for (const st of out.stats.values()) mark(st.window.sizeMs, st.windowStartMs);
+    }
     return out;
   }
 
-  /** Adds one batch's deltas. The aggregator's sketches are pooled, so they are copied, not kept. */
+  /**
+   * Adds one batch's deltas. The aggregator's sketches are pooled, so they are copied, not kept. A window
+   * not yet carried starts at its first record in this batch (its sequence number and arrival).
+   */
   addBatch(
     cells: Iterable<CellDelta>,
     stats: ReadonlyArray<StatsDelta>,
-    batch: { firstSequence: string; lastSequence: string; firstArrivalMs: number; lastArrivalMs: number },
+    batch: {
+      sequenceOf: (recordIndex: number) => string;
+      arrivalMsOf: (recordIndex: number) => number;
+      lastSequence: string;
+      lastArrivalMs: number;
+    },
   ): void {
-    const mark = (sizeMs: number): void => {
-      if (!this.since.has(sizeMs)) this.since.set(sizeMs, [batch.firstSequence, batch.firstArrivalMs]);
+    // Windows this batch starts, with their first record in it (the earliest over their items).
+    const starts = new Map<string, [number, number, number]>();
+    const mark = (sizeMs: number, startMs: number, firstRecord: number): void => {
+      const key = windowKey(sizeMs, startMs);
+      if (this.since.has(key)) return;
+      const have = starts.get(key);
+      if (!have || firstRecord < have[2]) starts.set(key, [sizeMs, startMs, firstRecord]);
     };
     for (const cell of cells) {
       this.addCell(cell);
-      mark(cell.window.sizeMs);
+      mark(cell.window.sizeMs, cell.windowStartMs, cell.firstRecord);
     }
     for (const s of stats) {
       this.addStats(s);
-      mark(s.window.sizeMs);
+      mark(s.window.sizeMs, s.windowStartMs, s.firstRecord);
     }
+    for (const [key, [sizeMs, startMs, first]] of starts)
+      this.since.set(key, {
+        sizeMs,
+        startMs,
+        firstSequence: batch.sequenceOf(first),
+        firstArrivalMs: batch.arrivalMsOf(first),
+      });
     if (this.last === undefined || padSequence(batch.lastSequence) > padSequence(this.last))
       this.last = batch.lastSequence;
     if (batch.lastArrivalMs > this.lastArrivalMs) this.lastArrivalMs = batch.lastArrivalMs;
   }
 
-  /** Window sizes carried (each flushes on its own). */
-  sizes(): number[] {
+  /** Every carried window (keys for {@link flush} and {@link remove}). */
+  windows(): string[] {
     return [...this.since.keys()];
   }
 
   /**
-   * Window sizes whose oldest carried record is `max(carryMs, size - slackMs)` older than the newest one:
-   * the finest windows flush every `carryMs`, a coarse one no more often than its own size allows.
-   * Depends on the carried state only, so every retry of an invocation decides the same.
+   * The carried windows due by the state's newest arrival ({@link windowFlushDueAtMs}). Depends on the
+   * carried state only, so every retry of an invocation decides the same.
    */
-  dueSizes(carryMs: number, slackMs: number): number[] {
-    const due: number[] = [];
-    for (const [sizeMs, [, sinceArrivalMs]] of this.since)
-      if (this.lastArrivalMs - sinceArrivalMs >= Math.max(carryMs, sizeMs - slackMs)) due.push(sizeMs);
+  dueWindows(cadence: WindowFlushCadence): string[] {
+    const due: string[] = [];
+    for (const [key, w] of this.since)
+      if (this.lastArrivalMs >= windowFlushDueAtMs(w, w.firstArrivalMs, cadence)) due.push(key);
     return due;
   }
 
-  /** Drops what was carried for `sizes` (after it was written). */
-  remove(sizes: ReadonlyArray<number>): void {
-    const drop = new Set(sizes);
-    for (const [key, c] of this.cells) if (drop.has(c.window.sizeMs)) this.cells.delete(key);
-    for (const [key, st] of this.stats) if (drop.has(st.window.sizeMs)) this.stats.delete(key);
-    for (const size of sizes) this.since.delete(size);
+  /**
+   * The carried deltas of `windows`, each stamped with the positions (its window's first carried record,
+   * the state's last): windows sorted by their first position take record indexes 0..k-1, the state's last
+   * is index k, so positions increase with the index as the writer expects. The writer skips an item that
+   * already holds the state's last (this same flush, retried) and writes any other.
+   */
+  flush(windows: ReadonlyArray<string>): CarriedFlush {
+    const order = windows
+      .map((key) => this.since.get(key))
+      .filter((w): w is CarriedWindow => w !== undefined)
+      .map((w) => ({ key: windowKey(w.sizeMs, w.startMs), first: padSequence(w.firstSequence) }))
+      .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+    const indexOf = new Map(order.map((w, i) => [w.key, i]));
+    const last = order.length;
+    const positions = [...order.map((w) => w.first), padSequence(this.last ?? '')];
+    const cells: CellDelta[] = [];
+    for (const c of this.cells.values()) {
+      const i = indexOf.get(windowKey(c.window.sizeMs, c.windowStartMs));
+      if (i !== undefined) cells.push({ ...c, firstRecord: i, lastRecord: last });
+    }
+    const stats: StatsDelta[] = [];
+    for (const st of this.stats.values()) {
+      const i = indexOf.get(windowKey(st.window.sizeMs, st.windowStartMs));
+      if (i !== undefined) stats.push({ ...st, firstRecord: i, lastRecord: last });
+    }
+    return { cells, stats, positionOf: (i) => positions[i], recordCount: positions.length };
+  }
+
+  /** Drops what was carried for `windows` (after it was written). */
+  remove(windows: ReadonlyArray<string>): void {
+    const drop = new Set(windows);
+    for (const [key, c] of this.cells)
+      if (drop.has(windowKey(c.window.sizeMs, c.windowStartMs))) this.cells.delete(key);
+    for (const [key, st] of this.stats)
+      if (drop.has(windowKey(st.window.sizeMs, st.windowStartMs))) this.stats.delete(key);
+    for (const key of windows) this.since.delete(key);
   }
 
   private addCell(cell: Omit<CellDelta, 'firstRecord' | 'lastRecord'>): void {
@@ -301,8 +441,8 @@ export class WindowDeltas {
     const stats: CarriedStats[] = [];
     for (const s of this.stats.values())
       stats.push([s.metricName, s.window.label, s.window.sizeMs, s.window.ttlSeconds, s.windowStartMs, s.counts]);
-    const since: CarriedSince = {};
-    for (const [size, value] of this.since) since[String(size)] = value;
+    const since: CarriedSince = [];
+    for (const w of this.since.values()) since.push([w.sizeMs, w.startMs, w.firstSequence, w.firstArrivalMs]);
     const json: CarriedJson = {
       v: WINDOW_STATE_VERSION,
       last: this.last ?? '',
@@ -312,28 +452,6 @@ export class WindowDeltas {
       stats,
     };
     return { json, bytes: Buffer.byteLength(JSON.stringify(json)) };
-  }
-
-  /**
-   * The item deltas carried for `sizes`, each stamped with the positions (first carried for its size,
-   * last of the state): a record index space of two (0 = first, 1 = last), so the writer skips an item
-   * that already holds `last` (this same flush, retried) and writes any other.
-   */
-  toItemDeltas(
-    sizes: ReadonlyArray<number>,
-  ): Array<{ deltas: ItemDelta[]; positionOf: (recordIndex: number) => string }> {
-    const last = padSequence(this.last ?? '');
-    const out: Array<{ deltas: ItemDelta[]; positionOf: (recordIndex: number) => string }> = [];
-    for (const size of sizes) {
-      const first = padSequence(this.since.get(size)?.[0] ?? '');
-      const deltas: ItemDelta[] = [];
-      for (const c of this.cells.values())
-        if (c.window.sizeMs === size) deltas.push(cellItemDelta({ ...c, firstRecord: 0, lastRecord: 1 }));
-      for (const st of this.stats.values())
-        if (st.window.sizeMs === size) deltas.push(statsItemDelta({ ...st, firstRecord: 0, lastRecord: 1 }));
-      out.push({ deltas, positionOf: (i) => (i === 0 ? first : last) });
-    }
-    return out;
   }
 }
 

@@ -73,10 +73,12 @@ afterAll(async () => {
 interface Rig {
   faults: FaultInjector;
   invoke(records: KinesisStreamRecord[]): Promise<StreamResponse>;
+  /** A tumbling-window invocation (window flush mode): its response, or the error Lambda would retry on. */
+  invokeWindow(records: KinesisStreamRecord[], state: Record<string, unknown>, final: boolean): Promise<StreamResponse>;
   assertExact(events: ModelEvent[]): Promise<void>;
 }
 
-async function rig(): Promise<Rig> {
+async function rig(windowFlush = false): Promise<Rig> {
   const tableName = `folding-${++tables}`;
   const client = localDynamoClient(server.endpoint, 1);
   await createCountersTable(client, tableName);
@@ -91,6 +93,8 @@ async function rig(): Promise<Rig> {
       maxDecompressedBytes: 1 << 20,
       writeConcurrency: 8,
       deadlineMarginMs: 1000,
+      windowFlush,
+      windowFlushGraceSeconds: 1,
     },
     dynamodb: client,
     sqs: new SQSClient({ region: 'us-east-1' }),
@@ -101,6 +105,18 @@ async function rig(): Promise<Rig> {
     faults,
     invoke: async (records) =>
       (await handler({ Records: records } satisfies StreamEvent, lambdaContext(20_000) as never)) as StreamResponse,
+    invokeWindow: async (records, state, final) =>
+      (await handler(
+        {
+          Records: records,
+          window: { start: '2026-11-26T12:00:00Z', end: '2026-11-26T12:15:00Z' },
+          state: JSON.parse(JSON.stringify(state)) as Record<string, unknown>,
+          shardId: 'shardId-000000000000',
+          isFinalInvokeForWindow: final,
+          isWindowTerminatedEarly: false,
+        } satisfies StreamEvent,
+        lambdaContext(20_000) as never,
+      )) as StreamResponse,
     async assertExact(events) {
       const table = await scanCounters(client, tableName);
       const model = referenceCounters(CONFIG, events);
@@ -215,6 +231,42 @@ describe('defect 5: maxGroupsPerWindow folding is exact under redelivery', () =>
     await Promise.all([deliverUntilDone(r, a.records), deliverUntilDone(r, b.records)]);
     await Promise.all([r.invoke(a.records.slice(120)), r.invoke(b.records.slice(0, 170))]);
     await r.assertExact([...a.events, ...b.events]);
+  });
+
+  it('window flush: carried deltas are capped too, under failed flushes and admissions retried with the same state', async () => {
+    // Prepare: 2 minutes of records; the 12:00 1m window closes mid-way and is flushed from the carried state.
+    const shard = makeShard(0, 300, 23);
+    const r = await rig(true);
+    let state: Record<string, unknown> = {};
+    let failures = 0;
+    const invoke = async (records: KinesisStreamRecord[], final: boolean): Promise<boolean> => {
+      try {
+        const response = await r.invokeWindow(records, state, final);
+        expect(response.batchItemFailures).toEqual([]);
+        state = response.state as Record<string, unknown>;
+        return true;
+      } catch {
+        failures++; // Lambda retries with the same state (and bisects, but halves are not needed here)
+        return false;
+      }
+    };
+    // Act: batches of 30 (12 s); faults on the flushes' admissions and writes; a stale duplicate.
+    for (let from = 0, b = 0; from < shard.records.length; from += 30, b++) {
+      const batch = shard.records.slice(from, from + 30);
+      if (b === 6) {
+        r.faults.add({ command: 'UpdateItemCommand', when: 'after', errorName: 'TimeoutError', skip: 0, times: 1 });
+        r.faults.add({ command: 'PutItemCommand', when: 'after', errorName: 'InjectedFailure', skip: 1, times: 8 });
+      }
+      const before = state;
+      for (let tries = 0; !(await invoke(batch, false)); tries++) expect(tries).toBeLessThan(10);
+      r.faults.clear();
+      if (b === 7) await r.invokeWindow(batch, before, false); // a lost response: delivered again, result dropped
+    }
+    r.faults.add({ command: 'PutItemCommand', when: 'before', errorName: 'ThrottlingException', skip: 3, times: 2 });
+    for (let tries = 0; !(await invoke([], true)); tries++) expect(tries).toBeLessThan(10);
+    // Assess
+    expect(failures).toBeGreaterThan(0);
+    await r.assertExact(shard.events);
   });
 
   it('random schedules (failures, bisection, rewinds, duplicates, lost responses) never drift', async () => {

@@ -8,8 +8,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,14 +17,12 @@ import type { StreamtallyConfig } from '../../src/core/types.js';
 import { createAnalyticsHandler } from '../../src/handlers/create-analytics-handler.js';
 import { javaRuntime, startDynamoDbLocal, type LocalServer } from '../../src/local/aws/servers.js';
 import type { StreamEvent, StreamResponse } from '../../src/pipeline/stream-processor.js';
-import { ItemChangeWriter } from '../../src/producer/item-change-writer.js';
 import { CounterReader } from '../../src/read/counter-reader.js';
-import { OrderChangeGenerator } from '../../src/samples/order-changes.js';
 import { mulberry32 as rng } from '../../src/samples/prng.js';
 import { createCountersTable, localDynamoClient } from '../helpers/counters-table.js';
-import { readWholeDynamoDbStream } from '../helpers/dynamodb-stream.js';
 import { FaultInjector } from '../helpers/fault-injector.js';
 import { lambdaContext } from '../helpers/kinesis-batch.js';
+import { writeOrderStream } from '../helpers/order-stream.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
@@ -62,42 +59,16 @@ interface Written {
   byCountryStatus: Record<string, number>;
 }
 
-/** Writes `count` order changes into a fresh orders table and reads its stream back in full. */
 async function writeOrders(server: LocalServer, table: string, seed: number, count: number): Promise<Written> {
-  const client = localDynamoClient(server.endpoint);
-  const streams = new DynamoDBStreamsClient({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: table,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'orderId', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'orderId', KeyType: 'HASH' }],
-        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-      }),
-    );
-    const generator = new OrderChangeGenerator({ seed, targetLiveOrders: 60 });
-    const writer = new ItemChangeWriter({ client, tableName: table });
-    for (let i = 0; i < count; i++) await writer.apply(generator.next());
-    const arn = (await client.send(new DescribeTableCommand({ TableName: table }))).Table?.LatestStreamArn;
-    const { records, shardId } = await readWholeDynamoDbStream(streams, arn!);
-    const { inserts, modifies, removes } = writer.progress;
-    return {
-      applied: inserts + modifies + removes,
-      records,
-      shardId,
-      byStatus: generator.statusCounts(),
-      amountByStatus: generator.statusAmounts(),
-      byCountryStatus: generator.countsBy(['country', 'status']),
-    };
-  } finally {
-    client.destroy();
-    streams.destroy();
-  }
+  const out = await writeOrderStream(server, table, { seed, count, targetLiveOrders: 60 });
+  return {
+    applied: out.applied,
+    records: out.records,
+    shardId: out.shardId,
+    byStatus: out.generator.statusCounts(),
+    amountByStatus: out.generator.statusAmounts(),
+    byCountryStatus: out.generator.countsBy(['country', 'status']),
+  };
 }
 
 describe.skipIf(JAVA.unavailableReason !== undefined)('exact state counts on DynamoDB Local stream records', () => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { compileConfig } from '../../src/core/metric-config.js';
 import type { StreamtallyConfig } from '../../src/core/types.js';
-import { StreamProcessor, type StreamEvent, type WindowStateLimits } from '../../src/pipeline/stream-processor.js';
+import { StreamProcessor, type WindowStateLimits } from '../../src/pipeline/stream-processor.js';
 import { WindowStateFullError } from '../../src/pipeline/window-state.js';
 import { CounterWriter } from '../../src/sink/counter-writer.js';
 import { mulberry32 as rng } from '../../src/samples/prng.js';
@@ -19,6 +19,7 @@ import { createCountersTable, diffCounters, localDynamoClient, scanCounters } fr
 import { FaultInjector } from '../helpers/fault-injector.js';
 import { kinesisRecord, sequenceNumber, TEST_STREAM_ARN } from '../helpers/kinesis-batch.js';
 import { exactnessMetrics } from '../helpers/exactness-metrics.js';
+import { chunks, WindowDriver } from '../helpers/window-driver.js';
 import { referenceCounters, type ModelEvent } from '../helpers/reference-model.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -72,7 +73,8 @@ interface Rig {
   faults: FaultInjector;
   processor: StreamProcessor;
   itemCount(): Promise<number>;
-  windowLabels(): Promise<Set<string>>;
+  /** Sort keys (`<window label>#<window start>`) of the counter items written so far. */
+  writtenWindows(): Promise<Set<string>>;
   assertExact(events: ModelEvent[]): Promise<void>;
 }
 
@@ -94,83 +96,21 @@ async function rig(limits?: Partial<WindowStateLimits>): Promise<Rig> {
     faults,
     processor,
     itemCount: async () => (await scanCounters(client, table)).size,
-    windowLabels: async () =>
-      new Set([...(await scanCounters(client, table)).keys()].map((k) => k.split('\u0000')[1]?.split('#')[0] ?? k)),
+    writtenWindows: async () => new Set([...(await scanCounters(client, table)).values()].map((c) => c.sk)),
     async assertExact(events) {
       expect(diffCounters(await scanCounters(client, table), referenceCounters(CONFIG, events))).toEqual([]);
     },
   };
 }
 
-/** Lambda's side of one shard's tumbling window: the last successful state, invocations, retries, bisection. */
-class WindowDriver {
-  state: Record<string, unknown> = {};
-  invocations = 0;
-  failures = 0;
-  readonly errors: Error[] = [];
-
-  constructor(
-    private readonly processor: StreamProcessor,
-    private readonly shardId: string,
-  ) {}
-
-  private async invoke(records: KinesisStreamRecord[], final: boolean): Promise<boolean> {
-    const event: StreamEvent = {
-      Records: records,
-      window: WINDOW,
-      state: JSON.parse(JSON.stringify(this.state)) as Record<string, unknown>,
-      shardId: this.shardId,
-      eventSourceARN: TEST_STREAM_ARN,
-      isFinalInvokeForWindow: final,
-      isWindowTerminatedEarly: false,
-    };
-    this.invocations++;
-    try {
-      const { response } = await this.processor.process(event, Date.now() + 20_000);
-      expect(response.batchItemFailures).toEqual([]); // window flush mode never reports a partial batch
-      expect(response.state).toBeTypeOf('object');
-      this.state = response.state as Record<string, unknown>;
-      return true;
-    } catch (err) {
-      this.failures++;
-      this.errors.push(err as Error);
-      return false;
-    }
-  }
-
-  /** One batch, retried with the same state; with `bisect`, a failed batch is split in halves. */
-  async deliver(records: KinesisStreamRecord[], bisect = true, maxTries = 40): Promise<void> {
-    const work = [records];
-    for (let tries = 0; work.length > 0; tries++) {
-      if (tries > maxTries) throw new Error(`batch never succeeded: ${this.errors.at(-1)?.message}`);
-      const seg = work[0];
-      if (await this.invoke(seg, false)) {
-        work.shift();
-        continue;
-      }
-      if (bisect && seg.length > 1) work.splice(0, 1, seg.slice(0, seg.length >> 1), seg.slice(seg.length >> 1));
-    }
-  }
-
-  /** The final invocation: no records; Lambda holds the shard until it succeeds. */
-  async close(maxTries = 40): Promise<void> {
-    for (let tries = 0; tries < maxTries; tries++) if (await this.invoke([], true)) return;
-    throw new Error(`final invocation never succeeded: ${this.errors.at(-1)?.message}`);
-  }
-
-  /** A stray redelivery of a batch with an older state (Lambda lost the response and retried). */
-  async redeliver(records: KinesisStreamRecord[], olderState: Record<string, unknown>): Promise<void> {
-    const keep = this.state;
-    this.state = olderState;
-    await this.invoke(records, false);
-    this.state = keep;
-  }
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
+/** Lambda's side of one shard's tumbling window (test/helpers/window-driver.ts) over this processor. */
+function windowDriver(processor: StreamProcessor, shardId: string): WindowDriver<KinesisStreamRecord> {
+  return new WindowDriver(
+    async (event) => (await processor.process(event, Date.now() + 20_000)).response,
+    shardId,
+    WINDOW,
+    TEST_STREAM_ARN,
+  );
 }
 
 describe('window flush mode: exact under tumbling-window delivery (dynalite, real SDK)', () => {
@@ -178,7 +118,7 @@ describe('window flush mode: exact under tumbling-window delivery (dynalite, rea
     // Prepare
     const r = await rig();
     const shard = makeShard(0, 400, 42);
-    const lambda = new WindowDriver(r.processor, shard.id);
+    const lambda = windowDriver(r.processor, shard.id);
     // Act
     for (const batch of chunks(shard.records, 70)) await lambda.deliver(batch);
     const beforeFinal = await r.itemCount();
@@ -193,7 +133,7 @@ describe('window flush mode: exact under tumbling-window delivery (dynalite, rea
   it('a failed final invocation (some writes done, then failures) is retried with the same state: 0 drift', async () => {
     const r = await rig();
     const shard = makeShard(0, 400, 43);
-    const lambda = new WindowDriver(r.processor, shard.id);
+    const lambda = windowDriver(r.processor, shard.id);
     for (const batch of chunks(shard.records, 100)) await lambda.deliver(batch);
     // Let 10 item writes through, then fail for good (retries exhausted inside the invocation).
     r.faults.add({ command: 'PutItemCommand', when: 'before', errorName: 'InjectedFailure', skip: 10, times: 200 });
@@ -208,7 +148,7 @@ describe('window flush mode: exact under tumbling-window delivery (dynalite, rea
   it('a final invocation whose write responses are lost (applied, then timed out) is not applied twice', async () => {
     const r = await rig();
     const shard = makeShard(0, 300, 44);
-    const lambda = new WindowDriver(r.processor, shard.id);
+    const lambda = windowDriver(r.processor, shard.id);
     for (const batch of chunks(shard.records, 100)) await lambda.deliver(batch);
     const beforeFinal = lambda.state;
     r.faults.add({ command: 'PutItemCommand', when: 'after', errorName: 'InjectedFailure', skip: 3, times: 60 });
@@ -225,7 +165,7 @@ describe('window flush mode: exact under tumbling-window delivery (dynalite, rea
   it('duplicates: a batch and the final invocation delivered again with their older states change nothing', async () => {
     const r = await rig();
     const shard = makeShard(0, 300, 45);
-    const lambda = new WindowDriver(r.processor, shard.id);
+    const lambda = windowDriver(r.processor, shard.id);
     const batches = chunks(shard.records, 100);
     await lambda.deliver(batches[0]);
     const afterFirst = lambda.state;
@@ -244,7 +184,7 @@ describe('window flush mode: exact under tumbling-window delivery (dynalite, rea
     // Prepare: 400 distinct pages make big states; limits scaled down so that several early flushes happen.
     const r = await rig({ flushAboveBytes: 24_000, maxBytes: 60_000 });
     const shard = makeShard(0, 600, 46, 400);
-    const lambda = new WindowDriver(r.processor, shard.id);
+    const lambda = windowDriver(r.processor, shard.id);
     const batches = chunks(shard.records, 60);
     // Act
     let flushedEarly = 0;
@@ -267,7 +207,7 @@ describe('window flush mode: exact under tumbling-window delivery (dynalite, rea
   it('a batch too big for the state fails before writing anything and is bisected until its halves fit', async () => {
     const r = await rig({ flushAboveBytes: 20_000, maxBytes: 40_000 });
     const shard = makeShard(0, 400, 47, 400);
-    const lambda = new WindowDriver(r.processor, shard.id);
+    const lambda = windowDriver(r.processor, shard.id);
     await lambda.deliver(shard.records);
     expect(lambda.errors.some((e) => e instanceof WindowStateFullError)).toBe(true);
     await lambda.close();
@@ -277,7 +217,7 @@ describe('window flush mode: exact under tumbling-window delivery (dynalite, rea
   it('several shards writing the same counter items, one with a failing final invocation: 0 drift', async () => {
     const r = await rig();
     const shards = [makeShard(0, 300, 48), makeShard(1, 300, 49), makeShard(2, 300, 50)];
-    const drivers = shards.map((s) => new WindowDriver(r.processor, s.id));
+    const drivers = shards.map((s) => windowDriver(r.processor, s.id));
     await Promise.all(
       shards.map(async (s, i) => {
         for (const batch of chunks(s.records, 75)) await drivers[i].deliver(batch);
@@ -289,23 +229,29 @@ describe('window flush mode: exact under tumbling-window delivery (dynalite, rea
     await r.assertExact(shards.flatMap((s) => s.events));
   });
 
-  it('each window size flushes on its own schedule (1m every ~10 s, 5m only at the end), with a failed flush between', async () => {
-    // Prepare: records 100 ms apart; 1m deltas carried 10 s at most, 5m ones max(10 s, 5m - 55 s).
-    const r = await rig({ carryMs: 10_000, slackMs: 55_000 });
+  it('a window is written once it closed (plus the grace), open ones at the end, with a failed flush between', async () => {
+    // Prepare: records 100 ms apart from 12:00:00 to 12:00:59.9, event times up to 90 s before arrival.
+    const r = await rig({ graceMs: 2_000 });
     const shard = makeShard(0, 600, 51);
-    const lambda = new WindowDriver(r.processor, shard.id);
+    const lambda = windowDriver(r.processor, shard.id);
     const batches = chunks(shard.records, 40); // 4 s of records per invocation
     // Act
     for (let b = 0; b < batches.length; b++) {
-      if (b === 6)
+      // Batch 0's state reaches 12:00:03.9, so batch 1's invocation flushes: it fails part-way first.
+      if (b === 1)
         r.faults.add({ command: 'PutItemCommand', when: 'after', errorName: 'InjectedFailure', skip: 2, times: 10 });
       await lambda.deliver(batches[b]);
       r.faults.clear();
     }
-    const labelsBeforeFinal = await r.windowLabels();
+    const beforeFinal = await r.writtenWindows();
     await lambda.close();
-    // Assess
-    expect([...labelsBeforeFinal].sort()).toEqual(['1m']); // the 1m items were written during the window
+    // Assess: the windows that closed by 12:00:02 were written then (their later, late records coalesced
+    // until the next 1m boundary, 12:01:02, which this shard never reaches); 1m 12:00 and 5m 12:00 were open.
+    expect([...beforeFinal].sort()).toEqual([
+      '1m#2026-11-26T11:58:00.000Z',
+      '1m#2026-11-26T11:59:00.000Z',
+      '5m#2026-11-26T11:55:00.000Z',
+    ]);
     expect(lambda.failures).toBeGreaterThan(0);
     await r.assertExact(shard.events);
   });
@@ -316,11 +262,11 @@ describe('window flush mode: exact under tumbling-window delivery (dynalite, rea
       const r = await rig({
         flushAboveBytes: 30_000,
         maxBytes: 80_000,
+        graceMs: 1_000 + seed * 2_000,
         carryMs: 3_000 + seed * 2_000,
-        slackMs: 30_000,
       });
       const s = makeShard(0, 500, 100 + seed, 150);
-      const lambda = new WindowDriver(r.processor, s.id);
+      const lambda = windowDriver(r.processor, s.id);
       let from = 0;
       while (from < s.records.length) {
         const size = 1 + Math.floor(random() * 120);

@@ -26,16 +26,20 @@ describe('WINDOW_FLUSH', () => {
   });
 });
 
-describe('WINDOW_FLUSH_CARRY_SECONDS / WINDOW_FLUSH_SLACK_SECONDS', () => {
+describe('WINDOW_FLUSH_GRACE_SECONDS / WINDOW_FLUSH_CARRY_SECONDS', () => {
   it('are read as positive integers, unset by default', () => {
+    expect(loadRuntimeConfig(BASE).windowFlushGraceSeconds).toBeUndefined();
     expect(loadRuntimeConfig(BASE).windowFlushCarrySeconds).toBeUndefined();
-    const config = loadRuntimeConfig({ ...BASE, WINDOW_FLUSH_CARRY_SECONDS: '50', WINDOW_FLUSH_SLACK_SECONDS: '10' });
-    expect([config.windowFlushCarrySeconds, config.windowFlushSlackSeconds]).toEqual([50, 10]);
+    const config = loadRuntimeConfig({ ...BASE, WINDOW_FLUSH_GRACE_SECONDS: '2', WINDOW_FLUSH_CARRY_SECONDS: '50' });
+    expect([config.windowFlushGraceSeconds, config.windowFlushCarrySeconds]).toEqual([2, 50]);
   });
 
   it('name the variable when a value is not a positive integer', () => {
     expect(() => loadRuntimeConfig({ ...BASE, WINDOW_FLUSH_CARRY_SECONDS: 'soon' })).toThrow(
       /WINDOW_FLUSH_CARRY_SECONDS/,
+    );
+    expect(() => loadRuntimeConfig({ ...BASE, WINDOW_FLUSH_GRACE_SECONDS: '-1' })).toThrow(
+      /WINDOW_FLUSH_GRACE_SECONDS/,
     );
   });
 });

@@ -21,6 +21,7 @@ const freshness: Record<
     BatchingWindowSeconds: number;
     WindowFlushBatchingSeconds: number;
     WindowFlushCarrySeconds: number;
+    WindowFlushGraceSeconds: number;
     WindowFlushLagSeconds: number;
   }
 > = raw.Mappings.Freshness;
@@ -51,9 +52,12 @@ describe('FlushIntervalSeconds', () => {
       expect(entry.BatchingWindowSeconds, interval).toBeLessThanOrEqual(300); // MaximumBatchingWindowInSeconds maximum
       // "At most this old": a batch never waits longer than the interval for more records.
       expect(entry.BatchingWindowSeconds, interval).toBeLessThanOrEqual(Number(interval));
-      // Window flush: carry time plus the lag of two batch intervals (see the mapping's comment) = the interval.
+      // Window flush: a level's carry time plus the lag of two batch intervals (the mapping's comment) = the interval.
       expect(entry.WindowFlushLagSeconds, interval).toBe(2 * entry.WindowFlushBatchingSeconds);
       expect(entry.WindowFlushCarrySeconds + entry.WindowFlushLagSeconds, interval).toBe(Number(interval));
+      // A window's grace for late records is short against its own size (1m is the finest window size).
+      expect(entry.WindowFlushGraceSeconds, interval).toBeGreaterThanOrEqual(1);
+      expect(entry.WindowFlushGraceSeconds, interval).toBeLessThan(60);
     }
   });
 
@@ -78,7 +82,7 @@ describe('FlushIntervalSeconds', () => {
     expect(dynamodb.tumblingWindowSeconds).toBe(60); // DynamoDB Streams keeps its shard-naming window
     expect(env.WINDOW_FLUSH).toBe('true');
     expect(env.WINDOW_FLUSH_CARRY_SECONDS).toBe(String(freshness['60'].WindowFlushCarrySeconds));
-    expect(env.WINDOW_FLUSH_SLACK_SECONDS).toBe(String(freshness['60'].WindowFlushLagSeconds));
+    expect(env.WINDOW_FLUSH_GRACE_SECONDS).toBe(String(freshness['60'].WindowFlushGraceSeconds));
   });
 
   it.each([
@@ -91,8 +95,13 @@ describe('FlushIntervalSeconds', () => {
       (f) => f.logicalId === 'ReadApiFunction',
     );
     // Assess: the same variables, and the tumbling window each source actually has
-    for (const name of ['WINDOW_FLUSH', 'WINDOW_FLUSH_CARRY_SECONDS', 'WINDOW_FLUSH_SLACK_SECONDS'])
+    for (const name of ['WINDOW_FLUSH', 'WINDOW_FLUSH_CARRY_SECONDS'])
       expect(read?.environment[name], name).toBe(env[name]);
+    // ... and the lag (2 batching windows) after a window is due until it is written, which the analytics
+    // function does not need to be told (window-state.ts windowFlushMaxAgeMs).
+    expect(read?.environment.WINDOW_FLUSH_SLACK_SECONDS).toBe(
+      String(freshness[String(overrides.FlushIntervalSeconds)].WindowFlushLagSeconds),
+    );
     expect(read?.environment.KINESIS_TUMBLING_WINDOW_SECONDS).toBe(String(kinesis.tumblingWindowSeconds ?? ''));
     expect(read?.environment.DYNAMODB_TUMBLING_WINDOW_SECONDS).toBe(String(dynamodb.tumblingWindowSeconds ?? ''));
   });
