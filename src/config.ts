@@ -239,7 +239,7 @@ function metricsOf(
 /**
  * The window flush schedule the read function is told (template.yaml sets these from the same parameters
  * as the analytics function's): WINDOW_FLUSH (`true` / `false`), WINDOW_FLUSH_CARRY_SECONDS,
- * WINDOW_FLUSH_SLACK_SECONDS, and the tumbling window of each source, KINESIS_TUMBLING_WINDOW_SECONDS and
+ * WINDOW_FLUSH_SLACK_SECONDS, WINDOW_FLUSH_GRACE_SECONDS, and the tumbling window of each source, KINESIS_TUMBLING_WINDOW_SECONDS and
  * DYNAMODB_TUMBLING_WINDOW_SECONDS (empty: that source has none). Undefined unless WINDOW_FLUSH is true.
  */
 export function loadWindowFlushSchedule(env: NodeJS.ProcessEnv): WindowFlushSchedule | undefined {
@@ -256,6 +256,7 @@ function windowFlushScheduleOf(env: NodeJS.ProcessEnv, problems: ConfigProblem[]
   return Object.freeze({
     carrySeconds: optionalPositiveInt(env, 'WINDOW_FLUSH_CARRY_SECONDS', problems),
     slackSeconds: optionalPositiveInt(env, 'WINDOW_FLUSH_SLACK_SECONDS', problems) ?? 0,
+    graceSeconds: optionalPositiveInt(env, 'WINDOW_FLUSH_GRACE_SECONDS', problems) ?? 0,
     tumblingSeconds: Object.freeze({
       ...(kinesis === undefined ? {} : { kinesis }),
       ...(dynamodb === undefined ? {} : { dynamodb }),

@@ -15,7 +15,10 @@ export type MetricSource = 'kinesis' | 'dynamodb' | 'both';
 export interface WindowFlushSchedule {
   /** Undefined: a window size is written only at the tumbling window's end. */
   readonly carrySeconds: number | undefined;
+  /** From due to written: two batching windows (template Freshness WindowFlushLagSeconds). */
   readonly slackSeconds: number;
+  /** A time window is written once the carried records reach its end plus this (WindowFlushGraceSeconds). */
+  readonly graceSeconds: number;
   readonly tumblingSeconds: Readonly<Partial<Record<'kinesis' | 'dynamodb', number>>>;
 }
 

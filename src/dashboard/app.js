@@ -250,20 +250,32 @@
     writeHash();
   }
 
+  /** 72 -> "72 s", 300 -> "5 min", 312 -> "5 min 12 s". */
+  function formatSeconds(s) {
+    if (s < 120) return s + ' s';
+    const min = Math.floor(s / 60);
+    return min + ' min' + (s % 60 === 0 ? '' : ' ' + (s % 60) + ' s');
+  }
+
   /**
-   * In window flush mode a coarse window is written less often than the flush interval (5m every 5 minutes,
-   * 1h once per 900 s tumbling window): say how far behind it can be while it is shown.
+   * In window flush mode a window is written once, after it has closed (coarse ones at the latest at the
+   * end of the 900 s tumbling window): say how far behind it can be, and that the current window stays empty.
    */
   function renderWindowAge() {
     const note = $('window-age');
     const every = state.window.writtenEverySeconds;
-    const interval = (state.windowFlush && state.windowFlush.intervalSeconds) || 0;
-    note.hidden = !every || every <= interval;
+    const age = state.window.maxAgeSeconds;
+    note.hidden = !every || !age;
     note.setAttribute('data-written-every-s', note.hidden ? '' : String(every));
+    note.setAttribute('data-max-age-s', note.hidden ? '' : String(age));
     if (note.hidden) return;
-    const span = every % 60 === 0 ? every / 60 + ' min' : every + ' s';
     note.textContent =
-      state.window.label + ' windows are written every ' + span + ' (window flush mode); up to ' + span + ' behind.';
+      state.window.label +
+      ' windows are written once they close, every ' +
+      formatSeconds(every) +
+      ' (window flush mode): counts are up to ' +
+      formatSeconds(age) +
+      ' behind, and the current window fills in when it is written.';
   }
 
   function fillRollupSelector() {
@@ -507,7 +519,9 @@
         $('top-empty').textContent = emptyReason();
         $('top-empty').className = 'empty why';
       } else {
-        $('top-empty').textContent = 'Nothing counted in this window yet (it has just begun).';
+        $('top-empty').textContent = state.window.maxAgeSeconds
+          ? 'Not written yet: window flush mode writes a window once it has closed.'
+          : 'Nothing counted in this window yet (it has just begun).';
         $('top-empty').className = 'empty';
       }
       renderStats(stats, statsAll);

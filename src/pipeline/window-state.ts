@@ -33,6 +33,7 @@ import { LEVEL_WINDOW, type CompiledConfig, type CompiledMetric, type CompiledWi
 import { DDSketch } from '../core/sketch/ddsketch.js';
 import { HyperLogLog } from '../core/sketch/hyperloglog.js';
 import { padSequence } from '../sink/layout.js';
+import { windowFlushMaxAgeMs as coreWindowFlushMaxAgeMs } from '../core/window-flush-age.js';
 
 /** Lambda keeps at most 1 MB of tumbling-window state per shard (Lambda developer guide, "Tumbling windows"). */
 export const LAMBDA_MAX_WINDOW_STATE_BYTES = 1024 * 1024;
@@ -76,18 +77,14 @@ export function windowFlushDueAtMs(
 }
 
 /**
- * How old a count in a window of `sizeMs` can be before it is in the table, in window flush mode (what the
- * dashboard can show as the age of each window size): until the window closes plus the grace, at most the
- * tumbling window (its final invocation writes everything), a level `carryMs`; plus two batching windows,
- * since the flush is decided on the incoming state, which the next invocation writes. Open windows are not
- * written in part: the dashboard's newest window of each size is the last one that closed.
+ * How old a count in a window of `sizeMs` can be before it is in the table, in window flush mode: the rule
+ * lives in src/core/window-flush-age.ts, shared with the read API; here in the writer's settings.
  */
 export function windowFlushMaxAgeMs(
   sizeMs: number,
   settings: WindowFlushCadence & { batchingWindowMs: number; tumblingWindowMs: number },
 ): number {
-  const carried = sizeMs <= 0 ? settings.carryMs : Math.min(sizeMs + settings.graceMs, settings.tumblingWindowMs);
-  return carried + 2 * settings.batchingWindowMs;
+  return coreWindowFlushMaxAgeMs(sizeMs, { ...settings, lagMs: 2 * settings.batchingWindowMs });
 }
 
 /** A corrupt or foreign `state.carried`: the message says what was wrong. */

@@ -4,7 +4,8 @@
  *   GET /                     the dashboard page
  *   GET /api/assets/<name>    its script, style sheet and uPlot (under /api/ so one route covers them)
  *   GET /api/metrics          { metrics, nowMs, windowFlush }: in window flush mode each window says how
- *                             often it is written (writtenEverySeconds), windowFlush the schedule; else null
+ *                             often it is written and how old it can be (writtenEverySeconds,
+ *                             maxAgeSeconds), windowFlush the schedule; else null
  *   GET /api/series?metric=&window=&dims=a|b&from=&to=
  *   GET /api/rolling?metric=&dims=&minutes=1|5|15|60
  *   GET /api/top?metric=&window=&start=&limit=&dimension=
@@ -29,7 +30,7 @@ import type { WindowFlushSchedule } from '../core/types.js';
 import { ALL_METRICS } from '../sink/layout.js';
 import type { CounterReader } from './counter-reader.js';
 import { ROLLING_MINUTES, ReadArgumentError, type MetricSummary, type RollingMinutes } from './types.js';
-import { flushIntervalSeconds, writtenEverySeconds } from './window-cadence.js';
+import { flushIntervalSeconds, windowCadence } from './window-cadence.js';
 
 /** Default span of a series when `from` is absent: this many windows before `to`. */
 export const DEFAULT_SERIES_WINDOWS = 60;
@@ -205,8 +206,8 @@ function withCadence(metrics: MetricSummary[], schedule: WindowFlushSchedule | u
   return metrics.map((m) => ({
     ...m,
     windows: m.windows.map((w) => {
-      const every = writtenEverySeconds(w.sizeMs, m.source, schedule);
-      return every === undefined ? w : { ...w, writtenEverySeconds: every };
+      const cadence = windowCadence(w.sizeMs, m.source, schedule);
+      return cadence === undefined ? w : { ...w, ...cadence };
     }),
   }));
 }

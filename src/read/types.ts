@@ -131,10 +131,12 @@ export interface WindowSummary {
   label: string;
   sizeMs: number;
   /**
-   * Set by the read API in window flush mode (./window-cadence.ts): about how often this window
-   * size is written, so also how far behind its counts can be. Absent: written with every batch.
+   * Set by the read API in window flush mode (./window-cadence.ts): about how often this window size is
+   * written, and the oldest its counts get (a window is written once it has closed). Absent: written with
+   * every batch.
    */
   writtenEverySeconds?: number;
+  maxAgeSeconds?: number;
 }
 
 export interface MetricSummary {

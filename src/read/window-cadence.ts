@@ -1,12 +1,16 @@
 /**
- * How often window flush mode writes each window size, for the dashboard's "how old can this be". It
- * follows the flush rule of src/pipeline/window-state.ts (WindowDeltas.dueSizes) and the template's
- * Freshness mapping: a size's carried deltas are due once they span max(carry, size - slack) seconds of
- * arrival time and are written by the next invocation, the slack later (two batches); and everything
- * carried is written at the tumbling window's end. So a window size is written about every
- * max(carry + slack, size) seconds, and at least once per tumbling window.
+ * How often window flush mode writes each window size and how old its counts can get, for the dashboard.
+ * The rule is the writer's (src/pipeline/window-state.ts windowFlushDueAtMs), shared through
+ * src/core/window-flush-age.ts: a window is written once, when it has closed plus the grace, at the latest
+ * at its source's tumbling window's end, the lag (two batching windows) later; a window is not written while
+ * it is open, so the current window of each size shows nothing until it closes.
  */
 import type { MetricSource, WindowFlushSchedule } from '../core/types.js';
+import {
+  windowFlushMaxAgeMs,
+  windowFlushWrittenEveryMs,
+  type WindowFlushAgeSettings,
+} from '../core/window-flush-age.js';
 
 const SOURCES_OF: Readonly<Record<MetricSource, ReadonlyArray<'kinesis' | 'dynamodb'>>> = {
   kinesis: ['kinesis'],
@@ -14,25 +18,44 @@ const SOURCES_OF: Readonly<Record<MetricSource, ReadonlyArray<'kinesis' | 'dynam
   both: ['kinesis', 'dynamodb'],
 };
 
+export interface WindowCadence {
+  /** About how often this window size is written. */
+  writtenEverySeconds: number;
+  /** The oldest a count of this window size gets before it is in the table. */
+  maxAgeSeconds: number;
+}
+
 /**
- * Seconds between two writes of a window size of a metric fed by `source`, the slowest of its sources;
- * undefined when none of them carries deltas in a tumbling window (then every batch writes).
+ * The cadence of a window size of a metric fed by `source`, the slowest of its sources; undefined when
+ * none of them carries deltas in a tumbling window (then every batch writes every window).
  * @example
- * writtenEverySeconds(300_000, 'kinesis', { carrySeconds: 40, slackSeconds: 20, tumblingSeconds: { kinesis: 900 } }); // 300
+ * windowCadence(300_000, 'kinesis', { carrySeconds: 50, slackSeconds: 10, graceSeconds: 2, tumblingSeconds: { kinesis: 900 } });
+ * // { writtenEverySeconds: 300, maxAgeSeconds: 312 }
  */
-export function writtenEverySeconds(
+export function windowCadence(
   windowSizeMs: number,
   source: MetricSource,
   schedule: WindowFlushSchedule,
-): number | undefined {
-  let every: number | undefined;
+): WindowCadence | undefined {
+  let cadence: WindowCadence | undefined;
   for (const s of SOURCES_OF[source]) {
     const tumblingSeconds = schedule.tumblingSeconds[s];
     if (tumblingSeconds === undefined) continue;
-    const dueSeconds = Math.max((schedule.carrySeconds ?? Infinity) + schedule.slackSeconds, windowSizeMs / 1000);
-    every = Math.max(every ?? 0, Math.min(tumblingSeconds, dueSeconds));
+    const settings: WindowFlushAgeSettings = {
+      graceMs: schedule.graceSeconds * 1000,
+      // Without a carry time a level is written at the tumbling window's end.
+      carryMs: (schedule.carrySeconds ?? tumblingSeconds) * 1000,
+      lagMs: schedule.slackSeconds * 1000,
+      tumblingWindowMs: tumblingSeconds * 1000,
+    };
+    const every = Math.round(windowFlushWrittenEveryMs(windowSizeMs, settings) / 1000);
+    const age = Math.round(windowFlushMaxAgeMs(windowSizeMs, settings) / 1000);
+    cadence = {
+      writtenEverySeconds: Math.max(cadence?.writtenEverySeconds ?? 0, every),
+      maxAgeSeconds: Math.max(cadence?.maxAgeSeconds ?? 0, age),
+    };
   }
-  return every;
+  return cadence;
 }
 
 /** The finest cadence window flush promises (FlushIntervalSeconds: carry + slack); undefined without a carry time. */

@@ -159,16 +159,20 @@ describe('read API handler', () => {
     const res = await call(event('/api/metrics'));
     expect(res.json.windowFlush).toBeNull();
     const windows = (res.json.metrics as Array<{ windows: object[] }>).flatMap((m) => m.windows);
-    for (const w of windows) expect(w).not.toHaveProperty('writtenEverySeconds');
+    for (const w of windows) {
+      expect(w).not.toHaveProperty('writtenEverySeconds');
+      expect(w).not.toHaveProperty('maxAgeSeconds');
+    }
   });
 
-  it('GET /api/metrics in window flush mode: how often each window is written, per source, and the schedule', async () => {
+  it('GET /api/metrics in window flush mode: how often each window is written and how old, per source, and the schedule', async () => {
     // Prepare: the read function's variables as template.yaml sets them for FlushIntervalSeconds=60 WindowFlush=true
     const { windowFlushSchedule } = loadReadRuntimeConfig({
       COUNTERS_TABLE: TABLE,
       WINDOW_FLUSH: 'true',
-      WINDOW_FLUSH_CARRY_SECONDS: '40',
-      WINDOW_FLUSH_SLACK_SECONDS: '20',
+      WINDOW_FLUSH_CARRY_SECONDS: '50',
+      WINDOW_FLUSH_SLACK_SECONDS: '10',
+      WINDOW_FLUSH_GRACE_SECONDS: '2',
       KINESIS_TUMBLING_WINDOW_SECONDS: '900',
       DYNAMODB_TUMBLING_WINDOW_SECONDS: '60',
     });
@@ -191,19 +195,29 @@ describe('read API handler', () => {
     // Act
     const res = await flushed(event('/api/metrics'), context);
 
-    // Assess: the finest window every interval, 5m every 5 minutes, 1h once per 900 s tumbling window; the
-    // DynamoDB source's 60 s tumbling window writes everything every minute
+    // Assess: each window once it closed (+ 2 s grace, + 10 s from due to written), 1h at the latest at the
+    // end of the 900 s tumbling window; the DynamoDB source's 60 s tumbling window writes everything every minute
     const body = JSON.parse(res.body ?? '{}') as {
-      metrics: Array<{ name: string; windows: Array<{ label: string; writtenEverySeconds?: number }> }>;
+      metrics: Array<{
+        name: string;
+        windows: Array<{ label: string; writtenEverySeconds?: number; maxAgeSeconds?: number }>;
+      }>;
       windowFlush: unknown;
     };
-    const every = Object.fromEntries(
-      body.metrics.map((m) => [m.name, Object.fromEntries(m.windows.map((w) => [w.label, w.writtenEverySeconds]))]),
+    const cadence = Object.fromEntries(
+      body.metrics.map((m) => [
+        m.name,
+        Object.fromEntries(m.windows.map((w) => [w.label, [w.writtenEverySeconds, w.maxAgeSeconds]])),
+      ]),
     );
-    expect(every).toEqual({ views: { '1m': 60, '5m': 300, '1h': 900 }, orders: { '1m': 60, '1h': 60 } });
+    expect(cadence).toEqual({
+      views: { '1m': [60, 72], '5m': [300, 312], '1h': [900, 910] },
+      orders: { '1m': [60, 70], '1h': [60, 70] },
+    });
     expect(body.windowFlush).toEqual({
-      carrySeconds: 40,
-      slackSeconds: 20,
+      carrySeconds: 50,
+      slackSeconds: 10,
+      graceSeconds: 2,
       intervalSeconds: 60,
       tumblingSeconds: { kinesis: 900, dynamodb: 60 },
     });
@@ -399,21 +413,27 @@ describe('read API handler', () => {
       WINDOW_FLUSH: 'true',
       WINDOW_FLUSH_CARRY_SECONDS: '240',
       WINDOW_FLUSH_SLACK_SECONDS: '60',
+      WINDOW_FLUSH_GRACE_SECONDS: '2',
       KINESIS_TUMBLING_WINDOW_SECONDS: '900',
       DYNAMODB_TUMBLING_WINDOW_SECONDS: '60',
     });
     // Assess: the bundled page_views (1m, 5m, 1h) from the Kinesis stream
     expect(res.statusCode).toBe(200);
     const body = res.body as {
-      metrics: Array<{ name: string; windows: Array<{ label: string; writtenEverySeconds?: number }> }>;
+      metrics: Array<{
+        name: string;
+        windows: Array<{ label: string; writtenEverySeconds?: number; maxAgeSeconds?: number }>;
+      }>;
       windowFlush: { intervalSeconds: number };
     };
     expect(body.windowFlush.intervalSeconds).toBe(300);
+    // Each window once it closed (+ 2 s grace), written up to 2 batching windows (60 s) later; 1h at the
+    // latest at the end of the 900 s tumbling window.
     const pageViews = body.metrics.find((m) => m.name === 'page_views');
-    expect(pageViews?.windows.map((w) => [w.label, w.writtenEverySeconds])).toEqual([
-      ['1m', 300],
-      ['5m', 300],
-      ['1h', 900],
+    expect(pageViews?.windows.map((w) => [w.label, w.writtenEverySeconds, w.maxAgeSeconds])).toEqual([
+      ['1m', 60, 122],
+      ['5m', 300, 362],
+      ['1h', 900, 960],
     ]);
   });
 
