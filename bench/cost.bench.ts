@@ -26,11 +26,12 @@ import { loadTemplate } from '../src/local/template/template.js';
 import { StreamProcessor, type StreamEvent } from '../src/pipeline/stream-processor.js';
 import { emptyWriteResult, type CounterWriter, type WriteInput, type WriteResult } from '../src/sink/counter-writer.js';
 import type { Item } from '../src/sink/item-delta.js';
-import { itemSizeBytes, readUnits, writeUnits } from '../src/sink/item-size.js';
+import { indexWriteUnits, itemSizeBytes, readUnits, writeUnits } from '../src/sink/item-size.js';
 import { Attr, parseCounterPk, parseCounterSk, STATS_PK_PREFIX } from '../src/sink/layout.js';
 import { parseDurationMs } from '../src/core/duration.js';
 import { createRng, generateClickEvent, type ClickEvent } from '../src/samples/sample-events.js';
 import { buildBatch } from './batch.js';
+import { dashboardReadRows, formatDashboardReadTable, type DashboardReadRow } from './read-cost.js';
 import { BaselineCase } from './cases.js';
 import { compileBenchConfig } from './bench-config.js';
 import { coalescedComparison } from './handler.bench.js';
@@ -228,23 +229,12 @@ class SimulatedTable {
       this.tableWru += wru;
       if (after > this.maxItemBytes) this.maxItemBytes = after;
       if (wru > this.maxItemWru) this.maxItemWru = wru;
-      // GSI byWindow (keys g, c; projects d, s): a changed key is a delete plus a put in the index.
-      if (item[Attr.windowGroup]) {
-        const index = indexEntryBytes(item);
-        const keyChanged = !current || current[Attr.count]?.N !== item[Attr.count]?.N;
-        this.gsiWru += (current && keyChanged ? 2 : 1) * writeUnits(index);
-      }
+      // GSI byWindowKeys: DynamoDB writes it only when the item's entry (keys, projection) changes.
+      this.gsiWru += indexWriteUnits(current, item);
       this.items.set(key, item);
     }
     return Promise.resolve({ ...emptyWriteResult(), written: input.deltas.length });
   }
-}
-
-function indexEntryBytes(item: Item): number {
-  const entry: Item = {};
-  for (const name of [Attr.pk, Attr.sk, Attr.windowGroup, Attr.count, Attr.dimensions, Attr.sum])
-    if (item[name]) entry[name] = item[name];
-  return itemSizeBytes(entry);
 }
 
 interface ShardLane {
@@ -599,6 +589,8 @@ export interface CostReport {
   simulatedSeconds: number;
   calibration: CpuCalibration;
   rows: CostRow[];
+  /** Read cost of a dashboard refresh at each rate and shard count (bench/read-cost.ts). */
+  dashboardReads: DashboardReadRow[];
 }
 
 function dollars(
@@ -638,6 +630,7 @@ export async function runCostBenchmark(
   const finest = labels[0];
   const ageSeconds = (run: SettingRun): Record<string, number> =>
     Object.fromEntries(labels.map((label) => [label, (run.maxAgeMs.get(label) ?? 0) / 1000]));
+  const dashboardReads: DashboardReadRow[] = [];
   for (const rate of rates) {
     log(
       `  ${rate} events/s for ${SIMULATED_SECONDS} s through ${settings.length} settings x ${shardCounts.join(', ')} shards...`,
@@ -715,6 +708,13 @@ export async function runCostBenchmark(
           });
         }
       }
+      // What the dashboard reads of the table this traffic leaves (the 60 s window flush run's; every run
+      // holds the same counts, only the progress attributes' sizes differ).
+      const reference = group.runs.find((r) => r.setting.windowFlush && r.setting.flushIntervalSeconds === 60);
+      const tableOf = (reference ?? group.runs[0]).table.items;
+      dashboardReads.push(
+        ...dashboardReadRows(rate, group.shards, tableOf, config, endMs, PRICES.dynamoDbReadUsdPerMillionRru),
+      );
       // Per-record peers do not depend on the batching: one row each per rate and shard count.
       const fastest = group.runs[0];
       for (const [handler, writes, exact] of [
@@ -751,7 +751,7 @@ export async function runCostBenchmark(
       }
     }
   }
-  return { prices: PRICES, memorySizeMb, simulatedSeconds: SIMULATED_SECONDS, calibration, rows };
+  return { prices: PRICES, memorySizeMb, simulatedSeconds: SIMULATED_SECONDS, calibration, rows, dashboardReads };
 }
 
 export function formatCostTable(report: CostReport): string {
@@ -797,10 +797,12 @@ export function formatCostTable(report: CostReport): string {
     ...rows.map(line),
     '',
     `Prices (${p.region}, as of ${p.asOf}): DynamoDB on demand $${p.dynamoDbWriteUsdPerMillionWru} per million WRU, $${p.dynamoDbReadUsdPerMillionRru} per million RRU; Lambda arm64 $${p.lambdaArmUsdPerGbSecond} per GB-s at ${report.memorySizeMb} MB, $${p.lambdaUsdPerMillionRequests} per million requests.`,
-    `${report.simulatedSeconds} s of clickstream per case; WRU include the byWindow GSI (a changed count is a delete and a put in the index); RRU are the writer's strongly consistent BatchGetItem.`,
+    `${report.simulatedSeconds} s of clickstream per case; WRU include the byWindowKeys GSI (written when an item's index entry changes: at its creation); RRU are the writer's strongly consistent BatchGetItem.`,
     `Lambda CPU = StreamProcessor CPU measured here + writes x ${report.calibration.sdkMsPerWrite.toFixed(3)} ms; peers: ${report.calibration.peerParseMsPerRecord.toFixed(4)} ms per record + ${report.calibration.peerMsPerUpdate.toFixed(3)} ms per UpdateItem.`,
     `Calibration: ${report.calibration.source}.`,
     coalescedCpuLine(report.calibration),
+    '',
+    formatDashboardReadTable(report.dashboardReads),
   ].join('\n');
 }
 
@@ -870,5 +872,6 @@ export function costJsonLines(report: CostReport): string[] {
       calibration: report.calibration,
     }),
     ...report.rows.map((r) => JSON.stringify({ section: 'cost', ...r })),
+    ...report.dashboardReads.map((r) => JSON.stringify({ section: 'dashboard-reads', ...r })),
   ];
 }

@@ -38,6 +38,11 @@ export interface ReadRuntimeConfig {
   readonly metricsSource: string;
   /** Set in window flush mode (see {@link loadWindowFlushSchedule}): the read API says how old coarse windows are. */
   readonly windowFlushSchedule?: WindowFlushSchedule;
+  /**
+   * COUNTERS_WINDOW_INDEX: the GSI that lists a window's groups, when not the layout's own (template.yaml
+   * sets `byWindow` while KeepLegacyTopIndex is true, during the upgrade from that index). Read API only.
+   */
+  readonly countersWindowIndex?: string;
 }
 
 export interface RuntimeConfig extends ReadRuntimeConfig {
@@ -267,7 +272,8 @@ function windowFlushScheduleOf(env: NodeJS.ProcessEnv, problems: ConfigProblem[]
 /**
  * The read API's configuration: COUNTERS_TABLE (required) and STREAMTALLY_CONFIG_FILE, read exactly as
  * {@link loadRuntimeConfig} reads them, so the dashboard lists the metrics the analytics function counts;
- * in window flush mode also its schedule ({@link loadWindowFlushSchedule}).
+ * in window flush mode also its schedule ({@link loadWindowFlushSchedule}); COUNTERS_WINDOW_INDEX (optional)
+ * names the GSI that lists a window's groups.
  */
 export function loadReadRuntimeConfig(
   env: NodeJS.ProcessEnv = process.env,
@@ -276,6 +282,12 @@ export function loadReadRuntimeConfig(
   const problems: ConfigProblem[] = [];
   const countersTable = countersTableOf(env, problems);
   const windowFlushSchedule = windowFlushScheduleOf(env, problems);
+  const countersWindowIndex = env.COUNTERS_WINDOW_INDEX || undefined;
+  if (countersWindowIndex !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(countersWindowIndex))
+    problems.push({
+      path: 'COUNTERS_WINDOW_INDEX',
+      message: `"${countersWindowIndex}" is not a valid DynamoDB index name; leave it unset for the default index`,
+    });
   const metrics = metricsOf(env, problems, remote);
   if (problems.length > 0 || !metrics) throw new ConfigError(problems, 'configuration');
   return Object.freeze({
@@ -283,6 +295,7 @@ export function loadReadRuntimeConfig(
     metrics: metrics.compiled,
     metricsSource: metrics.source,
     windowFlushSchedule,
+    ...(countersWindowIndex ? { countersWindowIndex } : {}),
   });
 }
 

@@ -41,6 +41,7 @@ function depsFromEnvironment(): ReadApiDeps {
       client: tracer.captureAWSv3Client(new DynamoDBClient({ ...DYNAMODB_CLIENT_SETTINGS })),
       tableName: config.countersTable,
       metrics: config.metrics,
+      windowIndex: config.countersWindowIndex,
     }),
     assets: DASHBOARD_ASSETS,
     auth: authFromEnvironment(process.env),

@@ -1,9 +1,9 @@
 /**
  * Reads the counters table (layout: ./layout.ts) for the read API and the dashboard.
- * Nothing here writes; every read is a paginated Query (`top()` on the byWindow GSI, see there).
+ * Nothing here writes. A group's time series is one paginated Query; a window's groups (top, rollup,
+ * levels) are listed by the WINDOW_INDEX GSI and read with BatchGetItem (window-items.ts).
  */
 import {
-  BatchGetItemCommand,
   QueryCommand,
   type AttributeValue,
   type DynamoDBClient,
@@ -17,7 +17,7 @@ import { REJECT_REASON_NAMES, type AggregateName, type RejectReason } from '../c
 import {
   ALL_METRICS,
   Attr,
-  TOP_INDEX,
+  WINDOW_INDEX,
   counterPk,
   counterSk,
   parseCounterPk,
@@ -48,28 +48,39 @@ import {
   type TopResult,
   type WindowSummary,
 } from './types.js';
+import { readWindowItems } from './window-items.js';
 
 /** A week of 1m buckets: bounds one series response (~1 MB of JSON) and the Query pages behind it. */
 export const MAX_SERIES_WINDOWS = 10_080;
-/** Enough for a "top N" panel; top() reads about `limit` index items (all of them for a rollup). */
+/** Enough for a "top N" panel; top() reads every group of the window whatever the limit (see there). */
 export const MAX_TOP_LIMIT = 1_000;
 const MINUTE_MS = 60_000;
 const TOO_LATE = REJECT_REASON_NAMES[7];
 /** The aggregator buckets `__stats__#__all__` (records no metric could read) by 1m of arrival time. */
 const UNATTRIBUTED_STATS_WINDOW: WindowSummary = { label: '1m', sizeMs: MINUTE_MS };
 const QUANTILE_NAMES: ReadonlyArray<QuantileName> = ['p50', 'p90', 'p95', 'p99'];
-/** BatchGetItem takes at most 100 keys a call (DynamoDB quota). */
-export const MAX_BATCH_GET_KEYS = 100;
 /** Counter attributes a read needs; the per-shard progress attributes (`p:*`) can be many and are skipped. */
 const COUNTER_PROJECTION = [Attr.sk, Attr.count, Attr.sum, Attr.min, Attr.max, Attr.hll, Attr.quantiles];
+/** What a ranking or a level shows: the count and the sum. */
+const COUNT_PROJECTION = [Attr.count, Attr.sum];
 
 export interface CounterReaderOptions {
   client: DynamoDBClient;
   tableName: string;
   /** The compiled metric definitions (src/config.ts loads them for both functions; validated once there). */
   metrics: CompiledConfig;
-  /** Strongly consistent reads cost twice the RCUs; the dashboard does not need them. Default false. */
+  /**
+   * Strongly consistent reads cost twice the RCUs; the dashboard does not need them. Default false. It
+   * applies to the table reads (series, rolling, stats, and the BatchGetItem of top, rollup and levels);
+   * the list of a window's groups comes from a GSI, which is eventually consistent either way.
+   */
   consistentRead?: boolean;
+  /**
+   * The GSI that lists a window's items by `g`. Default {@link WINDOW_INDEX}; a stack in the middle of the
+   * upgrade from the legacy index (template.yaml KeepLegacyTopIndex) reads `byWindow` until the new one is
+   * built: only the keys are read from it, which both indexes hold.
+   */
+  windowIndex?: string;
 }
 
 /** A metric definition reduced to what reading needs, resolved once at construction. */
@@ -161,6 +172,7 @@ export class CounterReader {
   private readonly client: DynamoDBClient;
   private readonly tableName: string;
   private readonly consistentRead: boolean;
+  private readonly windowIndex: string;
   private readonly metricsByName: Map<string, ReadableMetric>;
   private readonly summaries: MetricSummary[];
 
@@ -168,6 +180,7 @@ export class CounterReader {
     this.client = opts.client;
     this.tableName = opts.tableName;
     this.consistentRead = opts.consistentRead ?? false;
+    this.windowIndex = opts.windowIndex ?? WINDOW_INDEX.name;
     this.metricsByName = new Map();
     this.summaries = [];
     for (let i = 0; i < opts.metrics.metrics.length; i++) {
@@ -280,17 +293,13 @@ export class CounterReader {
    * The groups of one window ranked by count (ties by dimension values), optionally rolled up to one
    * dimension (`dimensionIndex`, counts of the other dimensions added up).
    *
-   * Reads the sparse GSI `byWindow` (layout.ts {@link TOP_INDEX}): partition `g` = the metric-window, sort
-   * key `c` = the count, so only the window's own items are ever read, highest count first.
-   *
-   * Cost, without `dimensionIndex`: one Query (ScanIndexForward=false, Limit=limit) reading `limit` items,
-   * plus the items tied with the last one's count (a second Query on `c = last`, so ties still order by
-   * dimension values), plus a `Select: COUNT` Query over the window's index partition for `groups`. Index
-   * items are small (keys, `c`, `d`, `s`), so that count costs 0.5 RCU per ~4 KB of them, not a read of
-   * the whole table. With `dimensionIndex`: the window's whole index partition (at most maxGroupsPerWindow
-   * items, plus `__other__`) is read and rolled up. GSIs are eventually consistent: `consistentRead` does
-   * not apply here, and a write shows up in top() a moment after it shows up in series().
-   * Items written before the writer set `g` are not in the index until their next write.
+   * Reads the window's items through the sparse KEYS_ONLY GSI (layout.ts {@link WINDOW_INDEX}, partition
+   * `g` = the metric-window): its keys with one Query page per ~thousands of groups, then `c` and `s` of
+   * every item with ceil(G / 100) BatchGetItem calls, ranked here. Exact at any G (ties included), and
+   * the cost grows with G, not with `limit`: G x 0.5 RRU (eventually consistent, items <= 4 KB) plus the
+   * key pages. The index lists a new group a moment after its first write (GSIs are eventually
+   * consistent); the values are read from the table. Items written before the writer set `g` are not in
+   * the index until their next write.
    */
   async top(
     metric: string,
@@ -309,15 +318,10 @@ export class CounterReader {
         `limit must be an integer from 1 to ${MAX_TOP_LIMIT} (got ${String(limit)}).`,
       );
     }
-    const group = windowGroupKey(metric, windowLabel, windowStartMs);
+    const { items } = await this.windowItems(windowGroupKey(metric, windowLabel, windowStartMs), COUNT_PROJECTION);
     const groups = new Map<string, TopEntry>();
-    const seen = new Set<string>();
-    const add = (item: Record<string, AttributeValue>): void => {
-      const pk = item[Attr.pk]?.S;
-      // Each counter item once, even if a write moved it between the Query pages that read it.
-      if (pk === undefined || seen.has(pk)) return;
-      seen.add(pk);
-      const parsed = parseCounterPk(pk);
+    for (const item of items) {
+      const parsed = parseCounterPk(item[Attr.pk].S as string);
       const values =
         dimensionIndex === undefined ? parsed.dimensionValues : [parsed.dimensionValues[dimensionIndex] ?? ''];
       const key = JSON.stringify(values);
@@ -329,24 +333,6 @@ export class CounterReader {
       entry.count += numberAttr(item, Attr.count) ?? 0;
       const sum = numberAttr(item, Attr.sum);
       if (m.wantsSum && sum !== undefined) entry.sum = (entry.sum ?? 0) + sum;
-    };
-    let total: number;
-    if (dimensionIndex !== undefined) {
-      await this.queryTopIndex(group, undefined, undefined, add);
-      total = groups.size;
-    } else {
-      // Each index item is one group: the first `limit` by count, then every item tied with the last one.
-      const first: Array<Record<string, AttributeValue>> = [];
-      const more = await this.queryTopIndex(group, undefined, limit, (item) => first.push(item));
-      const lastCount = first.length > 0 ? numberAttr(first[first.length - 1], Attr.count) : undefined;
-      if (more && lastCount !== undefined) {
-        for (let i = 0; i < first.length; i++) if (numberAttr(first[i], Attr.count) !== lastCount) add(first[i]);
-        await this.queryTopIndex(group, lastCount, undefined, add);
-        total = await this.countTopIndex(group);
-      } else {
-        for (let i = 0; i < first.length; i++) add(first[i]);
-        total = groups.size;
-      }
     }
     const entries = [...groups.values()].sort(compareTopEntries);
     return {
@@ -354,16 +340,16 @@ export class CounterReader {
       windowLabel,
       windowStartMs,
       dimensions: dimensionIndex === undefined ? [...names] : [names[dimensionIndex]],
-      groups: total,
+      groups: groups.size,
       entries: entries.slice(0, limit),
     };
   }
 
   /**
-   * The current levels of a `state` metric: every group's level item, read with one paginated Query on
-   * the byWindow index partition of the metric's level items (`g = <metric>#level#1970-01-01T00:00:00.000Z`).
-   * One item per group, so the cost is the number of groups, not of changes. Eventually consistent, as
-   * every GSI read: a level shows a write a moment after it is durable.
+   * The current levels of a `state` metric: every group's level item, listed by the WINDOW_INDEX
+   * partition of the metric's level items (`g = <metric>#level#1970-01-01T00:00:00.000Z`) and read with
+   * BatchGetItem. One item per group, so the cost is the number of groups, not of changes. The list of
+   * groups is eventually consistent (a GSI): a new group shows a moment after its first write is durable.
    */
   async levels(metric: string): Promise<LevelsResult> {
     const m = this.metric(metric);
@@ -374,21 +360,18 @@ export class CounterReader {
         this.summaries.filter((s) => s.kind === 'state').map((s) => s.name),
       );
     const levels: LevelEntry[] = [];
-    const seen = new Set<string>();
     let total = 0;
-    await this.queryTopIndex(windowGroupKey(metric, LEVEL_WINDOW.label, 0), undefined, undefined, (item) => {
-      const pk = item[Attr.pk]?.S;
-      if (pk === undefined || seen.has(pk)) return;
-      seen.add(pk);
+    const { items } = await this.windowItems(windowGroupKey(metric, LEVEL_WINDOW.label, 0), COUNT_PROJECTION);
+    for (const item of items) {
       const count = numberAttr(item, Attr.count) ?? 0;
       total += count;
-      if (count === 0) return;
-      const entry: LevelEntry = { dimensionValues: parseCounterPk(pk).dimensionValues, count };
+      if (count === 0) continue;
+      const entry: LevelEntry = { dimensionValues: parseCounterPk(item[Attr.pk].S as string).dimensionValues, count };
       const sum = numberAttr(item, Attr.sum);
       if (m.wantsSum && sum !== undefined) entry.sum = sum;
       if (m.wantsMean && sum !== undefined) entry.mean = sum / count;
       levels.push(entry);
-    });
+    }
     levels.sort((a, b) => b.count - a.count || a.dimensionValues.join('|').localeCompare(b.dimensionValues.join('|')));
     return { metric, kind: 'state', dimensions: [...m.summary.dimensions], total, levels };
   }
@@ -477,47 +460,13 @@ export class CounterReader {
   }
 
   /**
-   * Paginated Query on the byWindow GSI: `g = group` (and `c = count` when given), highest count first,
-   * stopping after `limit` items when given. Returns whether the index holds more items than were read.
-   */
-  private async queryTopIndex(
-    group: string,
-    count: number | undefined,
-    limit: number | undefined,
-    onItem: (item: Record<string, AttributeValue>) => void,
-  ): Promise<boolean> {
-    const values: Record<string, AttributeValue> = { ':g': { S: group } };
-    if (count !== undefined) values[':c'] = { N: String(count) };
-    const input: QueryCommandInput = {
-      TableName: this.tableName,
-      IndexName: TOP_INDEX,
-      KeyConditionExpression: count === undefined ? '#g = :g' : '#g = :g AND #c = :c',
-      ProjectionExpression: '#pk, #c, #s',
-      ExpressionAttributeNames: { '#g': Attr.windowGroup, '#pk': Attr.pk, '#c': Attr.count, '#s': Attr.sum },
-      ExpressionAttributeValues: values,
-      ScanIndexForward: false,
-    };
-    let read = 0;
-    do {
-      if (limit !== undefined) input.Limit = limit - read;
-      const page = await this.send('Query', () => this.client.send(new QueryCommand(input)));
-      const items = page.Items ?? [];
-      for (let i = 0; i < items.length; i++) onItem(items[i]);
-      read += items.length;
-      input.ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (input.ExclusiveStartKey && (limit === undefined || read < limit));
-    return input.ExclusiveStartKey !== undefined;
-  }
-
-  /**
    * Totals over all groups of one window (every aggregate: count, sum, min, max, mean; distinct and
    * quantiles by merging the stored sketches), and with `dimensionIndex` the same rolled up to that
    * dimension's values.
    *
-   * Cost, whatever the number of groups G: the window's byWindow GSI partition, read in Query pages of
-   * 1 MB (index items are ~100-200 bytes, so one page up to ~5,000 groups). The index projects only `d`
-   * and `s` (keeping its write cost low: sketches are KBs), so when the metric has min, max, distinct or
-   * quantiles the items are then read whole with ceil(G / 100) BatchGetItem calls (`reads` says how many).
+   * Cost, for G groups: the window's keys from the WINDOW_INDEX GSI (KEYS_ONLY, ~100 B a key: one Query
+   * page of 1 MB per ~10,000 groups, 0.5 RRU per 4 KB of keys), then the items with ceil(G / 100)
+   * BatchGetItem calls (`reads` counts both), G x 0.5 RRU when items are <= 4 KB (eventually consistent).
    */
   async rollup(
     metric: string,
@@ -529,45 +478,10 @@ export class CounterReader {
     windowSize(m, windowLabel);
     checkTime('start', windowStartMs);
     const names = checkDimensionIndex(m, dimensionIndex);
-    const reads = { queries: 0, batchGets: 0 };
-    const indexItems = new Map<string, Record<string, AttributeValue>>();
-    reads.queries = await this.queryTopIndexPages(windowGroupKey(metric, windowLabel, windowStartMs), (item) => {
-      const pk = item[Attr.pk]?.S;
-      if (pk !== undefined) indexItems.set(pk, item);
-    });
-    let items: Array<Record<string, AttributeValue>> = [...indexItems.values()];
-    if (m.wantsMin || m.wantsMax || m.wantsDistinct || m.quantiles.length > 0) {
-      items = [];
-      const sk = counterSk(windowLabel, windowStartMs);
-      const pks = [...indexItems.keys()];
-      for (let i = 0; i < pks.length; i += MAX_BATCH_GET_KEYS) {
-        let keys: Array<Record<string, AttributeValue>> = pks
-          .slice(i, i + MAX_BATCH_GET_KEYS)
-          .map((pk) => ({ [Attr.pk]: { S: pk }, [Attr.sk]: { S: sk } }));
-        while (keys.length > 0) {
-          reads.batchGets++;
-          const out = await this.send('BatchGetItem', () =>
-            this.client.send(
-              new BatchGetItemCommand({
-                RequestItems: {
-                  [this.tableName]: {
-                    Keys: keys,
-                    ProjectionExpression: '#pk, ' + COUNTER_PROJECTION.map((_, j) => '#a' + j).join(', '),
-                    ExpressionAttributeNames: Object.fromEntries([
-                      ['#pk', Attr.pk],
-                      ...COUNTER_PROJECTION.map((a, j) => ['#a' + j, a]),
-                    ]),
-                    ConsistentRead: this.consistentRead,
-                  },
-                },
-              }),
-            ),
-          );
-          items.push(...(out.Responses?.[this.tableName] ?? []));
-          keys = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof keys;
-        }
-      }
-    }
+    const { items, queries, batchGets } = await this.windowItems(
+      windowGroupKey(metric, windowLabel, windowStartMs),
+      COUNTER_PROJECTION,
+    );
     const total = new Accumulator(m);
     const byValue = new Map<string, { value: string; acc: Accumulator }>();
     for (const item of items) {
@@ -589,51 +503,21 @@ export class CounterReader {
       groups: items.length,
       total: total.fill<RollupEntry>({ dimensionValues: [], groups: total.buckets, count: 0 }),
       entries,
-      reads,
+      reads: { queries, batchGets },
     };
   }
 
-  /** Every item of one byWindow partition (keys, `c`, `s`), page by page; returns the number of Query calls. */
-  private async queryTopIndexPages(
-    group: string,
-    onItem: (item: Record<string, AttributeValue>) => void,
-  ): Promise<number> {
-    const input: QueryCommandInput = {
-      TableName: this.tableName,
-      IndexName: TOP_INDEX,
-      KeyConditionExpression: '#g = :g',
-      ProjectionExpression: '#pk, #c, #s',
-      ExpressionAttributeNames: { '#g': Attr.windowGroup, '#pk': Attr.pk, '#c': Attr.count, '#s': Attr.sum },
-      ExpressionAttributeValues: { ':g': { S: group } },
-    };
-    let pages = 0;
-    do {
-      pages++;
-      const page = await this.send('Query', () => this.client.send(new QueryCommand(input)));
-      const items = page.Items ?? [];
-      for (let i = 0; i < items.length; i++) onItem(items[i]);
-      input.ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (input.ExclusiveStartKey);
-    return pages;
-  }
-
-  /** Number of items in one byWindow partition (a paginated `Select: COUNT` Query; nothing is returned). */
-  private async countTopIndex(group: string): Promise<number> {
-    const input: QueryCommandInput = {
-      TableName: this.tableName,
-      IndexName: TOP_INDEX,
-      KeyConditionExpression: '#g = :g',
-      ExpressionAttributeNames: { '#g': Attr.windowGroup },
-      ExpressionAttributeValues: { ':g': { S: group } },
-      Select: 'COUNT',
-    };
-    let total = 0;
-    do {
-      const page = await this.send('Query', () => this.client.send(new QueryCommand(input)));
-      total += page.Count ?? 0;
-      input.ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (input.ExclusiveStartKey);
-    return total;
+  /** The items of one WINDOW_INDEX partition (`g = group`), with `attributes`; see window-items.ts. */
+  private windowItems(group: string, attributes: ReadonlyArray<string>): ReturnType<typeof readWindowItems> {
+    return readWindowItems({
+      client: this.client,
+      tableName: this.tableName,
+      indexName: this.windowIndex,
+      group,
+      attributes,
+      consistentRead: this.consistentRead,
+      send: (operation, call) => this.send(operation, call),
+    });
   }
 
   private async send<T>(operation: string, call: () => Promise<T>): Promise<T> {

@@ -100,7 +100,7 @@ export interface RollupResult {
   total: RollupEntry;
   /** By the dimension's values, highest count first; empty without a dimension. */
   entries: RollupEntry[];
-  /** DynamoDB calls this read made: Query pages on the byWindow GSI and BatchGetItem calls. */
+  /** DynamoDB calls this read made: Query pages on the byWindowKeys GSI and BatchGetItem calls. */
   reads: { queries: number; batchGets: number };
 }
 

@@ -71,7 +71,8 @@ export function cellItemDelta(cell: CellDelta): ItemDelta {
         [Attr.windowStartMs]: N(cell.windowStartMs),
         [Attr.windowSizeMs]: N(window.sizeMs),
         [Attr.count]: N(num(current, Attr.count) + cell.count),
-        // Key of the byWindow GSI (top N of a window); counter items only, so stats items stay out of it.
+        // Key of the WINDOW_INDEX GSI (the groups of a window); counter items only, so stats items stay
+        // out of it. The same value on every write of the item: the index is written once, at creation.
         [Attr.windowGroup]: S(windowGroupKey(metric.name, window.label, cell.windowStartMs)),
         [Attr.ttl]: N(ttlSecondsFor(cell.windowStartMs, window.sizeMs, window.ttlSeconds)),
       };
@@ -139,7 +140,7 @@ export function statsItemDelta(stats: StatsDelta): ItemDelta {
  * Exact under redelivery like every counter item: the writer's per-shard progress in the item skips an
  * applied batch, and a partly applied one is recomputed from its checkpoint. Counts may go negative
  * (a REMOVE of an item created before the stream's retention), so they are not clamped. `g` puts every
- * group of the metric in one partition of the byWindow index, read back by CounterReader#levels.
+ * group of the metric in one partition of the WINDOW_INDEX GSI, read back by CounterReader#levels.
  */
 export function levelItemDelta(cell: CellDelta): ItemDelta {
   const { metric, window } = cell;

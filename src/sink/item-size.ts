@@ -5,6 +5,7 @@
  * for PutItem / UpdateItem), one strongly consistent read unit per started 4 KB.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { WINDOW_INDEX, windowIndexEntry } from './layout.js';
 
 /** 1 KB per write request unit (DynamoDB). */
 export const WRITE_UNIT_BYTES = 1024;
@@ -64,4 +65,31 @@ export function writeUnits(sizeBytes: number): number {
 /** Strongly consistent read request units of reading an item of `sizeBytes`; at least 1. */
 export function readUnits(sizeBytes: number): number {
   return Math.max(1, Math.ceil(sizeBytes / READ_UNIT_BYTES));
+}
+
+type Entry = Readonly<Record<string, AttributeValue>>;
+
+/**
+ * Write request units a table write spends in {@link WINDOW_INDEX} (Developer Guide, "Global secondary
+ * indexes", write capacity): nothing when the item's index entry (its keys and projected attributes,
+ * layout.ts windowIndexEntry) is the same before and after; a put when the write gives the item an entry,
+ * a delete when it takes it away, an update in place when only projected attributes change, and a delete
+ * plus a put when the index key changes. Each at one unit per started 1 KB of the entry.
+ */
+export function indexWriteUnits(before: Entry | undefined, after: Entry | undefined): number {
+  const old = before && windowIndexEntry(before);
+  const next = after && windowIndexEntry(after);
+  if (!old && !next) return 0;
+  if (!old) return writeUnits(itemSizeBytes(next as Entry));
+  if (!next) return writeUnits(itemSizeBytes(old));
+  if (JSON.stringify(old[WINDOW_INDEX.partitionKey]) !== JSON.stringify(next[WINDOW_INDEX.partitionKey]))
+    return writeUnits(itemSizeBytes(old)) + writeUnits(itemSizeBytes(next));
+  return sameAttributes(old, next) ? 0 : writeUnits(Math.max(itemSizeBytes(old), itemSizeBytes(next)));
+}
+
+function sameAttributes(a: Entry, b: Entry): boolean {
+  const names = Object.keys(a);
+  if (names.length !== Object.keys(b).length) return false;
+  for (const name of names) if (JSON.stringify(a[name]) !== JSON.stringify(b[name])) return false;
+  return true;
 }

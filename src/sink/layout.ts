@@ -13,9 +13,12 @@
  *
  * Every counter item (not the `__stats__` ones) also carries
  *   g   = `<metric>#<window label>#<window start, ISO-8601 UTC>` (see {@link windowGroupKey})
- * and its count `c`, the partition and sort key of the sparse GSI {@link TOP_INDEX}: the groups of one
- * metric-window are one index partition ordered by count, so "top N of a window" is one Query.
+ * the partition key of the sparse, KEYS_ONLY GSI {@link WINDOW_INDEX}: the groups of one metric-window are
+ * one index partition, listed by a Query and read with BatchGetItem (CounterReader). `g` is set when the
+ * item is created and never changes, and the index holds nothing else that does, so DynamoDB writes the
+ * index once per item (1 WRU at creation) and never on the item's later updates.
  */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 
 /** Attribute names. Short, since they are stored in every item. */
 export const Attr = {
@@ -26,9 +29,11 @@ export const Attr = {
   windowLabel: 'w',
   windowStartMs: 'ws',
   windowSizeMs: 'wms',
-  /** Count; also the sort key of the {@link TOP_INDEX} GSI. */
   count: 'c',
-  /** Partition key of the {@link TOP_INDEX} GSI, on counter items only: {@link windowGroupKey}. */
+  /**
+   * Partition key of the {@link WINDOW_INDEX} GSI, on counter and level items only: {@link windowGroupKey}.
+   * Constant for the item's life: a change would be a delete and a put in the index (2 WRU).
+   */
   windowGroup: 'g',
   sum: 's',
   min: 'mn',
@@ -85,8 +90,35 @@ export function parseCounterSk(sk: string): { windowLabel: string; windowStartMs
   return { windowLabel: sk.slice(0, hash), windowStartMs: Date.parse(sk.slice(hash + 1)) };
 }
 
-/** GSI over counter items: partition key `g` ({@link windowGroupKey}), sort key `c` (the count). */
-export const TOP_INDEX = 'byWindow';
+/**
+ * The GSI that lists the items of one metric-window: partition key `g` ({@link windowGroupKey}), no sort
+ * key, KEYS_ONLY (the table keys pk and sk, nothing that a counter update changes). template.yaml's
+ * CountersTable, the local tables and the cost bench's index model all follow this description.
+ */
+export const WINDOW_INDEX = {
+  name: 'byWindowKeys',
+  partitionKey: Attr.windowGroup,
+  projection: 'KEYS_ONLY',
+} as const;
+
+/**
+ * The index WINDOW_INDEX replaced: partition `g`, sort key `c` (the count), INCLUDE `d`, `s`. Every counter
+ * write changed its key (a delete and a put in the index, 2 WRU per write). A stack deployed before keeps
+ * it for one deploy (template.yaml KeepLegacyTopIndex), and the reader can list a window through it as well.
+ */
+export const LEGACY_TOP_INDEX = 'byWindow';
+
+/**
+ * The entry an item has in {@link WINDOW_INDEX}: the table keys and `g` (KEYS_ONLY), or undefined when the
+ * item has no `g` (stats items: the index is sparse). DynamoDB writes the index only when this changes.
+ */
+export function windowIndexEntry(
+  item: Readonly<Record<string, AttributeValue>>,
+): Record<string, AttributeValue> | undefined {
+  const g = item[WINDOW_INDEX.partitionKey];
+  if (g === undefined) return undefined;
+  return { [Attr.pk]: item[Attr.pk], [Attr.sk]: item[Attr.sk], [WINDOW_INDEX.partitionKey]: g };
+}
 
 /** The `g` attribute of a counter item: `<metric>#<window label>#<ISO window start>`, one per metric-window. */
 export function windowGroupKey(metric: string, windowLabel: string, windowStartMs: number): string {

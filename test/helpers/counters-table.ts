@@ -1,5 +1,10 @@
 /** Counters-table helpers for integration tests, over a real DynamoDB-API server. */
-import { CreateTableCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  ScanCommand,
+  type DynamoDBClient,
+  type GlobalSecondaryIndex,
+} from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { DynamoDBClient as Client } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -8,7 +13,7 @@ import type { CompiledMetric } from '../../src/core/metric-config.js';
 import { parseDurationMs } from '../../src/core/duration.js';
 import type { DDSketch } from '../../src/core/sketch/ddsketch.js';
 import type { HyperLogLog } from '../../src/core/sketch/hyperloglog.js';
-import { Attr, TOP_INDEX } from '../../src/sink/layout.js';
+import { Attr, LEGACY_TOP_INDEX, WINDOW_INDEX } from '../../src/sink/layout.js';
 import { cellItemDelta } from '../../src/sink/item-delta.js';
 import { DYNAMODB_CLIENT_SETTINGS } from '../../src/sink/dynamodb-client.js';
 import type { ModelCell } from './reference-model.js';
@@ -24,31 +29,47 @@ export function localDynamoClient(endpoint: string, maxAttempts = 3): DynamoDBCl
   });
 }
 
-export async function createCountersTable(client: DynamoDBClient, tableName: string): Promise<void> {
+/** The index the layout replaced, as stacks created before byWindowKeys have it (template.yaml KeepLegacyTopIndex). */
+const LEGACY_INDEX: GlobalSecondaryIndex = {
+  IndexName: LEGACY_TOP_INDEX,
+  KeySchema: [
+    { AttributeName: Attr.windowGroup, KeyType: 'HASH' },
+    { AttributeName: Attr.count, KeyType: 'RANGE' },
+  ],
+  Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [Attr.dimensions, Attr.sum] },
+};
+
+/**
+ * A counters table like template.yaml's CountersTable (template.test.ts checks it against WINDOW_INDEX too).
+ * `indexes`: 'current' (the template's), 'legacy' (only the old byWindow, as an old stack or --data-dir has
+ * it) or 'both' (the upgrade deploy).
+ */
+export async function createCountersTable(
+  client: DynamoDBClient,
+  tableName: string,
+  indexes: 'current' | 'legacy' | 'both' = 'current',
+): Promise<void> {
+  const current: GlobalSecondaryIndex = {
+    IndexName: WINDOW_INDEX.name,
+    KeySchema: [{ AttributeName: WINDOW_INDEX.partitionKey, KeyType: 'HASH' }],
+    Projection: { ProjectionType: WINDOW_INDEX.projection },
+  };
+  const legacy = indexes !== 'current';
   await client.send(
     new CreateTableCommand({
       TableName: tableName,
       AttributeDefinitions: [
         { AttributeName: Attr.pk, AttributeType: 'S' },
         { AttributeName: Attr.sk, AttributeType: 'S' },
-        { AttributeName: Attr.windowGroup, AttributeType: 'S' },
-        { AttributeName: Attr.count, AttributeType: 'N' },
+        { AttributeName: WINDOW_INDEX.partitionKey, AttributeType: 'S' },
+        ...(legacy ? [{ AttributeName: Attr.count, AttributeType: 'N' as const }] : []),
       ],
       KeySchema: [
         { AttributeName: Attr.pk, KeyType: 'HASH' },
         { AttributeName: Attr.sk, KeyType: 'RANGE' },
       ],
-      // Must match CountersTable in template.yaml (byWindow, the GSI behind CounterReader.top()).
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: TOP_INDEX,
-          KeySchema: [
-            { AttributeName: Attr.windowGroup, KeyType: 'HASH' },
-            { AttributeName: Attr.count, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [Attr.dimensions, Attr.sum] },
-        },
-      ],
+      GlobalSecondaryIndexes:
+        indexes === 'current' ? [current] : indexes === 'legacy' ? [LEGACY_INDEX] : [current, LEGACY_INDEX],
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );

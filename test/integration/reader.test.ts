@@ -1,24 +1,41 @@
 /**
  * CounterReader against a real DynamoDB API (dynalite over HTTP, the real SDK client). Counter items are
- * seeded with PutItem as the writer stores them (its own cellItemDelta merge, `g` for the byWindow GSI
+ * seeded with PutItem as the writer stores them (its own cellItemDelta merge, `g` for the byWindowKeys GSI
  * included), in a table created like template.yaml's CountersTable.
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 import { compileConfig } from '../../src/core/metric-config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBClient, PutItemCommand, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetItemCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
 import { startDynalite, type LocalServer } from '../../src/local/aws/servers.js';
 import { clientConfig } from '../../src/local/aws/aws-clients.js';
 import { CounterReader, MAX_SERIES_WINDOWS } from '../../src/read/counter-reader.js';
 import { CounterReadError, ReadArgumentError } from '../../src/read/types.js';
-import { Attr, TOP_INDEX, counterPk, counterSk, statsPk, padSequence, windowGroupKey } from '../../src/sink/layout.js';
+import {
+  Attr,
+  LEGACY_TOP_INDEX,
+  WINDOW_INDEX,
+  counterPk,
+  counterSk,
+  statsPk,
+  padSequence,
+  windowGroupKey,
+} from '../../src/sink/layout.js';
 import { cellItemDelta } from '../../src/sink/item-delta.js';
 import { CounterWriter } from '../../src/sink/counter-writer.js';
 import { counterItem, createCountersTable, seedCellDelta, type SeedCell } from '../helpers/counters-table.js';
 import { HyperLogLog } from '../../src/core/sketch/hyperloglog.js';
 import { DDSketch } from '../../src/core/sketch/ddsketch.js';
 import type { MetricConfig } from '../../src/core/types.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const MIN = 60_000;
 /** 2026-11-26T20:00:00Z */
@@ -310,86 +327,163 @@ describe('CounterReader against dynalite', () => {
     ]);
   });
 
-  it("top: a Query on the byWindow index reads only the window's groups, ranked and limited", async () => {
-    // Prepare: metric `wide`, 2 adjacent 1m windows x 60 groups each; counts differ per window and tie in pairs.
+  it("top: the window's keys from the keys-only index, their counts by BatchGetItem, ranked exactly", async () => {
+    // Prepare: metric `wide`, 2 adjacent 1m windows x 150 groups each; counts differ per window and tie in
+    // pairs. 150 groups: two BatchGetItem calls of <= 100 keys.
     const metrics: MetricConfig[] = [{ name: 'wide', dimensions: ['k'], aggregates: ['count'], windows: ['1m'] }];
     const wide = new CounterReader({ client, tableName: table, metrics: compileConfig({ metrics }) });
     const W1 = T0 + 200 * MIN;
     const W2 = W1 + MIN;
-    const key = (i: number): string => 'g' + String(i).padStart(2, '0');
+    const GROUPS = 150;
+    const key = (i: number): string => 'g' + String(i).padStart(3, '0');
     const puts: Array<Promise<unknown>> = [];
-    for (let i = 0; i < 60; i++) {
-      puts.push(
-        client.send(
-          new PutItemCommand({
-            TableName: table,
-            Item: counterItem({
-              metric: 'wide',
-              dimensionNames: ['k'],
-              dims: [key(i)],
-              window: '1m',
-              startMs: W1,
-              count: 1 + Math.floor(i / 2),
+    for (let i = 0; i < GROUPS; i++) {
+      for (const [startMs, count] of [
+        [W1, 1 + Math.floor(i / 2)],
+        [W2, 1000 + i],
+      ])
+        puts.push(
+          client.send(
+            new PutItemCommand({
+              TableName: table,
+              Item: counterItem({
+                metric: 'wide',
+                dimensionNames: ['k'],
+                dims: [key(i)],
+                window: '1m',
+                startMs,
+                count,
+              }),
             }),
-          }),
-        ),
-      );
-      puts.push(
-        client.send(
-          new PutItemCommand({
-            TableName: table,
-            Item: counterItem({
-              metric: 'wide',
-              dimensionNames: ['k'],
-              dims: [key(i)],
-              window: '1m',
-              startMs: W2,
-              count: 1000 + i,
-            }),
-          }),
-        ),
-      );
+          ),
+        );
     }
     await Promise.all(puts);
-    const sent: Array<Record<string, unknown>> = [];
+    const sent: Array<{ command: string; input: Json }> = [];
     const spy = {
-      send: (command: { input: Record<string, unknown> }) => (sent.push(command.input), client.send(command as never)),
+      send: (command: { input: Record<string, unknown> }) => (
+        sent.push({ command: command.constructor.name, input: command.input }),
+        client.send(command as never)
+      ),
     } as unknown as DynamoDBClient;
     const spied = new CounterReader({ client: spy, tableName: table, metrics: compileConfig({ metrics }) });
 
     // Act
     const top5 = await spied.top('wide', '1m', W1, undefined, 5);
     const first = await wide.top('wide', '1m', W1, undefined, 1);
-    const all = await wide.top('wide', '1m', W1, 0, 100);
+    const all = await wide.top('wide', '1m', W1, 0, 200);
 
-    // Assess: W1's counts pair up (g58,g59 = 30; g56,g57 = 29; g54,g55 = 28 ...); the 5th entry's tie at 28
-    // is read whole so g54 (not g55) ranks 5th, and limit 1 picks g58 over g59 the same way.
-    expect(top5.groups).toBe(60);
+    // Assess: W1's counts pair up (g148,g149 = 75; g146,g147 = 74; g144,g145 = 73 ...); the 5th entry's tie
+    // at 73 goes to g144 (dimension values), and limit 1 picks g148 over g149 the same way.
+    expect(top5.groups).toBe(GROUPS);
     expect(top5.entries).toEqual([
-      { dimensionValues: ['g58'], count: 30 },
-      { dimensionValues: ['g59'], count: 30 },
-      { dimensionValues: ['g56'], count: 29 },
-      { dimensionValues: ['g57'], count: 29 },
-      { dimensionValues: ['g54'], count: 28 },
+      { dimensionValues: ['g148'], count: 75 },
+      { dimensionValues: ['g149'], count: 75 },
+      { dimensionValues: ['g146'], count: 74 },
+      { dimensionValues: ['g147'], count: 74 },
+      { dimensionValues: ['g144'], count: 73 },
     ]);
-    expect(first.entries).toEqual([{ dimensionValues: ['g58'], count: 30 }]);
-    expect(all.groups).toBe(60);
-    expect(all.entries.map((e) => e.count)).toEqual(Array.from({ length: 60 }, (_, i) => 30 - Math.floor(i / 2)));
-    // Only Queries on the index, of W1's partition, none reading more than the limit + the ties.
-    expect(sent.length).toBeGreaterThan(0);
-    for (const input of sent) {
-      expect(input).toMatchObject({
-        TableName: table,
-        IndexName: TOP_INDEX,
-        ExpressionAttributeValues: expect.objectContaining({ ':g': { S: windowGroupKey('wide', '1m', W1) } }),
-      });
-      if (
-        input.Select !== 'COUNT' &&
-        input.ExpressionAttributeValues &&
-        !(':c' in (input.ExpressionAttributeValues as object))
-      )
-        expect(input).toMatchObject({ Limit: 5, ScanIndexForward: false });
+    expect(first.entries).toEqual([{ dimensionValues: ['g148'], count: 75 }]);
+    expect(all.groups).toBe(GROUPS);
+    expect(all.entries.map((e) => e.count)).toEqual(Array.from({ length: GROUPS }, (_, i) => 75 - Math.floor(i / 2)));
+    // One Query on the keys-only index, of W1's partition only, then ceil(150 / 100) = 2 eventually
+    // consistent BatchGetItem calls of the table, for the count and sum only, W1's items only.
+    expect(sent.map((s) => s.command)).toEqual(['QueryCommand', 'BatchGetItemCommand', 'BatchGetItemCommand']);
+    expect(sent[0].input).toMatchObject({
+      TableName: table,
+      IndexName: WINDOW_INDEX.name,
+      KeyConditionExpression: '#g = :g',
+      ExpressionAttributeValues: { ':g': { S: windowGroupKey('wide', '1m', W1) } },
+    });
+    const gets = sent.slice(1).map((s) => s.input.RequestItems[table]);
+    expect(gets.map((g) => g.Keys.length).sort()).toEqual([100, 50]);
+    for (const get of gets) {
+      expect(get.ConsistentRead).toBe(false);
+      expect(Object.values(get.ExpressionAttributeNames).sort()).toEqual(
+        [Attr.count, Attr.pk, Attr.sum, Attr.sk].sort(),
+      );
+      for (const k of get.Keys) expect(k[Attr.sk]).toEqual({ S: counterSk('1m', W1) });
     }
+  });
+
+  it('top, rollup: keys that BatchGetItem leaves unprocessed (throttling) are asked again, nothing lost', async () => {
+    // Prepare: the real server behind a client that leaves the second half of a BatchGetItem unprocessed
+    // the first time it sees its keys, as DynamoDB does under throttling.
+    const metrics: MetricConfig[] = [{ name: 'wide', dimensions: ['k'], aggregates: ['count'], windows: ['1m'] }];
+    const W1 = T0 + 200 * MIN; // seeded by the test above: 150 groups
+    const asked = new Set<string>();
+    let calls = 0;
+    const throttled = {
+      send: async (command: { input: Json }) => {
+        if (command.constructor.name !== 'BatchGetItemCommand') return client.send(command as never);
+        calls++;
+        const request = command.input.RequestItems[table];
+        const pks: string[] = request.Keys.map((k: Record<string, { S: string }>) => k[Attr.pk].S);
+        if (pks.some((pk) => asked.has(pk))) return client.send(command as never);
+        for (const pk of pks) asked.add(pk);
+        const half = Math.ceil(request.Keys.length / 2);
+        const out = await client.send(
+          new BatchGetItemCommand({ RequestItems: { [table]: { ...request, Keys: request.Keys.slice(0, half) } } }),
+        );
+        return { ...out, UnprocessedKeys: { [table]: { ...request, Keys: request.Keys.slice(half) } } };
+      },
+    } as unknown as DynamoDBClient;
+    const reader2 = new CounterReader({ client: throttled, tableName: table, metrics: compileConfig({ metrics }) });
+    const plain = new CounterReader({ client, tableName: table, metrics: compileConfig({ metrics }) });
+
+    // Act
+    const top = await reader2.top('wide', '1m', W1, undefined, 200);
+    const rollup = await reader2.rollup('wide', '1m', W1, undefined);
+
+    // Assess: the same answer as an unthrottled read; top asked each of its 2 chunks twice, rollup (keys
+    // seen before) once each.
+    expect(top).toEqual(await plain.top('wide', '1m', W1, undefined, 200));
+    expect(top.groups).toBe(150);
+    expect(rollup.total.count).toBe((await plain.rollup('wide', '1m', W1, undefined)).total.count);
+    expect(rollup.reads).toEqual({ queries: 1, batchGets: 2 });
+    expect(calls).toBe(2 * 2 + 2);
+  });
+
+  it('top, rollup: read through the legacy byWindow index too (the upgrade deploy, KeepLegacyTopIndex)', async () => {
+    // Prepare: a table with only the old index (g, sorted by c), written by the writer's own merge.
+    const legacyTable = 'counters-legacy-index';
+    await createCountersTable(client, legacyTable, 'legacy');
+    for (const [dims, count] of [
+      [['DE', '/a'], 4],
+      [['US', '/a'], 9],
+      [['DE', '/b'], 4],
+    ] as const)
+      await putCounter(client, legacyTable, TEST_METRICS, {
+        metric: 'views',
+        dims,
+        window: '1m',
+        startMs: T0,
+        count,
+        sum: count,
+      });
+    const legacy = new CounterReader({
+      client,
+      tableName: legacyTable,
+      metrics: compileConfig({ metrics: TEST_METRICS }),
+      windowIndex: LEGACY_TOP_INDEX,
+    });
+
+    // Act
+    const top = await legacy.top('views', '1m', T0, undefined, 10);
+    const rollup = await legacy.rollup('views', '1m', T0, 0);
+
+    // Assess
+    expect(top.entries).toEqual([
+      { dimensionValues: ['US', '/a'], count: 9, sum: 9 },
+      { dimensionValues: ['DE', '/a'], count: 4, sum: 4 },
+      { dimensionValues: ['DE', '/b'], count: 4, sum: 4 },
+    ]);
+    expect(rollup.entries.map((e) => [e.dimensionValues[0], e.count])).toEqual(
+      [
+        ['DE', 8],
+        ['US', 9],
+      ].sort((a, b) => Number(b[1]) - Number(a[1])),
+    );
   });
 
   it('top: a counter written (and then updated) by the real CounterWriter is found, at its current count', async () => {

@@ -8,12 +8,19 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeStreamSummaryCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
-import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  PutItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { createAwsClients, type AwsClients } from '../../src/local/aws/aws-clients.js';
 import { createLocalResources, DEFAULT_LOCAL_NAMES } from '../../src/local/aws/resources.js';
 import { motoAvailable, startDynalite, startMoto, type LocalServer } from '../../src/local/aws/servers.js';
 import { loadTemplate } from '../../src/local/template/template.js';
+import { LEGACY_TOP_INDEX, WINDOW_INDEX } from '../../src/sink/layout.js';
+import { counterItem, createCountersTable } from '../helpers/counters-table.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -334,17 +341,16 @@ describe.skipIf(!hasSamTranslator)('SAM translation (scripts/sam-translate.py)',
     for (const action of XRAY_ACTIONS) expect(analytics.get(action)).toEqual(['*']);
 
     const readApi = grants.get('ReadApiFunctionRole') as Map<string, unknown[]>;
-    // top() Queries the byWindow GSI: Query on the table and that index, and no Scan anywhere.
+    // Series: Query on the table; a window's groups: Query on the keys-only index, BatchGetItem of the
+    // values. Nothing else (no GetItem, no Scan), and no Query on the legacy byWindow index.
     expect([...readApi.keys()].filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
       'dynamodb:BatchGetItem',
-      'dynamodb:GetItem',
       'dynamodb:Query',
     ]);
-    for (const action of ['dynamodb:GetItem', 'dynamodb:BatchGetItem'])
-      expect(readApi.get(action)).toEqual([arnOf('CountersTable')]);
+    expect(readApi.get('dynamodb:BatchGetItem')).toEqual([arnOf('CountersTable')]);
     expect(readApi.get('dynamodb:Query')).toEqual([
       arnOf('CountersTable'),
-      { 'Fn::Sub': '${CountersTable.Arn}/index/byWindow' },
+      { 'Fn::Sub': `\${CountersTable.Arn}/index/${WINDOW_INDEX.name}` },
     ]);
     expect(readApi.has('dynamodb:Scan')).toBe(false);
 
@@ -541,28 +547,55 @@ describe.skipIf(!hasSamTranslator)('SAM translation (scripts/sam-translate.py)',
     }
   });
 
+  it('KeepLegacyTopIndex=true keeps the old byWindow index beside the new one for one deploy, and reads it', () => {
+    // Prepare / Act: the upgrade deploy of a stack created before byWindowKeys.
+    const upgrade = translate({ KeepLegacyTopIndex: 'true' }).Resources;
+
+    // Assess: one index more than the default (DynamoDB adds or drops one per update), c defined for it,
+    // and the reader on the complete old index (plus Query on both) while the new one is backfilled.
+    const counters = upgrade.CountersTable.Properties;
+    expect(counters.GlobalSecondaryIndexes.map((i: Json) => i.IndexName)).toEqual([
+      WINDOW_INDEX.name,
+      LEGACY_TOP_INDEX,
+    ]);
+    expect(counters.GlobalSecondaryIndexes[1]).toEqual({
+      IndexName: LEGACY_TOP_INDEX,
+      KeySchema: [
+        { AttributeName: 'g', KeyType: 'HASH' },
+        { AttributeName: 'c', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['d', 's'] },
+    });
+    expect(counters.AttributeDefinitions).toContainEqual({ AttributeName: 'c', AttributeType: 'N' });
+    expect(upgrade.ReadApiFunction.Properties.Environment.Variables.COUNTERS_WINDOW_INDEX).toBe(LEGACY_TOP_INDEX);
+    expect(grantsOf(upgrade).get('ReadApiFunctionRole')?.get('dynamodb:Query')).toEqual([
+      arnOf('CountersTable'),
+      { 'Fn::Sub': `\${CountersTable.Arn}/index/${WINDOW_INDEX.name}` },
+      { 'Fn::Sub': `\${CountersTable.Arn}/index/${LEGACY_TOP_INDEX}` },
+    ]);
+  });
+
   it('has the tables, queue, alarms and dashboard the design asks for', () => {
     const counters = resources.CountersTable.Properties;
     expect(counters.BillingMode).toBe('PAY_PER_REQUEST');
     expect(counters.TimeToLiveSpecification).toEqual({ AttributeName: 'ttl', Enabled: true });
     expect(counters.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
-    // The sparse GSI behind CounterReader.top(): g = <metric>#<window>#<start>, sorted by the count c.
+    // The sparse GSI behind CounterReader top/rollup/levels, as layout.ts describes it: g = <metric>#<window>#
+    // <start>, no sort key, KEYS_ONLY, so nothing a counter update changes is in the index.
     expect(counters.AttributeDefinitions).toEqual([
       { AttributeName: 'pk', AttributeType: 'S' },
       { AttributeName: 'sk', AttributeType: 'S' },
       { AttributeName: 'g', AttributeType: 'S' },
-      { AttributeName: 'c', AttributeType: 'N' },
     ]);
     expect(counters.GlobalSecondaryIndexes).toEqual([
       {
-        IndexName: 'byWindow',
-        KeySchema: [
-          { AttributeName: 'g', KeyType: 'HASH' },
-          { AttributeName: 'c', KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['d', 's'] },
+        IndexName: WINDOW_INDEX.name,
+        KeySchema: [{ AttributeName: WINDOW_INDEX.partitionKey, KeyType: 'HASH' }],
+        Projection: { ProjectionType: WINDOW_INDEX.projection },
       },
     ]);
+    const readEnv = resources.ReadApiFunction.Properties.Environment.Variables;
+    expect(readEnv.COUNTERS_WINDOW_INDEX).toBe(WINDOW_INDEX.name);
     expect(resources.OrdersTable.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
     expect(resources.FailureQueue.Properties).toMatchObject({
       MessageRetentionPeriod: 1209600,
@@ -745,6 +778,38 @@ describe.skipIf(!hasMoto)('createLocalResources against moto_server', () => {
       FAILURE_QUEUE_URL: local.queues.FailureQueue.url,
     });
     expect(local.resolve({ ref: 'OrdersTable', attribute: 'StreamArn' })).toBe(local.tables.OrdersTable.streamArn);
+  });
+
+  it('adds byWindowKeys to a counters table kept from before it (an old --data-dir), and reads through it', async () => {
+    // Prepare: a fresh server with the counters table as the previous layout created it (byWindow only).
+    await moto.reset();
+    await createCountersTable(clients.dynamodb, DEFAULT_LOCAL_NAMES.countersTable, 'legacy');
+    const old = counterItem({ metric: 'm', dimensionNames: ['k'], dims: ['a'], window: '1m', startMs: 0, count: 3 });
+    await clients.dynamodb.send(new PutItemCommand({ TableName: DEFAULT_LOCAL_NAMES.countersTable, Item: old }));
+
+    // Act
+    const warnings: string[] = [];
+    await createLocalResources(template, clients, { onWarning: (m) => warnings.push(m) });
+
+    // Assess: the new index exists and is ACTIVE, the old one is left, the warning names what was added,
+    // and the item written before the index existed is listed by it (DynamoDB backfills a new GSI).
+    const { Table } = await clients.dynamodb.send(
+      new DescribeTableCommand({ TableName: DEFAULT_LOCAL_NAMES.countersTable }),
+    );
+    expect(Table?.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.IndexStatus]).sort()).toEqual([
+      [LEGACY_TOP_INDEX, 'ACTIVE'],
+      [WINDOW_INDEX.name, 'ACTIVE'],
+    ]);
+    expect(warnings).toEqual([expect.stringContaining(`${DEFAULT_LOCAL_NAMES.countersTable}/${WINDOW_INDEX.name}`)]);
+    const listed = await clients.dynamodb.send(
+      new QueryCommand({
+        TableName: DEFAULT_LOCAL_NAMES.countersTable,
+        IndexName: WINDOW_INDEX.name,
+        KeyConditionExpression: 'g = :g',
+        ExpressionAttributeValues: { ':g': old.g },
+      }),
+    );
+    expect(listed.Items?.map((i) => i.pk.S)).toEqual([old.pk.S]);
   });
 
   describe('with dynalite for DynamoDB (what `npm start` uses)', () => {

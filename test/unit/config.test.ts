@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadRuntimeConfig } from '../../src/config.js';
+import { loadReadRuntimeConfig, loadRuntimeConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/core/errors.js';
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
@@ -68,5 +68,29 @@ describe('loadRuntimeConfig', () => {
     } finally {
       if (saved !== undefined) process.env.COUNTERS_TABLE = saved;
     }
+  });
+});
+
+describe('loadReadRuntimeConfig', () => {
+  it('takes COUNTERS_WINDOW_INDEX when set (the upgrade deploy), absent otherwise, and names a bad one', () => {
+    // Prepare
+    const base = { COUNTERS_TABLE: 'streamtally-dev-counters' };
+    // Act
+    const plain = loadReadRuntimeConfig(base);
+    const upgrade = loadReadRuntimeConfig({ ...base, COUNTERS_WINDOW_INDEX: 'byWindow' });
+    const bad = ((): unknown => {
+      try {
+        return loadReadRuntimeConfig({ ...base, COUNTERS_WINDOW_INDEX: 'by window!' });
+      } catch (err) {
+        return err;
+      }
+    })();
+    // Assess
+    expect(plain.countersWindowIndex).toBeUndefined();
+    expect(upgrade.countersWindowIndex).toBe('byWindow');
+    expect(bad).toBeInstanceOf(ConfigError);
+    expect((bad as ConfigError).problems).toEqual([
+      expect.objectContaining({ path: 'COUNTERS_WINDOW_INDEX', message: expect.stringMatching(/not a valid/) }),
+    ]);
   });
 });

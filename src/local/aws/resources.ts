@@ -24,8 +24,10 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   type DynamoDBClient,
+  type GlobalSecondaryIndex,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -35,6 +37,7 @@ import type {
   LocalTemplate,
   QueueSpec,
   ResourceRef,
+  SecondaryIndexSpec,
   TableSpec,
 } from '../template/template.js';
 
@@ -170,6 +173,8 @@ const NO_TTL =
 const NO_RETENTION =
   'The Kinesis endpoint rejected IncreaseStreamRetentionPeriod: {subjects} keeps the server default retention.';
 const NO_STREAM_TAGS = 'The Kinesis endpoint rejected AddTagsToStream: {subjects} created without tags.';
+const ADDED_INDEXES =
+  'Existing local tables lacked indexes template.yaml declares (an older --data-dir): added {subjects}. Indexes the template no longer declares are left in place.';
 
 async function createStream(client: KinesisClient, spec: KinesisStreamSpec, warnings: Warnings): Promise<LocalStream> {
   let created = true;
@@ -223,6 +228,52 @@ function attributeDefinitions(spec: TableSpec): Array<{ AttributeName: string; A
   return [...types].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType }));
 }
 
+function indexDefinition(spec: TableSpec, index: SecondaryIndexSpec): GlobalSecondaryIndex {
+  return {
+    IndexName: index.name,
+    KeySchema: index.keySchema.map((k) => ({ AttributeName: k.name, KeyType: k.keyType })),
+    Projection: {
+      ProjectionType: index.projectionType,
+      ...(index.projectionType === 'INCLUDE' ? { NonKeyAttributes: [...index.nonKeyAttributes] } : {}),
+    },
+    ...(spec.billingMode === 'PROVISIONED' ? { ProvisionedThroughput: LOCAL_PROVISIONED_THROUGHPUT } : {}),
+  };
+}
+
+/**
+ * A table kept from an earlier run (npm start --data-dir) may predate an index of the template (the layout
+ * replaced byWindow with byWindowKeys): create each missing one, one UpdateTable at a time as DynamoDB
+ * requires, and wait until it is ACTIVE (backfilled), so the reader never queries an index that is not there.
+ */
+async function addMissingIndexes(
+  client: DynamoDBClient,
+  spec: TableSpec,
+  table: TableDescription,
+  warnings: Warnings,
+): Promise<TableDescription> {
+  const existing = new Set((table.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  let current = table;
+  for (const index of spec.globalSecondaryIndexes) {
+    if (existing.has(index.name)) continue;
+    await client.send(
+      new UpdateTableCommand({
+        TableName: spec.name,
+        AttributeDefinitions: attributeDefinitions(spec).filter((d) =>
+          index.keySchema.some((k) => k.name === d.AttributeName),
+        ),
+        GlobalSecondaryIndexUpdates: [{ Create: indexDefinition(spec, index) }],
+      }),
+    );
+    current = await until(`DynamoDB index ${spec.name}/${index.name}`, async () => {
+      const out = await client.send(new DescribeTableCommand({ TableName: spec.name }));
+      const state = out.Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === index.name);
+      return out.Table?.TableStatus === 'ACTIVE' && state?.IndexStatus === 'ACTIVE' ? out.Table : undefined;
+    });
+    warnings.add(ADDED_INDEXES, `${spec.name}/${index.name}`);
+  }
+  return current;
+}
+
 async function createTable(
   client: DynamoDBClient,
   spec: TableSpec,
@@ -238,17 +289,7 @@ async function createTable(
         BillingMode: spec.billingMode,
         ...(spec.billingMode === 'PROVISIONED' ? { ProvisionedThroughput: LOCAL_PROVISIONED_THROUGHPUT } : {}),
         ...(spec.globalSecondaryIndexes.length > 0
-          ? {
-              GlobalSecondaryIndexes: spec.globalSecondaryIndexes.map((index) => ({
-                IndexName: index.name,
-                KeySchema: index.keySchema.map((k) => ({ AttributeName: k.name, KeyType: k.keyType })),
-                Projection: {
-                  ProjectionType: index.projectionType,
-                  ...(index.projectionType === 'INCLUDE' ? { NonKeyAttributes: [...index.nonKeyAttributes] } : {}),
-                },
-                ...(spec.billingMode === 'PROVISIONED' ? { ProvisionedThroughput: LOCAL_PROVISIONED_THROUGHPUT } : {}),
-              })),
-            }
+          ? { GlobalSecondaryIndexes: spec.globalSecondaryIndexes.map((index) => indexDefinition(spec, index)) }
           : {}),
         ...(spec.streamViewType
           ? { StreamSpecification: { StreamEnabled: true, StreamViewType: spec.streamViewType } }
@@ -263,10 +304,11 @@ async function createTable(
       throw new LocalResourceError(`CreateTable ${spec.name} failed: ${(err as Error).message}`, { cause: err });
     }
   }
-  const table: TableDescription = await until(`DynamoDB table ${spec.name}`, async () => {
+  const described: TableDescription = await until(`DynamoDB table ${spec.name}`, async () => {
     const out = await client.send(new DescribeTableCommand({ TableName: spec.name }));
     return out.Table?.TableStatus === 'ACTIVE' ? out.Table : undefined;
   });
+  const table = await addMissingIndexes(client, spec, described, warnings);
   const streamArn = spec.streamViewType ? table.LatestStreamArn : undefined;
   if (spec.streamViewType && !streamArn) {
     capabilities.dynamodbStreams = false;
