@@ -478,7 +478,14 @@
       const currentStart = now - (now % state.window.sizeMs);
       const previousStart = currentStart - state.window.sizeMs;
       const rollupDimension = $('rollup-dimension').value || undefined;
-      const [series, top, topPrevious, totalsPrevious, totalsCurrent, stats, statsAll, ...rolling] = await Promise.all([
+      // One read per window (/api/window: Top and the roll-up from the same items), the current and the last
+      // complete one: a refresh reads each window's items twice, not four times.
+      const windowOf = (start) =>
+        api(
+          'window',
+          Object.assign({ window: state.window.label, start, limit: 10, dimension: rollupDimension }, base),
+        );
+      const [series, current, previous, stats, statsAll, ...rolling] = await Promise.all([
         withGroup
           ? api(
               'series',
@@ -488,16 +495,8 @@
               ),
             )
           : null,
-        api('top', Object.assign({ window: state.window.label, start: currentStart, limit: 10 }, base)),
-        api('top', Object.assign({ window: state.window.label, start: previousStart, limit: 10 }, base)),
-        api(
-          'rollup',
-          Object.assign({ window: state.window.label, start: previousStart, dimension: rollupDimension }, base),
-        ),
-        api(
-          'rollup',
-          Object.assign({ window: state.window.label, start: currentStart, dimension: rollupDimension }, base),
-        ),
+        windowOf(currentStart),
+        windowOf(previousStart),
         api('stats', base),
         api('stats', { metric: '__all__' }),
         ...ROLLING_SPANS.map((span) =>
@@ -505,6 +504,12 @@
         ),
       ]);
       if (generation !== state.generation) return; // a newer refresh (after a selection change) owns the page
+      const [top, topPrevious, totalsCurrent, totalsPrevious] = [
+        current.top,
+        previous.top,
+        current.rollup,
+        previous.rollup,
+      ];
       ROLLING_SPANS.forEach((span, i) => renderRolling(span, rolling[i]));
       if (series) renderSeries(series);
       else {

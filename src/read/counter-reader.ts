@@ -312,36 +312,34 @@ export class CounterReader {
     windowSize(m, windowLabel);
     checkTime('start', windowStartMs);
     const names = checkDimensionIndex(m, dimensionIndex);
-    if (!(Number.isInteger(limit) && limit >= 1 && limit <= MAX_TOP_LIMIT)) {
-      throw new ReadArgumentError(
-        'limit',
-        `limit must be an integer from 1 to ${MAX_TOP_LIMIT} (got ${String(limit)}).`,
-      );
-    }
+    checkTopLimit(limit);
     const { items } = await this.windowItems(windowGroupKey(metric, windowLabel, windowStartMs), COUNT_PROJECTION);
-    const groups = new Map<string, TopEntry>();
-    for (const item of items) {
-      const parsed = parseCounterPk(item[Attr.pk].S as string);
-      const values =
-        dimensionIndex === undefined ? parsed.dimensionValues : [parsed.dimensionValues[dimensionIndex] ?? ''];
-      const key = JSON.stringify(values);
-      let entry = groups.get(key);
-      if (!entry) {
-        entry = { dimensionValues: values, count: 0 };
-        groups.set(key, entry);
-      }
-      entry.count += numberAttr(item, Attr.count) ?? 0;
-      const sum = numberAttr(item, Attr.sum);
-      if (m.wantsSum && sum !== undefined) entry.sum = (entry.sum ?? 0) + sum;
-    }
-    const entries = [...groups.values()].sort(compareTopEntries);
+    return rankTop(m, items, { metric, windowLabel, windowStartMs }, names, dimensionIndex, limit);
+  }
+
+  /**
+   * Top (by full dimension values, `topLimit`) and the roll-up to `rollupDimensionIndex` (or the total only)
+   * of one window, from one read of its items: what a dashboard refresh shows of a window, at the cost of
+   * one {@link rollup} instead of a top() and a rollup() (a read is charged on the item's size, not on
+   * what a projection returns, so reading every attribute once costs no more than reading the count once).
+   */
+  async windowView(
+    metric: string,
+    windowLabel: string,
+    windowStartMs: number,
+    rollupDimensionIndex: number | undefined,
+    topLimit: number,
+  ): Promise<{ top: TopResult; rollup: RollupResult }> {
+    const m = this.metric(metric);
+    windowSize(m, windowLabel);
+    checkTime('start', windowStartMs);
+    const names = checkDimensionIndex(m, rollupDimensionIndex);
+    checkTopLimit(topLimit);
+    const read = await this.windowItems(windowGroupKey(metric, windowLabel, windowStartMs), COUNTER_PROJECTION);
+    const window = { metric, windowLabel, windowStartMs };
     return {
-      metric,
-      windowLabel,
-      windowStartMs,
-      dimensions: dimensionIndex === undefined ? [...names] : [names[dimensionIndex]],
-      groups: groups.size,
-      entries: entries.slice(0, limit),
+      top: rankTop(m, read.items, window, names, undefined, topLimit),
+      rollup: rollUp(m, read, window, names, rollupDimensionIndex),
     };
   }
 
@@ -478,33 +476,8 @@ export class CounterReader {
     windowSize(m, windowLabel);
     checkTime('start', windowStartMs);
     const names = checkDimensionIndex(m, dimensionIndex);
-    const { items, queries, batchGets } = await this.windowItems(
-      windowGroupKey(metric, windowLabel, windowStartMs),
-      COUNTER_PROJECTION,
-    );
-    const total = new Accumulator(m);
-    const byValue = new Map<string, { value: string; acc: Accumulator }>();
-    for (const item of items) {
-      total.add(item);
-      if (dimensionIndex === undefined) continue;
-      const value = parseCounterPk(item[Attr.pk].S as string).dimensionValues[dimensionIndex] ?? '';
-      let entry = byValue.get(value);
-      if (!entry) byValue.set(value, (entry = { value, acc: new Accumulator(m) }));
-      entry.acc.add(item);
-    }
-    const entries: RollupEntry[] = [...byValue.values()]
-      .map(({ value, acc }) => acc.fill<RollupEntry>({ dimensionValues: [value], groups: acc.buckets, count: 0 }))
-      .sort((a, b) => b.count - a.count || (a.dimensionValues[0] < b.dimensionValues[0] ? -1 : 1));
-    return {
-      metric,
-      windowLabel,
-      windowStartMs,
-      dimension: dimensionIndex === undefined ? null : names[dimensionIndex],
-      groups: items.length,
-      total: total.fill<RollupEntry>({ dimensionValues: [], groups: total.buckets, count: 0 }),
-      entries,
-      reads: { queries, batchGets },
-    };
+    const read = await this.windowItems(windowGroupKey(metric, windowLabel, windowStartMs), COUNTER_PROJECTION);
+    return rollUp(m, read, { metric, windowLabel, windowStartMs }, names, dimensionIndex);
   }
 
   /** The items of one WINDOW_INDEX partition (`g = group`), with `attributes`; see window-items.ts. */
@@ -535,6 +508,78 @@ export class CounterReader {
       );
     }
   }
+}
+
+function checkTopLimit(limit: number): void {
+  if (!(Number.isInteger(limit) && limit >= 1 && limit <= MAX_TOP_LIMIT))
+    throw new ReadArgumentError('limit', `limit must be an integer from 1 to ${MAX_TOP_LIMIT} (got ${String(limit)}).`);
+}
+
+type WindowId = Pick<TopResult, 'metric' | 'windowLabel' | 'windowStartMs'>;
+type WindowRead = Awaited<ReturnType<typeof readWindowItems>>;
+
+/** The groups of one window's items ranked by count (ties by values), or rolled to one dimension first. */
+function rankTop(
+  m: ReadableMetric,
+  items: WindowRead['items'],
+  window: WindowId,
+  names: string[],
+  dimensionIndex: number | undefined,
+  limit: number,
+): TopResult {
+  const groups = new Map<string, TopEntry>();
+  for (const item of items) {
+    const parsed = parseCounterPk(item[Attr.pk].S as string);
+    const values =
+      dimensionIndex === undefined ? parsed.dimensionValues : [parsed.dimensionValues[dimensionIndex] ?? ''];
+    const key = JSON.stringify(values);
+    let entry = groups.get(key);
+    if (!entry) {
+      entry = { dimensionValues: values, count: 0 };
+      groups.set(key, entry);
+    }
+    entry.count += numberAttr(item, Attr.count) ?? 0;
+    const sum = numberAttr(item, Attr.sum);
+    if (m.wantsSum && sum !== undefined) entry.sum = (entry.sum ?? 0) + sum;
+  }
+  const entries = [...groups.values()].sort(compareTopEntries);
+  return {
+    ...window,
+    dimensions: dimensionIndex === undefined ? [...names] : [names[dimensionIndex]],
+    groups: groups.size,
+    entries: entries.slice(0, limit),
+  };
+}
+
+/** Totals over one window's items and, with a dimension, the roll-up to its values (sketches merged). */
+function rollUp(
+  m: ReadableMetric,
+  read: WindowRead,
+  window: WindowId,
+  names: string[],
+  dimensionIndex: number | undefined,
+): RollupResult {
+  const total = new Accumulator(m);
+  const byValue = new Map<string, { value: string; acc: Accumulator }>();
+  for (const item of read.items) {
+    total.add(item);
+    if (dimensionIndex === undefined) continue;
+    const value = parseCounterPk(item[Attr.pk].S as string).dimensionValues[dimensionIndex] ?? '';
+    let entry = byValue.get(value);
+    if (!entry) byValue.set(value, (entry = { value, acc: new Accumulator(m) }));
+    entry.acc.add(item);
+  }
+  const entries: RollupEntry[] = [...byValue.values()]
+    .map(({ value, acc }) => acc.fill<RollupEntry>({ dimensionValues: [value], groups: acc.buckets, count: 0 }))
+    .sort((a, b) => b.count - a.count || (a.dimensionValues[0] < b.dimensionValues[0] ? -1 : 1));
+  return {
+    ...window,
+    dimension: dimensionIndex === undefined ? null : names[dimensionIndex],
+    groups: read.items.length,
+    total: total.fill<RollupEntry>({ dimensionValues: [], groups: total.buckets, count: 0 }),
+    entries,
+    reads: { queries: read.queries, batchGets: read.batchGets },
+  };
 }
 
 function readableMetric(config: CompiledMetric, pathTexts: ReadonlyArray<string>): ReadableMetric {

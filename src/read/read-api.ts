@@ -9,6 +9,8 @@
  *   GET /api/series?metric=&window=&dims=a|b&from=&to=
  *   GET /api/rolling?metric=&dims=&minutes=1|5|15|60
  *   GET /api/top?metric=&window=&start=&limit=&dimension=
+ *   GET /api/rollup?metric=&window=&start=&dimension=
+ *   GET /api/window?metric=&window=&start=&limit=&dimension=   { top, rollup } of one window from one read
  *   GET /api/stats?metric=&from=&to=
  *   GET /api/auth-config      how the dashboard signs in: { mode, issuer, clientId, scopes } (public values)
  *
@@ -46,6 +48,7 @@ const ROUTES = [
   '/api/rolling',
   '/api/top',
   '/api/rollup',
+  '/api/window',
   '/api/stats',
   '/api/levels',
   '/api/auth-config',
@@ -166,6 +169,8 @@ export async function routeReadApi(
         return json(200, await top(deps.reader, query, now));
       case '/api/rollup':
         return json(200, await rollup(deps.reader, query, now));
+      case '/api/window':
+        return json(200, await windowView(deps.reader, query, now));
       case '/api/stats':
         return json(200, await stats(deps.reader, query, now));
       case '/api/levels':
@@ -237,11 +242,42 @@ async function rolling(reader: CounterReader, query: Query, now: number): Promis
 }
 
 async function top(reader: CounterReader, query: Query, now: number): Promise<unknown> {
+  const { metric, window, startMs, dimensionIndex } = windowQuery(reader, query, now);
+  return reader.top(metric.name, window.label, startMs, dimensionIndex, intParam(query, 'limit', DEFAULT_TOP_LIMIT));
+}
+
+async function rollup(reader: CounterReader, query: Query, now: number): Promise<unknown> {
+  const { metric, window, startMs, dimensionIndex } = windowQuery(reader, query, now);
+  return reader.rollup(metric.name, window.label, startMs, dimensionIndex);
+}
+
+/** Top (all dimensions, `limit`) and the roll-up to `dimension` of one window, from one read. */
+async function windowView(reader: CounterReader, query: Query, now: number): Promise<unknown> {
+  const { metric, window, startMs, dimensionIndex } = windowQuery(reader, query, now);
+  return reader.windowView(
+    metric.name,
+    window.label,
+    startMs,
+    dimensionIndex,
+    intParam(query, 'limit', DEFAULT_TOP_LIMIT),
+  );
+}
+
+/** metric, window, start (default: the current window) and an optional dimension by name. */
+function windowQuery(
+  reader: CounterReader,
+  query: Query,
+  now: number,
+): {
+  metric: MetricSummary;
+  window: { label: string; sizeMs: number };
+  startMs: number;
+  dimensionIndex: number | undefined;
+} {
   const metric = metricOf(reader, query);
   const window = windowOf(metric, query);
   // Windows are tumbling buckets aligned to the epoch, so the current one starts at now rounded down.
   const startMs = timeParam(query, 'start', now - (now % window.sizeMs));
-  const limit = intParam(query, 'limit', DEFAULT_TOP_LIMIT);
   let dimensionIndex: number | undefined;
   if (query.dimension !== undefined && query.dimension !== '') {
     dimensionIndex = metric.dimensions.indexOf(query.dimension);
@@ -252,24 +288,7 @@ async function top(reader: CounterReader, query: Query, now: number): Promise<un
         metric.dimensions,
       );
   }
-  return reader.top(metric.name, window.label, startMs, dimensionIndex, limit);
-}
-
-async function rollup(reader: CounterReader, query: Query, now: number): Promise<unknown> {
-  const metric = metricOf(reader, query);
-  const window = windowOf(metric, query);
-  const startMs = timeParam(query, 'start', now - (now % window.sizeMs));
-  let dimensionIndex: number | undefined;
-  if (query.dimension !== undefined && query.dimension !== '') {
-    dimensionIndex = metric.dimensions.indexOf(query.dimension);
-    if (dimensionIndex < 0)
-      throw new ReadArgumentError(
-        'dimension',
-        `Metric ${metric.name} has no dimension ${JSON.stringify(query.dimension)}.`,
-        metric.dimensions,
-      );
-  }
-  return reader.rollup(metric.name, window.label, startMs, dimensionIndex);
+  return { metric, window, startMs, dimensionIndex };
 }
 
 async function stats(reader: CounterReader, query: Query, now: number): Promise<unknown> {

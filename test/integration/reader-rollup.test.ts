@@ -190,3 +190,40 @@ describe('rollup', () => {
     });
   });
 });
+
+describe('windowView (GET /api/window: what a dashboard refresh reads of one window)', () => {
+  it('gives the same Top and roll-up as top() and rollup(), from one read of the window', async () => {
+    // Act
+    const view = await reader.windowView('views', '1m', WINDOW_START, 1, 10);
+    const top = await reader.top('views', '1m', WINDOW_START, undefined, 10);
+    const rollup = await reader.rollup('views', '1m', WINDOW_START, 1);
+
+    // Assess: equal results, and the reads of one rollup (1 Query page + ceil(G/100) BatchGetItem), not two
+    expect(view.top).toEqual(top);
+    expect(view.rollup).toEqual(rollup);
+    expect(view.rollup.reads).toEqual({ queries: 1, batchGets: Math.ceil(view.rollup.groups / 100) });
+    const want = modelTotals('views', undefined).get('') as ModelCell;
+    expect(view.rollup.total.count).toBe(want.count);
+    expect(view.top.entries).toHaveLength(10);
+  });
+
+  it('GET /api/window serves both and names a bad argument', async () => {
+    const deps = { reader, assets: {}, clock: () => WINDOW_START + 90_000 };
+    const ok = await routeReadApi(deps, {
+      rawPath: '/api/window',
+      queryStringParameters: { metric: 'views', window: '1m', start: String(WINDOW_START), dimension: 'device' },
+      requestContext: { http: { method: 'GET' } },
+    } as never);
+    expect(ok.statusCode).toBe(200);
+    const body = JSON.parse(ok.body as string) as { top: { entries: unknown[] }; rollup: { entries: unknown[] } };
+    expect(body.rollup.entries).toHaveLength(5);
+    expect(body.top.entries.length).toBeGreaterThan(0);
+    const bad = await routeReadApi(deps, {
+      rawPath: '/api/window',
+      queryStringParameters: { metric: 'views', limit: '0' },
+      requestContext: { http: { method: 'GET' } },
+    } as never);
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.parse(bad.body as string)).toMatchObject({ parameter: 'limit' });
+  });
+});
