@@ -188,6 +188,6 @@ export function formatDashboardReadTable(rows: ReadonlyArray<DashboardReadRow>):
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...cells.map(line),
     '',
-    `Dashboard refresh (every ${REFRESH_SECONDS} s, one metric, its finest window): top and rollup of the current and the previous window, plus the 30 s group list (2 top of the coarsest window) amortised; eventually consistent; the series, rolling and stats Queries (no index) are not included. "before": the byWindow index this replaced, modelled. Groups from the table at the end of the 60 s window flush run (the 1h window holds its 15 minutes).`,
+    `Dashboard refresh (every ${REFRESH_SECONDS} s, one metric, its finest window): one /api/window read (Top and roll-up) of the current and of the previous window, plus the 30 s group list (2 top of the coarsest window) amortised; eventually consistent; the series, rolling and stats Queries (no index) are not included. "before": the byWindow index this replaced, modelled. Groups from the table at the end of the 60 s window flush run (the 1h window holds its 15 minutes).`,
   ].join('\n');
 }

@@ -72,7 +72,8 @@ if (typeof (globalThis as { gc?: unknown }).gc !== 'function') {
   const child = spawnSync(
     process.execPath,
     [...NODE_FLAGS, '--import', 'tsx', process.argv[1], ...process.argv.slice(2)],
-    { stdio: 'inherit' },
+    // The SDK's Node-version notice is silenced here as in every CLI (src/cli): it is not about the bench.
+    { stdio: 'inherit', env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env } },
   );
   process.exit(child.status ?? 1);
 } else {
