@@ -75,6 +75,7 @@ export interface FreshnessSetting {
   /** Window flush: WINDOW_FLUSH_GRACE_SECONDS and WINDOW_FLUSH_CARRY_SECONDS of the function. */
   graceSeconds: number | undefined;
   carrySeconds: number | undefined;
+  freshUpToSeconds: number | undefined;
 }
 
 /** Every freshness setting as template.yaml resolves it (through the local template reader). */
@@ -104,6 +105,7 @@ export function freshnessSettings(): { settings: FreshnessSetting[]; memorySizeM
         tumblingWindowSeconds: source.tumblingWindowSeconds,
         graceSeconds: windowFlush ? Number(fn.environment.WINDOW_FLUSH_GRACE_SECONDS) : undefined,
         carrySeconds: windowFlush ? Number(fn.environment.WINDOW_FLUSH_CARRY_SECONDS) : undefined,
+        freshUpToSeconds: windowFlush ? Number(fn.environment.WINDOW_FLUSH_FRESH_UP_TO_SECONDS) : undefined,
       });
     }
   }
@@ -285,7 +287,11 @@ class SettingRun {
       windowStateLimits:
         setting.graceSeconds === undefined
           ? undefined
-          : { graceMs: setting.graceSeconds * 1000, carryMs: (setting.carrySeconds ?? 0) * 1000 },
+          : {
+              graceMs: setting.graceSeconds * 1000,
+              carryMs: (setting.carrySeconds ?? 0) * 1000,
+              freshUpToMs: (setting.freshUpToSeconds ?? 0) * 1000,
+            },
     });
     this.lanes = Array.from({ length: shards }, (_, i) => ({
       id: `shardId-${String(i).padStart(12, '0')}`,

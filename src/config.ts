@@ -65,6 +65,8 @@ export interface RuntimeConfig extends ReadRuntimeConfig {
    */
   readonly windowFlushGraceSeconds?: number;
   readonly windowFlushCarrySeconds?: number;
+  /** WINDOW_FLUSH_FRESH_UP_TO_SECONDS (= FlushIntervalSeconds): windows up to this size are written while open too. */
+  readonly windowFlushFreshUpToSeconds?: number;
 }
 
 /** Reads a metric definitions file (JSON or YAML) and compiles it; errors name the file and the field. */
@@ -244,7 +246,7 @@ function metricsOf(
 /**
  * The window flush schedule the read function is told (template.yaml sets these from the same parameters
  * as the analytics function's): WINDOW_FLUSH (`true` / `false`), WINDOW_FLUSH_CARRY_SECONDS,
- * WINDOW_FLUSH_SLACK_SECONDS, WINDOW_FLUSH_GRACE_SECONDS, and the tumbling window of each source, KINESIS_TUMBLING_WINDOW_SECONDS and
+ * WINDOW_FLUSH_SLACK_SECONDS, WINDOW_FLUSH_GRACE_SECONDS, WINDOW_FLUSH_FRESH_UP_TO_SECONDS, and the tumbling window of each source, KINESIS_TUMBLING_WINDOW_SECONDS and
  * DYNAMODB_TUMBLING_WINDOW_SECONDS (empty: that source has none). Undefined unless WINDOW_FLUSH is true.
  */
 export function loadWindowFlushSchedule(env: NodeJS.ProcessEnv): WindowFlushSchedule | undefined {
@@ -262,6 +264,7 @@ function windowFlushScheduleOf(env: NodeJS.ProcessEnv, problems: ConfigProblem[]
     carrySeconds: optionalPositiveInt(env, 'WINDOW_FLUSH_CARRY_SECONDS', problems),
     slackSeconds: optionalPositiveInt(env, 'WINDOW_FLUSH_SLACK_SECONDS', problems) ?? 0,
     graceSeconds: optionalPositiveInt(env, 'WINDOW_FLUSH_GRACE_SECONDS', problems) ?? 0,
+    freshUpToSeconds: optionalPositiveInt(env, 'WINDOW_FLUSH_FRESH_UP_TO_SECONDS', problems) ?? 0,
     tumblingSeconds: Object.freeze({
       ...(kinesis === undefined ? {} : { kinesis }),
       ...(dynamodb === undefined ? {} : { dynamodb }),
@@ -362,6 +365,7 @@ export function loadRuntimeConfig(
   const windowFlush = booleanFlag(env, 'WINDOW_FLUSH', problems);
   const windowFlushGraceSeconds = optionalPositiveInt(env, 'WINDOW_FLUSH_GRACE_SECONDS', problems);
   const windowFlushCarrySeconds = optionalPositiveInt(env, 'WINDOW_FLUSH_CARRY_SECONDS', problems);
+  const windowFlushFreshUpToSeconds = optionalPositiveInt(env, 'WINDOW_FLUSH_FRESH_UP_TO_SECONDS', problems);
   const metrics = metricsOf(env, problems, remote);
   if (problems.length > 0 || !metrics) throw new ConfigError(problems, 'configuration');
   return Object.freeze({
@@ -372,6 +376,7 @@ export function loadRuntimeConfig(
     windowFlush,
     windowFlushGraceSeconds,
     windowFlushCarrySeconds,
+    windowFlushFreshUpToSeconds,
     metrics: metrics.compiled,
     metricsSource: metrics.source,
     maxDecompressedBytes,

@@ -19,6 +19,8 @@ export interface WindowFlushSchedule {
   readonly slackSeconds: number;
   /** A time window is written once the carried records reach its end plus this (WindowFlushGraceSeconds). */
   readonly graceSeconds: number;
+  /** Windows up to this size are written while open too (WINDOW_FLUSH_FRESH_UP_TO_SECONDS = the interval). */
+  readonly freshUpToSeconds: number;
   readonly tumblingSeconds: Readonly<Partial<Record<'kinesis' | 'dynamodb', number>>>;
 }
 

@@ -258,8 +258,9 @@
   }
 
   /**
-   * In window flush mode a window is written once, after it has closed (coarse ones at the latest at the
-   * end of the 900 s tumbling window): say how far behind it can be, and that the current window stays empty.
+   * In window flush mode a window larger than the flush interval is written once, after it has closed (at the
+   * latest at the end of the 900 s tumbling window): say how far behind it can be, and that the current
+   * window stays empty; one no larger than the interval is written while open too, as fresh as the interval.
    */
   function renderWindowAge() {
     const note = $('window-age');
@@ -269,13 +270,19 @@
     note.setAttribute('data-written-every-s', note.hidden ? '' : String(every));
     note.setAttribute('data-max-age-s', note.hidden ? '' : String(age));
     if (note.hidden) return;
-    note.textContent =
-      state.window.label +
-      ' windows are written once they close, every ' +
-      formatSeconds(every) +
-      ' (window flush mode): counts are up to ' +
-      formatSeconds(age) +
-      ' behind, and the current window fills in when it is written.';
+    note.textContent = state.window.writtenWhileOpen
+      ? state.window.label +
+        ' windows are written every ' +
+        formatSeconds(every) +
+        ', the current one included (window flush mode): counts are up to ' +
+        formatSeconds(age) +
+        ' behind.'
+      : state.window.label +
+        ' windows are written once they close, every ' +
+        formatSeconds(every) +
+        ' (window flush mode): counts are up to ' +
+        formatSeconds(age) +
+        ' behind, and the current window fills in when it is written.';
   }
 
   function fillRollupSelector() {
@@ -524,9 +531,10 @@
         $('top-empty').textContent = emptyReason();
         $('top-empty').className = 'empty why';
       } else {
-        $('top-empty').textContent = state.window.maxAgeSeconds
-          ? 'Not written yet: window flush mode writes a window once it has closed.'
-          : 'Nothing counted in this window yet (it has just begun).';
+        $('top-empty').textContent =
+          state.window.maxAgeSeconds && !state.window.writtenWhileOpen
+            ? 'Not written yet: window flush mode writes a window once it has closed.'
+            : 'Nothing counted in this window yet (it has just begun).';
         $('top-empty').className = 'empty';
       }
       renderStats(stats, statsAll);

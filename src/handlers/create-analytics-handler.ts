@@ -71,6 +71,9 @@ export function createAnalyticsHandler(deps: AnalyticsDependencies) {
     windowStateLimits: {
       ...(config.windowFlushGraceSeconds === undefined ? {} : { graceMs: config.windowFlushGraceSeconds * 1000 }),
       ...(config.windowFlushCarrySeconds === undefined ? {} : { carryMs: config.windowFlushCarrySeconds * 1000 }),
+      ...(config.windowFlushFreshUpToSeconds === undefined
+        ? {}
+        : { freshUpToMs: config.windowFlushFreshUpToSeconds * 1000 }),
     },
   });
   let warnedNoLane = false;

@@ -33,7 +33,7 @@ import { LEVEL_WINDOW, type CompiledConfig, type CompiledMetric, type CompiledWi
 import { DDSketch } from '../core/sketch/ddsketch.js';
 import { HyperLogLog } from '../core/sketch/hyperloglog.js';
 import { padSequence } from '../sink/layout.js';
-import { windowFlushMaxAgeMs as coreWindowFlushMaxAgeMs } from '../core/window-flush-age.js';
+import { windowFlushMaxAgeMs as coreWindowFlushMaxAgeMs, writtenWhileOpen } from '../core/window-flush-age.js';
 
 /** Lambda keeps at most 1 MB of tumbling-window state per shard (Lambda developer guide, "Tumbling windows"). */
 export const LAMBDA_MAX_WINDOW_STATE_BYTES = 1024 * 1024;
@@ -56,6 +56,12 @@ export interface WindowFlushCadence {
   graceMs: number;
   /** A level (a `state` metric's window of size 0, which never closes) is written once carried this long. */
   carryMs: number;
+  /**
+   * A time window of at most this size (FlushIntervalSeconds) is also written while open, once carried
+   * `carryMs`: waiting for it to close would make its counts older than the flush interval promises.
+   * 0 or absent: every time window is written only once it has closed.
+   */
+  freshUpToMs?: number;
 }
 
 /**
@@ -63,7 +69,9 @@ export interface WindowFlushCadence {
  * written. A time window: its end plus the grace. One re-opened by records that arrived after that (late
  * records, after the window was written): with the next window of its size that closes, so late records
  * are coalesced rather than written one invocation at a time. A level: `carryMs` after its first carried
- * record. Pure, so that every retry of an invocation decides the same.
+ * record. A time window no larger than `freshUpToMs` (the flush interval): the earlier of its rule and
+ * `carryMs` after its first carried record, so it is written while open too and stays as fresh as the
+ * interval. Pure, so that every retry of an invocation decides the same.
  */
 export function windowFlushDueAtMs(
   window: { sizeMs: number; startMs: number },
@@ -72,8 +80,12 @@ export function windowFlushDueAtMs(
 ): number {
   if (window.sizeMs <= 0) return firstArrivalMs + cadence.carryMs;
   const closesAtMs = window.startMs + window.sizeMs + cadence.graceMs;
-  if (firstArrivalMs < closesAtMs) return closesAtMs;
-  return Math.ceil((firstArrivalMs - cadence.graceMs) / window.sizeMs) * window.sizeMs + cadence.graceMs;
+  const due =
+    firstArrivalMs < closesAtMs
+      ? closesAtMs
+      : Math.ceil((firstArrivalMs - cadence.graceMs) / window.sizeMs) * window.sizeMs + cadence.graceMs;
+  // A window no larger than the flush interval: also written once carried carryMs, open or re-opened.
+  return writtenWhileOpen(window.sizeMs, cadence) ? Math.min(due, firstArrivalMs + cadence.carryMs) : due;
 }
 
 /**

@@ -137,6 +137,8 @@ export interface WindowSummary {
    */
   writtenEverySeconds?: number;
   maxAgeSeconds?: number;
+  /** Written while open too (no larger than the flush interval): the current window fills as it goes. */
+  writtenWhileOpen?: boolean;
 }
 
 export interface MetricSummary {

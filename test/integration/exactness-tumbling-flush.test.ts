@@ -256,14 +256,40 @@ describe('window flush mode: exact under tumbling-window delivery (dynalite, rea
     await r.assertExact(shard.events);
   });
 
+  it('a window no larger than the flush interval is also written while open, every carry time: fresh, exact', async () => {
+    // Prepare: as above, 1m windows fresh up to the interval (FlushIntervalSeconds = 60): written once
+    // carried 10 s, open or not, with a failed flush between.
+    const r = await rig({ graceMs: 2_000, carryMs: 10_000, freshUpToMs: 60_000 });
+    const shard = makeShard(0, 600, 51);
+    const lambda = windowDriver(r.processor, shard.id);
+    const batches = chunks(shard.records, 40); // 4 s of records per invocation
+    // Act
+    for (let b = 0; b < batches.length; b++) {
+      if (b === 4)
+        r.faults.add({ command: 'PutItemCommand', when: 'after', errorName: 'InjectedFailure', skip: 2, times: 10 });
+      await lambda.deliver(batches[b]);
+      r.faults.clear();
+    }
+    const beforeFinal = await r.writtenWindows();
+    await lambda.close();
+    // Assess: the open 1m window of 12:00 is in the table before the tumbling window ends (it was not
+    // without freshUpToMs, see the test above); 5m (larger than the interval) still waits for its close.
+    expect(beforeFinal.has('1m#2026-11-26T12:00:00.000Z')).toBe(true);
+    expect(beforeFinal.has('5m#2026-11-26T12:00:00.000Z')).toBe(false);
+    expect(lambda.failures).toBeGreaterThan(0);
+    await r.assertExact(shard.events);
+  });
+
   it('random schedules (failed flushes, lost responses, bisection, duplicates, early flushes) never drift', async () => {
-    for (let seed = 1; seed <= 3; seed++) {
+    for (let seed = 1; seed <= 5; seed++) {
       const random = rng(seed * 7919);
       const r = await rig({
         flushAboveBytes: 30_000,
         maxBytes: 80_000,
         graceMs: 1_000 + seed * 2_000,
         carryMs: 3_000 + seed * 2_000,
+        // Seeds 4 and 5: windows up to 1m are written while open too (FlushIntervalSeconds = 60).
+        freshUpToMs: seed > 3 ? 60_000 : 0,
       });
       const s = makeShard(0, 500, 100 + seed, 150);
       const lambda = windowDriver(r.processor, s.id);

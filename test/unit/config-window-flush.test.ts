@@ -60,7 +60,13 @@ describe('the read function: loadReadRuntimeConfig windowFlushSchedule', () => {
         KINESIS_TUMBLING_WINDOW_SECONDS: '',
         DYNAMODB_TUMBLING_WINDOW_SECONDS: '60',
       }).windowFlushSchedule,
-    ).toEqual({ carrySeconds: 40, slackSeconds: 20, graceSeconds: 0, tumblingSeconds: { dynamodb: 60 } });
+    ).toEqual({
+      carrySeconds: 40,
+      slackSeconds: 20,
+      graceSeconds: 0,
+      freshUpToSeconds: 0,
+      tumblingSeconds: { dynamodb: 60 },
+    });
   });
 
   it('names the variable when a tumbling window is not 1 to 900 seconds', () => {

@@ -36,6 +36,28 @@ describe('windowFlushDueAtMs', () => {
   });
 });
 
+describe('windowFlushDueAtMs with freshUpToMs (windows no larger than the flush interval)', () => {
+  const FRESH: WindowFlushCadence = { ...CADENCE, freshUpToMs: MINUTE };
+  it('writes such a window once carried carryMs, open or re-opened, or at its close if that is sooner', () => {
+    // First carried record at 10:00:05: due at 10:00:55, before its close at 10:01:02.
+    expect(windowFlushDueAtMs({ sizeMs: MINUTE, startMs: T0 }, T0 + 5_000, FRESH)).toBe(T0 + 55_000);
+    // First carried record at 10:00:30 (the rest after a write): due at its close, 10:01:02.
+    expect(windowFlushDueAtMs({ sizeMs: MINUTE, startMs: T0 }, T0 + 30_000, FRESH)).toBe(T0 + MINUTE + 2_000);
+    // Re-opened by a late record at 10:01:30: with the next 1m close, 10:02:02, sooner than carryMs (10:02:20).
+    expect(windowFlushDueAtMs({ sizeMs: MINUTE, startMs: T0 }, T0 + 90_000, FRESH)).toBe(T0 + 2 * MINUTE + 2_000);
+    // ... at 10:01:05: carryMs later (10:01:55), sooner than the next close.
+    expect(windowFlushDueAtMs({ sizeMs: MINUTE, startMs: T0 }, T0 + 65_000, FRESH)).toBe(T0 + 115_000);
+    // A 5m window is larger than the interval: its close, as without freshUpToMs.
+    expect(windowFlushDueAtMs({ sizeMs: 5 * MINUTE, startMs: T0 }, T0, FRESH)).toBe(T0 + 5 * MINUTE + 2_000);
+  });
+
+  it('keeps such a window as fresh as the interval: carry + 2 batching windows', () => {
+    const settings = { ...FRESH, batchingWindowMs: 5_000, tumblingWindowMs: 900_000 };
+    expect(windowFlushMaxAgeMs(MINUTE, settings)).toBe(60_000);
+    expect(windowFlushMaxAgeMs(5 * MINUTE, settings)).toBe(312_000);
+  });
+});
+
 describe('windowFlushMaxAgeMs', () => {
   const settings = { ...CADENCE, batchingWindowMs: 5_000, tumblingWindowMs: 900_000 };
   it('is the window plus the grace plus two batching windows, at most the tumbling window for coarse ones', () => {

@@ -173,6 +173,7 @@ describe('read API handler', () => {
       WINDOW_FLUSH_CARRY_SECONDS: '50',
       WINDOW_FLUSH_SLACK_SECONDS: '10',
       WINDOW_FLUSH_GRACE_SECONDS: '2',
+      WINDOW_FLUSH_FRESH_UP_TO_SECONDS: '60',
       KINESIS_TUMBLING_WINDOW_SECONDS: '900',
       DYNAMODB_TUMBLING_WINDOW_SECONDS: '60',
     });
@@ -195,29 +196,38 @@ describe('read API handler', () => {
     // Act
     const res = await flushed(event('/api/metrics'), context);
 
-    // Assess: each window once it closed (+ 2 s grace, + 10 s from due to written), 1h at the latest at the
-    // end of the 900 s tumbling window; the DynamoDB source's 60 s tumbling window writes everything every minute
+    // Assess: 1m (no larger than the 60 s interval) written while open too, at most 60 s old; 5m and 1h once
+    // they closed (+ 2 s grace, + 10 s from due to written), 1h at the latest at the end of the 900 s
+    // tumbling window; the DynamoDB source's 60 s tumbling window writes everything every minute
     const body = JSON.parse(res.body ?? '{}') as {
       metrics: Array<{
         name: string;
-        windows: Array<{ label: string; writtenEverySeconds?: number; maxAgeSeconds?: number }>;
+        windows: Array<{
+          label: string;
+          writtenEverySeconds?: number;
+          maxAgeSeconds?: number;
+          writtenWhileOpen?: boolean;
+        }>;
       }>;
       windowFlush: unknown;
     };
     const cadence = Object.fromEntries(
       body.metrics.map((m) => [
         m.name,
-        Object.fromEntries(m.windows.map((w) => [w.label, [w.writtenEverySeconds, w.maxAgeSeconds]])),
+        Object.fromEntries(
+          m.windows.map((w) => [w.label, [w.writtenEverySeconds, w.maxAgeSeconds, w.writtenWhileOpen]]),
+        ),
       ]),
     );
     expect(cadence).toEqual({
-      views: { '1m': [60, 72], '5m': [300, 312], '1h': [900, 910] },
-      orders: { '1m': [60, 70], '1h': [60, 70] },
+      views: { '1m': [60, 60, true], '5m': [300, 312, false], '1h': [900, 910, false] },
+      orders: { '1m': [60, 60, true], '1h': [60, 70, false] },
     });
     expect(body.windowFlush).toEqual({
       carrySeconds: 50,
       slackSeconds: 10,
       graceSeconds: 2,
+      freshUpToSeconds: 60,
       intervalSeconds: 60,
       tumblingSeconds: { kinesis: 900, dynamodb: 60 },
     });
@@ -414,6 +424,7 @@ describe('read API handler', () => {
       WINDOW_FLUSH_CARRY_SECONDS: '240',
       WINDOW_FLUSH_SLACK_SECONDS: '60',
       WINDOW_FLUSH_GRACE_SECONDS: '2',
+      WINDOW_FLUSH_FRESH_UP_TO_SECONDS: '300',
       KINESIS_TUMBLING_WINDOW_SECONDS: '900',
       DYNAMODB_TUMBLING_WINDOW_SECONDS: '60',
     });
@@ -427,12 +438,13 @@ describe('read API handler', () => {
       windowFlush: { intervalSeconds: number };
     };
     expect(body.windowFlush.intervalSeconds).toBe(300);
-    // Each window once it closed (+ 2 s grace), written up to 2 batching windows (60 s) later; 1h at the
-    // latest at the end of the 900 s tumbling window.
+    // 1m once it closed (+ 2 s grace), written up to 2 batching windows (60 s) later, sooner than the
+    // 240 s carry; 5m (no larger than the interval) also while open, every 240 s; 1h at the latest at the
+    // end of the 900 s tumbling window.
     const pageViews = body.metrics.find((m) => m.name === 'page_views');
     expect(pageViews?.windows.map((w) => [w.label, w.writtenEverySeconds, w.maxAgeSeconds])).toEqual([
       ['1m', 60, 122],
-      ['5m', 300, 362],
+      ['5m', 300, 300],
       ['1h', 900, 960],
     ]);
   });

@@ -95,7 +95,12 @@ describe('FlushIntervalSeconds', () => {
       (f) => f.logicalId === 'ReadApiFunction',
     );
     // Assess: the same variables, and the tumbling window each source actually has
-    for (const name of ['WINDOW_FLUSH', 'WINDOW_FLUSH_CARRY_SECONDS', 'WINDOW_FLUSH_GRACE_SECONDS'])
+    for (const name of [
+      'WINDOW_FLUSH',
+      'WINDOW_FLUSH_CARRY_SECONDS',
+      'WINDOW_FLUSH_GRACE_SECONDS',
+      'WINDOW_FLUSH_FRESH_UP_TO_SECONDS',
+    ])
       expect(read?.environment[name], name).toBe(env[name]);
     // ... and the lag (2 batching windows) after a window is due until it is written, which the analytics
     // function does not need to be told (core/window-flush-age.ts windowFlushMaxAgeMs).
