@@ -9,14 +9,11 @@
  * After every scenario: the levels equal the generators' live orders, and the per-window counts equal a
  * plain model of the records (0 drift). Skips, with the reason printed, where Java 17+ is missing.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileConfig } from '../../src/core/metric-config.js';
 import type { StreamtallyConfig } from '../../src/core/types.js';
-import { createAnalyticsHandler } from '../../src/handlers/create-analytics-handler.js';
+import { testAnalyticsHandler } from '../helpers/test-handler.js';
 import { javaRuntime, startDynamoDbLocal, type LocalServer } from '../../src/local/aws/servers.js';
 import type { StreamResponse } from '../../src/pipeline/stream-processor.js';
 import { CounterReader } from '../../src/read/counter-reader.js';
@@ -153,23 +150,11 @@ describe.skipIf(JAVA.unavailableReason !== undefined)('window flush mode on Dyna
     const faults = new FaultInjector();
     faults.attach(client);
     const metrics = compileConfig(CONFIG);
-    const handler = createAnalyticsHandler({
-      config: {
-        countersTable: table,
-        failureQueueUrl: undefined,
-        metrics,
-        metricsSource: 'test',
-        maxDecompressedBytes: 1 << 20,
-        writeConcurrency: 8,
-        deadlineMarginMs: 1000,
-        windowFlush: true,
-        windowFlushGraceSeconds: 2,
-        windowFlushCarrySeconds: 30,
-      },
+    const handler = testAnalyticsHandler({
+      table,
+      metrics,
       dynamodb: client,
-      sqs: new SQSClient({ region: 'us-east-1' }),
-      logger: new Logger({ logLevel: 'SILENT' }),
-      metrics: new Metrics({ namespace: 'test' }),
+      config: { windowFlush: true, windowFlushGraceSeconds: 2, windowFlushCarrySeconds: 30 },
     });
     const reader = new CounterReader({ client: localDynamoClient(server.endpoint), tableName: table, metrics });
     const records = written.shards.flatMap((s) => s.records);

@@ -17,8 +17,6 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -27,7 +25,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { compileConfig } from '../../src/core/metric-config.js';
 import type { StreamtallyConfig } from '../../src/core/types.js';
-import { createAnalyticsHandler } from '../../src/handlers/create-analytics-handler.js';
+import { testAnalyticsHandler } from '../helpers/test-handler.js';
 import { createAwsClients } from '../../src/local/aws/aws-clients.js';
 import { javaRuntime, startDynamoDbLocal, type LocalServer } from '../../src/local/aws/servers.js';
 import { buildFailureRecord, EventSourceMappingEmulator } from '../../src/local/emulator/index.js';
@@ -172,20 +170,12 @@ async function scenario(): Promise<Scenario> {
 
   const handlerDynamo = localDynamoClient(dynamoServer.endpoint, 1);
   const faults = injectCounterWriteFaults(handlerDynamo);
-  const handler = createAnalyticsHandler({
-    config: {
-      countersTable: table,
-      failureQueueUrl: queueUrl,
-      metrics: compileConfig(LIVE_CONFIG),
-      metricsSource: 'test',
-      maxDecompressedBytes: 1 << 20,
-      writeConcurrency: 4,
-      deadlineMarginMs: 1000,
-    },
+  const handler = testAnalyticsHandler({
+    table,
+    metrics: compileConfig(LIVE_CONFIG),
     dynamodb: handlerDynamo,
     sqs,
-    logger: new Logger({ logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: 'test' }),
+    config: { failureQueueUrl: queueUrl, writeConcurrency: 4 },
   });
   const logs: string[] = [];
   const emulator = new EventSourceMappingEmulator({

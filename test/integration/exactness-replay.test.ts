@@ -22,12 +22,10 @@ import {
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
 import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { compileConfig } from '../../src/core/metric-config.js';
 import type { StreamtallyConfig } from '../../src/core/types.js';
-import { createAnalyticsHandler } from '../../src/handlers/create-analytics-handler.js';
+import { testAnalyticsHandler } from '../helpers/test-handler.js';
 import { createAwsClients } from '../../src/local/aws/aws-clients.js';
 import { startDynalite, startKinesisLocal, type LocalServer } from '../../src/local/aws/servers.js';
 import { EventSourceMappingEmulator } from '../../src/local/emulator/index.js';
@@ -148,20 +146,12 @@ async function scenario(options: { failLedger?: boolean } = {}): Promise<Scenari
 
   const handlerDynamo = createAwsClients({ endpoint: dynamoServer.endpoint }).dynamodb;
   const faults = injectCounterWriteFaults(handlerDynamo, options.failLedger === true);
-  const handler = createAnalyticsHandler({
-    config: {
-      countersTable: table,
-      failureQueueUrl: queueUrl,
-      metrics: compileConfig(LIVE_CONFIG),
-      metricsSource: 'test',
-      maxDecompressedBytes: 1 << 20,
-      writeConcurrency: 4,
-      deadlineMarginMs: 1000,
-    },
+  const handler = testAnalyticsHandler({
+    table,
+    metrics: compileConfig(LIVE_CONFIG),
     dynamodb: handlerDynamo,
     sqs: clients.sqs,
-    logger: new Logger({ logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: 'test' }),
+    config: { failureQueueUrl: queueUrl, writeConcurrency: 4 },
   });
   const logs: string[] = [];
   const emulator = new EventSourceMappingEmulator({

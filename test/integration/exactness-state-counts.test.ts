@@ -6,15 +6,12 @@
  * scenario the level items must equal the live orders of the generator that wrote the changes.
  * Skips, with the reason printed, where Java 17+ is missing.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileConfig } from '../../src/core/metric-config.js';
 import type { StreamtallyConfig } from '../../src/core/types.js';
-import { createAnalyticsHandler } from '../../src/handlers/create-analytics-handler.js';
+import { testAnalyticsHandler } from '../helpers/test-handler.js';
 import { javaRuntime, startDynamoDbLocal, type LocalServer } from '../../src/local/aws/servers.js';
 import type { StreamEvent, StreamResponse } from '../../src/pipeline/stream-processor.js';
 import { CounterReader } from '../../src/read/counter-reader.js';
@@ -97,21 +94,7 @@ describe.skipIf(JAVA.unavailableReason !== undefined)('exact state counts on Dyn
     const faults = new FaultInjector();
     faults.attach(client);
     const metrics = compileConfig(CONFIG);
-    const handler = createAnalyticsHandler({
-      config: {
-        countersTable: table,
-        failureQueueUrl: undefined,
-        metrics,
-        metricsSource: 'test',
-        maxDecompressedBytes: 1 << 20,
-        writeConcurrency: 8,
-        deadlineMarginMs: 1000,
-      },
-      dynamodb: client,
-      sqs: new SQSClient({ region: 'us-east-1' }),
-      logger: new Logger({ logLevel: 'SILENT' }),
-      metrics: new Metrics({ namespace: 'test' }),
-    });
+    const handler = testAnalyticsHandler({ table, metrics, dynamodb: client });
     const reader = new CounterReader({ client: localDynamoClient(server.endpoint), tableName: table, metrics });
     return {
       faults,

@@ -3,15 +3,12 @@
  * with the real SDK client. After every scenario the counters table must equal the reference model.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { compileConfig } from '../../src/core/metric-config.js';
 import { DDSketch } from '../../src/core/sketch/ddsketch.js';
 import type { StreamtallyConfig } from '../../src/core/types.js';
-import { createAnalyticsHandler } from '../../src/handlers/create-analytics-handler.js';
+import { testAnalyticsHandler } from '../helpers/test-handler.js';
 import type { StreamEvent, StreamResponse } from '../../src/pipeline/stream-processor.js';
 import { mulberry32 as rng } from '../../src/samples/prng.js';
 import { startDynalite, type LocalServer } from '../../src/local/aws/servers.js';
@@ -82,21 +79,7 @@ async function rig(): Promise<Rig> {
   await createCountersTable(client, table);
   const faults = new FaultInjector();
   faults.attach(client);
-  const handler = createAnalyticsHandler({
-    config: {
-      countersTable: table,
-      failureQueueUrl: undefined,
-      metrics: compileConfig(CONFIG),
-      metricsSource: 'test',
-      maxDecompressedBytes: 1 << 20,
-      writeConcurrency: 8,
-      deadlineMarginMs: 1000,
-    },
-    dynamodb: client,
-    sqs: new SQSClient({ region: 'us-east-1' }),
-    logger: new Logger({ logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: 'test' }),
-  });
+  const handler = testAnalyticsHandler({ table, metrics: compileConfig(CONFIG), dynamodb: client });
   return {
     table,
     faults,

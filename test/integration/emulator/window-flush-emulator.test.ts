@@ -9,13 +9,11 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
 import { CreateStreamCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { compileConfig } from '../../../src/core/metric-config.js';
 import type { StreamtallyConfig } from '../../../src/core/types.js';
-import { createAnalyticsHandler } from '../../../src/handlers/create-analytics-handler.js';
+import { testAnalyticsHandler } from '../../helpers/test-handler.js';
 import { createAwsClients, type AwsClients } from '../../../src/local/aws/aws-clients.js';
 import { startDynalite, startKinesisLocal, type LocalServer } from '../../../src/local/aws/servers.js';
 import { EventSourceMappingEmulator } from '../../../src/local/emulator/index.js';
@@ -63,22 +61,11 @@ test('window flush under the emulator: carried state, final invocations and lost
   const table = 'flush-emulator-counters';
   const dynamodb = localDynamoClient(dynamo.endpoint);
   await createCountersTable(dynamodb, table);
-  const analytics = createAnalyticsHandler({
-    config: {
-      countersTable: table,
-      failureQueueUrl: undefined,
-      metrics: compileConfig(CONFIG),
-      metricsSource: 'test',
-      maxDecompressedBytes: 1 << 20,
-      writeConcurrency: 8,
-      deadlineMarginMs: 1000,
-      windowFlush: true,
-      windowFlushGraceSeconds: 1,
-      windowFlushCarrySeconds: 1,
-    },
+  const analytics = testAnalyticsHandler({
+    table,
+    metrics: compileConfig(CONFIG),
     dynamodb,
-    sqs: new SQSClient({ region: 'us-east-1' }),
-    logger: new Logger({ logLevel: 'SILENT' }),
+    config: { windowFlush: true, windowFlushGraceSeconds: 1, windowFlushCarrySeconds: 1 },
   });
   let invocations = 0;
   let finals = 0;
