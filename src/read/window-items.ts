@@ -12,13 +12,11 @@ import {
   type DynamoDBClient,
   type QueryCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { Attr } from '../sink/layout.js';
+import { Attr, deltaKey, MAX_BATCH_GET_KEYS } from '../sink/layout.js';
 import { CounterReadError } from './types.js';
 
 type Item = Record<string, AttributeValue>;
 
-/** BatchGetItem takes at most 100 keys a call (DynamoDB quota). */
-export const MAX_BATCH_GET_KEYS = 100;
 /**
  * BatchGetItem calls in flight at once for one window. 8 x 100 items of <= 4 KB is <= 3.2 MB in flight:
  * a window of 1,000 groups (maxGroupsPerWindow's usual ceiling) reads in two rounds, well inside the SDK's
@@ -99,7 +97,7 @@ async function windowKeys(request: WindowItemsRequest): Promise<{ keys: Item[]; 
       const pk = items[i][Attr.pk]?.S;
       const sk = items[i][Attr.sk]?.S;
       if (pk === undefined || sk === undefined) continue;
-      const key = pk + '\u0000' + sk;
+      const key = deltaKey(pk, sk);
       if (seen.has(key)) continue;
       seen.add(key);
       keys.push({ [Attr.pk]: { S: pk }, [Attr.sk]: { S: sk } });

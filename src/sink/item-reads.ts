@@ -9,18 +9,12 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { DeadlineError } from './errors.js';
-import { Attr } from './layout.js';
+import { Attr, deltaKey, MAX_BATCH_GET_KEYS } from './layout.js';
 import { withRetry } from './retry.js';
 
-/** BatchGetItem takes at most 100 keys per call (DynamoDB quota). */
-export const MAX_BATCH_GET_KEYS = 100;
+export { deltaKey, MAX_BATCH_GET_KEYS };
 
 type Item = Record<string, AttributeValue>;
-
-/** Map key of an item by its table key. */
-export function deltaKey(pk: string, sk: string): string {
-  return pk + '\u0000' + sk;
-}
 
 export interface ItemReadOptions {
   deadlineMs: number;

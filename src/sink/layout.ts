@@ -137,3 +137,11 @@ export function padSequence(sequenceNumber: string): string {
     ? sequenceNumber
     : '0'.repeat(POSITION_DIGITS - sequenceNumber.length) + sequenceNumber;
 }
+
+/** Map key of an item by its table key (pk, sk), for the sink's and the reader's batched reads. */
+export function deltaKey(pk: string, sk: string): string {
+  return pk + '\u0000' + sk;
+}
+
+/** BatchGetItem takes at most 100 keys per call (DynamoDB quota). */
+export const MAX_BATCH_GET_KEYS = 100;
