@@ -4,7 +4,7 @@
  * {@link windowFlushDueAtMs}: the carried records reached its end plus a grace for late records), a level
  * (state metric) once carried WINDOW_FLUSH_CARRY_SECONDS, everything at the tumbling window's final
  * invocation, and all of it early when the state is full. So a window's items are written about once, not
- * once per flush while the window is open; {@link windowFlushMaxAgeMs} says how old a count can get.
+ * once per flush while the window is open; `windowFlushMaxAgeMs` (src/core/window-flush-age.ts) says how old a count can get.
  *
  * Why it stays exact. Lambda hands every invocation the state the last *successful* invocation returned;
  * a failed invocation (error, timeout) is retried, or bisected, with that same state. So:
@@ -33,7 +33,7 @@ import { LEVEL_WINDOW, type CompiledConfig, type CompiledMetric, type CompiledWi
 import { DDSketch } from '../core/sketch/ddsketch.js';
 import { HyperLogLog } from '../core/sketch/hyperloglog.js';
 import { padSequence } from '../sink/layout.js';
-import { windowFlushMaxAgeMs as coreWindowFlushMaxAgeMs, writtenWhileOpen } from '../core/window-flush-age.js';
+import { writtenWhileOpen } from '../core/window-flush-age.js';
 
 /** Lambda keeps at most 1 MB of tumbling-window state per shard (Lambda developer guide, "Tumbling windows"). */
 export const LAMBDA_MAX_WINDOW_STATE_BYTES = 1024 * 1024;
@@ -86,17 +86,6 @@ export function windowFlushDueAtMs(
       : Math.ceil((firstArrivalMs - cadence.graceMs) / window.sizeMs) * window.sizeMs + cadence.graceMs;
   // A window no larger than the flush interval: also written once carried carryMs, open or re-opened.
   return writtenWhileOpen(window.sizeMs, cadence) ? Math.min(due, firstArrivalMs + cadence.carryMs) : due;
-}
-
-/**
- * How old a count in a window of `sizeMs` can be before it is in the table, in window flush mode: the rule
- * lives in src/core/window-flush-age.ts, shared with the read API; here in the writer's settings.
- */
-export function windowFlushMaxAgeMs(
-  sizeMs: number,
-  settings: WindowFlushCadence & { batchingWindowMs: number; tumblingWindowMs: number },
-): number {
-  return coreWindowFlushMaxAgeMs(sizeMs, { ...settings, lagMs: 2 * settings.batchingWindowMs });
 }
 
 /** A corrupt or foreign `state.carried`: the message says what was wrong. */

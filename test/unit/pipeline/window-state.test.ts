@@ -5,12 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { compileConfig } from '../../../src/core/metric-config.js';
 import { padSequence } from '../../../src/sink/layout.js';
-import {
-  WindowDeltas,
-  windowFlushDueAtMs,
-  windowFlushMaxAgeMs,
-  type WindowFlushCadence,
-} from '../../../src/pipeline/window-state.js';
+import { WindowDeltas, windowFlushDueAtMs, type WindowFlushCadence } from '../../../src/pipeline/window-state.js';
+import { windowFlushMaxAgeMs } from '../../../src/core/window-flush-age.js';
 
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-12-01T10:00:00.000Z');
@@ -52,14 +48,14 @@ describe('windowFlushDueAtMs with freshUpToMs (windows no larger than the flush 
   });
 
   it('keeps such a window as fresh as the interval: carry + 2 batching windows', () => {
-    const settings = { ...FRESH, batchingWindowMs: 5_000, tumblingWindowMs: 900_000 };
+    const settings = { ...FRESH, lagMs: 2 * 5_000, tumblingWindowMs: 900_000 }; // 2 batching windows of 5 s
     expect(windowFlushMaxAgeMs(MINUTE, settings)).toBe(60_000);
     expect(windowFlushMaxAgeMs(5 * MINUTE, settings)).toBe(312_000);
   });
 });
 
 describe('windowFlushMaxAgeMs', () => {
-  const settings = { ...CADENCE, batchingWindowMs: 5_000, tumblingWindowMs: 900_000 };
+  const settings = { ...CADENCE, lagMs: 2 * 5_000, tumblingWindowMs: 900_000 }; // 2 batching windows of 5 s
   it('is the window plus the grace plus two batching windows, at most the tumbling window for coarse ones', () => {
     expect(windowFlushMaxAgeMs(MINUTE, settings)).toBe(72_000);
     expect(windowFlushMaxAgeMs(5 * MINUTE, settings)).toBe(312_000);
