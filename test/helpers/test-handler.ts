@@ -6,6 +6,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { RuntimeConfig } from '../../src/config.js';
 import type { CompiledConfig } from '../../src/core/metric-config.js';
@@ -17,6 +18,8 @@ export function testAnalyticsHandler(options: {
   dynamodb: DynamoDBClient;
   /** Default: a client that is never called (no failure queue configured). */
   sqs?: SQSClient;
+  /** For the failure bucket (config.failureBucket). */
+  s3?: S3Client;
   config?: Partial<RuntimeConfig>;
 }): ReturnType<typeof createAnalyticsHandler> {
   return createAnalyticsHandler({
@@ -32,6 +35,7 @@ export function testAnalyticsHandler(options: {
     },
     dynamodb: options.dynamodb,
     sqs: options.sqs ?? new SQSClient({ region: 'us-east-1' }),
+    ...(options.s3 ? { s3: options.s3 } : {}),
     logger: new Logger({ logLevel: 'SILENT' }),
     metrics: new Metrics({ namespace: 'test' }),
   });

@@ -12,15 +12,13 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { compileConfig } from '../../src/core/metric-config.js';
-import { createAnalyticsHandler } from '../../src/handlers/create-analytics-handler.js';
+import { testAnalyticsHandler } from '../helpers/test-handler.js';
 import { createAwsClients } from '../../src/local/aws/aws-clients.js';
 import { motoAvailable, startDynalite, startMoto, type LocalServer } from '../../src/local/aws/servers.js';
 import { startLocalSqs } from '../../src/local/local-sqs/local-sqs-server.js';
@@ -104,22 +102,13 @@ async function scenario(): Promise<Scenario> {
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `replay-s3-failures-${n}` })))
     .QueueUrl as string;
-  const handler = createAnalyticsHandler({
-    config: {
-      countersTable: table,
-      failureQueueUrl: queueUrl,
-      failureBucket: bucket,
-      metrics: compileConfig(LIVE_CONFIG),
-      metricsSource: 'test',
-      maxDecompressedBytes: 1 << 20,
-      writeConcurrency: 4,
-      deadlineMarginMs: 1000,
-    },
+  const handler = testAnalyticsHandler({
+    table,
+    metrics: compileConfig(LIVE_CONFIG),
     dynamodb,
     sqs,
     s3,
-    logger: new Logger({ logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: 'test' }),
+    config: { failureQueueUrl: queueUrl, failureBucket: bucket, writeConcurrency: 4 },
   });
   const arrivalMs = Date.now();
   const late = 30 * 60_000;

@@ -3,13 +3,11 @@
  * moto_server's S3, through the real handler (dynalite for the counters, the local SQS for the queue).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { compileConfig } from '../../src/core/metric-config.js';
-import { createAnalyticsHandler } from '../../src/handlers/create-analytics-handler.js';
+import { testAnalyticsHandler } from '../helpers/test-handler.js';
 import type { StreamResponse } from '../../src/pipeline/stream-processor.js';
 import { motoAvailable, startDynalite, startMoto, type LocalServer } from '../../src/local/aws/servers.js';
 import { startLocalSqs } from '../../src/local/local-sqs/local-sqs-server.js';
@@ -55,22 +53,13 @@ describe.skipIf(!HAS_MOTO)('FAILURE_BUCKET on S3 (moto_server, real @aws-sdk/cli
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `s3-failures-${Date.now()}` }));
     const dynamodb = localDynamoClient(dynalite.endpoint);
     await createCountersTable(dynamodb, 'record-store-s3');
-    const handler = createAnalyticsHandler({
-      config: {
-        countersTable: 'record-store-s3',
-        failureQueueUrl: QueueUrl,
-        failureBucket: bucket,
-        metrics: compileConfig({ metrics: [{ name: 'm', value: 'v', aggregates: ['sum'], windows: ['1m'] }] }),
-        metricsSource: 'test',
-        maxDecompressedBytes: 1 << 20,
-        writeConcurrency: 4,
-        deadlineMarginMs: 1000,
-      },
+    const handler = testAnalyticsHandler({
+      table: 'record-store-s3',
+      metrics: compileConfig({ metrics: [{ name: 'm', value: 'v', aggregates: ['sum'], windows: ['1m'] }] }),
       dynamodb,
       sqs,
       s3,
-      logger: new Logger({ logLevel: 'SILENT' }),
-      metrics: new Metrics({ namespace: 'test' }),
+      config: { failureQueueUrl: QueueUrl, failureBucket: bucket, writeConcurrency: 4 },
     });
     // 300 KB of NDJSON whose values are not numbers: base64 alone is over the SQS limit.
     const payload = Array.from({ length: 10_000 }, (_, i) => JSON.stringify({ v: `x${i}`, pad: 'y'.repeat(20) })).join(
@@ -109,22 +98,13 @@ describe.skipIf(!HAS_MOTO)('FAILURE_BUCKET on S3 (moto_server, real @aws-sdk/cli
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `s3-missing-${Date.now()}` }));
     const dynamodb = localDynamoClient(dynalite.endpoint);
     await createCountersTable(dynamodb, 'record-store-s3-missing');
-    const handler = createAnalyticsHandler({
-      config: {
-        countersTable: 'record-store-s3-missing',
-        failureQueueUrl: QueueUrl,
-        failureBucket: 'no-such-bucket-here',
-        metrics: compileConfig({ metrics: [{ name: 'm', value: 'v', aggregates: ['sum'], windows: ['1m'] }] }),
-        metricsSource: 'test',
-        maxDecompressedBytes: 1 << 20,
-        writeConcurrency: 4,
-        deadlineMarginMs: 1000,
-      },
+    const handler = testAnalyticsHandler({
+      table: 'record-store-s3-missing',
+      metrics: compileConfig({ metrics: [{ name: 'm', value: 'v', aggregates: ['sum'], windows: ['1m'] }] }),
       dynamodb,
       sqs,
       s3,
-      logger: new Logger({ logLevel: 'SILENT' }),
-      metrics: new Metrics({ namespace: 'test' }),
+      config: { failureQueueUrl: QueueUrl, failureBucket: 'no-such-bucket-here', writeConcurrency: 4 },
     });
     const big = Array.from({ length: 10_000 }, (_, i) => JSON.stringify({ v: `x${i}`, pad: 'y'.repeat(20) })).join(
       '\n',
